@@ -1,0 +1,77 @@
+package io.rollout.deploy;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code rollout} launcher: every service of the pipeline and the embedded broker in
+ * one jar, one subcommand each.
+ */
+@Command(
+        name = "rollout",
+        mixinStandardHelpOptions = true,
+        versionProvider = RolloutCommand.Version.class,
+        description = "Kafka-based streaming rollout pipeline for training LLM agents with RL.",
+        subcommands = {BrokerCommand.class, TopicsCommand.class, CommandLine.HelpCommand.class},
+        footer = {"", "Exit codes: 0 ok, 1 topics differ from the catalog, 2 bad usage, 3 Kafka unreachable or failed."})
+public final class RolloutCommand implements Runnable {
+
+    /** Exit code when existing topics differ from the catalog. */
+    static final int EXIT_MISMATCH = 1;
+    /** Exit code for bad flags or values (picocli's default for usage errors). */
+    static final int EXIT_USAGE = 2;
+    /** Exit code when Kafka cannot be reached or an operation against it fails. */
+    static final int EXIT_KAFKA = 3;
+
+    @CommandLine.Spec
+    private CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The configured command line; tests call {@code execute} on it without exiting the JVM. */
+    static CommandLine commandLine() {
+        CommandLine cli = new CommandLine(new RolloutCommand());
+        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            commandLine.getErr().println("error: " + oneLine(e));
+            return EXIT_KAFKA;
+        });
+        cli.setParameterExceptionHandler((e, args) -> {
+            CommandLine at = e.getCommandLine();
+            at.getErr().println("error: " + e.getMessage());
+            at.getErr().println("Try '" + at.getCommandSpec().qualifiedName() + " --help' for more information.");
+            return EXIT_USAGE;
+        });
+        return cli;
+    }
+
+    /** The message of {@code e} and its causes on one line, without stack traces. */
+    static String oneLine(Throwable e) {
+        StringBuilder out = new StringBuilder();
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String message = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+            if (out.indexOf(message) < 0) {
+                out.append(out.length() == 0 ? "" : ": ").append(message);
+            }
+            if (t.getCause() == t) {
+                break;
+            }
+        }
+        return out.toString().replace('\n', ' ');
+    }
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand");
+    }
+
+    /** Version from the jar manifest. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String version = RolloutCommand.class.getPackage().getImplementationVersion();
+            return new String[] {"rollout " + (version == null ? "(development build)" : version)};
+        }
+    }
+}

@@ -1,0 +1,170 @@
+package io.rollout.deploy;
+
+import io.rollout.schemas.kafka.KafkaSettings;
+import io.rollout.schemas.topics.TopicCatalog;
+import io.rollout.schemas.topics.TopicProvisioner;
+import io.rollout.schemas.topics.TopicProvisioner.Outcome;
+import io.rollout.schemas.topics.TopicProvisioner.Status;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.common.KafkaException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Creates the catalog's topics idempotently and verifies existing ones. */
+@Command(
+        name = "topics",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Creates the pipeline's topics that are missing and verifies the ones that exist",
+            "(partitions, cleanup.policy, max.message.bytes of policy.weights). Safe to run again:",
+            "a second run changes nothing. Works against any broker; Kafka client settings pass through."
+        },
+        footer = {"", "Exit codes: 0 all topics as the catalog says, 1 a topic differs (named on stderr),",
+            "2 bad usage, 3 Kafka unreachable or an operation failed."})
+final class TopicsCommand implements Callable<Integer> {
+
+    @CommandLine.Spec
+    private CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--bootstrap", paramLabel = "HOST:PORT[,HOST:PORT...]",
+            description = "Kafka bootstrap servers (overrides bootstrap.servers from --kafka-config).")
+    private String bootstrap;
+
+    @Option(names = "--kafka", paramLabel = "KEY=VALUE",
+            description = "Any Kafka admin client setting, e.g. --kafka security.protocol=SASL_SSL. Repeatable.")
+    private Map<String, String> kafka = new LinkedHashMap<>();
+
+    @Option(names = "--kafka-config", paramLabel = "FILE",
+            description = "A properties file of Kafka client settings; --kafka and --bootstrap take precedence.")
+    private Path kafkaConfig;
+
+    @Option(names = "--prefix", paramLabel = "PREFIX", defaultValue = "",
+            description = "Run prefix put in front of every topic name, e.g. run7.")
+    private String prefix;
+
+    @Option(names = "--partitions", paramLabel = "TOPIC=N",
+            description = "Partition count of a topic by its unprefixed name, e.g. --partitions rollout.steps=12.")
+    private Map<String, Integer> partitions = new LinkedHashMap<>();
+
+    @Option(names = "--replication-factor", paramLabel = "N",
+            description = "Replication factor of created topics (default: the broker's default.replication.factor).")
+    private Short replicationFactor;
+
+    @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "PT30S",
+            converter = DurationConverter.class,
+            description = "Give up after this long, e.g. 30s, 2m (default: 30s).")
+    private Duration timeout;
+
+    @Override
+    public Integer call() {
+        TopicCatalog catalog;
+        Properties props;
+        try {
+            TopicCatalog.Builder builder = TopicCatalog.builder().prefix(prefix);
+            partitions.forEach(builder::partitions);
+            catalog = builder.build();
+            props = KafkaSettings.merge(kafkaConfig, kafka, bootstrap);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+        props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, Long.toString(timeout.toMillis()));
+        props.putIfAbsent(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, Long.toString(Math.min(timeout.toMillis(), 30_000)));
+        String servers = props.getProperty(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG);
+
+        Admin admin;
+        try {
+            admin = Admin.create(props);
+        } catch (KafkaException e) {
+            spec.commandLine().getErr().println("error: cannot create a Kafka client for " + servers + ": "
+                    + RolloutCommand.oneLine(e));
+            return RolloutCommand.EXIT_KAFKA;
+        }
+        try {
+            List<Outcome> outcomes = provisioner(admin, Optional.ofNullable(replicationFactor), timeout)
+                    .ensure(catalog.all());
+            report(outcomes, spec.commandLine().getOut());
+            boolean mismatch = false;
+            for (Outcome outcome : outcomes) {
+                if (outcome.status() == Status.MISMATCH) {
+                    mismatch = true;
+                    spec.commandLine().getErr().println("error: topic " + outcome.topic() + ": "
+                            + String.join("; ", outcome.problems()));
+                }
+            }
+            return mismatch ? RolloutCommand.EXIT_MISMATCH : 0;
+        } catch (TimeoutException e) {
+            spec.commandLine().getErr().println("error: no answer from Kafka at " + servers + " within " + human(timeout));
+            return RolloutCommand.EXIT_KAFKA;
+        } catch (ExecutionException e) {
+            String why = e.getCause() instanceof org.apache.kafka.common.errors.TimeoutException
+                    ? "no answer within " + human(timeout) : RolloutCommand.oneLine(e.getCause());
+            spec.commandLine().getErr().println("error: Kafka at " + servers + ": " + why);
+            return RolloutCommand.EXIT_KAFKA;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return RolloutCommand.EXIT_KAFKA;
+        } finally {
+            admin.close(Duration.ZERO);
+        }
+    }
+
+    static TopicProvisioner provisioner(Admin admin, Optional<Short> replicationFactor, Duration timeout) {
+        return new TopicProvisioner(admin, replicationFactor, timeout);
+    }
+
+    /** One line per topic on the command's standard output. */
+    static void report(List<Outcome> outcomes, PrintWriter out) {
+        for (Outcome outcome : outcomes) {
+            String status = switch (outcome.status()) {
+                case CREATED -> "created ";
+                case VERIFIED -> "ok      ";
+                case MISMATCH -> "MISMATCH";
+            };
+            out.println(status + " " + outcome.topic()
+                    + (outcome.problems().isEmpty() ? "" : ": " + String.join("; ", outcome.problems())));
+        }
+        out.flush();
+    }
+
+    private static String human(Duration d) {
+        return d.toString().substring(2).toLowerCase();
+    }
+
+    /** Accepts ISO-8601 (PT30S) and short forms: 500ms, 30s, 2m, 1h. */
+    static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
+        @Override
+        public Duration convert(String value) {
+            String v = value.strip().toLowerCase();
+            try {
+                if (v.startsWith("pt")) {
+                    return Duration.parse(v.toUpperCase());
+                }
+                if (v.endsWith("ms")) {
+                    return Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)));
+                }
+                long n = Long.parseLong(v.substring(0, v.length() - 1));
+                return switch (v.charAt(v.length() - 1)) {
+                    case 's' -> Duration.ofSeconds(n);
+                    case 'm' -> Duration.ofMinutes(n);
+                    case 'h' -> Duration.ofHours(n);
+                    default -> throw new NumberFormatException();
+                };
+            } catch (RuntimeException e) {
+                throw new CommandLine.TypeConversionException("'" + value + "' is not a duration (e.g. 30s, 2m, PT30S)");
+            }
+        }
+    }
+}

@@ -1,0 +1,149 @@
+package io.rollout.schemas.topics;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.CreateTopicsOptions;
+import org.apache.kafka.clients.admin.DescribeConfigsOptions;
+import org.apache.kafka.clients.admin.DescribeTopicsOptions;
+import org.apache.kafka.clients.admin.ListTopicsOptions;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.TopicExistsException;
+
+/**
+ * Creates the catalog's topics that are missing and verifies the ones that exist, against
+ * any broker. Idempotent: a second run creates nothing. Verified: the partition count,
+ * the cleanup policy and, where the catalog raises it, {@code max.message.bytes} (at
+ * least the catalog's value). Other configs, such as retention, are only set at creation,
+ * so operators may tune them.
+ */
+public final class TopicProvisioner {
+
+    /** What happened to one topic. */
+    public enum Status { CREATED, VERIFIED, MISMATCH }
+
+    /** The outcome for one topic; {@code problems} name each setting that differs. */
+    public record Outcome(String topic, Status status, List<String> problems) {
+        public Outcome {
+            problems = List.copyOf(problems);
+        }
+    }
+
+    private final Admin admin;
+    private final Optional<Short> replicationFactor;
+    private final Duration timeout;
+
+    /**
+     * @param replicationFactor for created topics; empty takes the broker's {@code default.replication.factor}
+     * @param timeout           bound on the whole call; an unreachable broker fails within it
+     */
+    public TopicProvisioner(Admin admin, Optional<Short> replicationFactor, Duration timeout) {
+        this.admin = admin;
+        this.replicationFactor = replicationFactor;
+        this.timeout = timeout;
+    }
+
+    public List<Outcome> ensure(Collection<Topic<?, ?>> topics)
+            throws InterruptedException, ExecutionException, TimeoutException {
+        Instant deadline = Instant.now().plus(timeout);
+        Set<String> existing = admin.listTopics(new ListTopicsOptions().timeoutMs(remainingMs(deadline)))
+                .names().get(remainingMs(deadline), TimeUnit.MILLISECONDS);
+
+        Map<String, Outcome> outcomes = new LinkedHashMap<>();
+        List<Topic<?, ?>> toVerify = new ArrayList<>();
+        for (Topic<?, ?> topic : topics) {
+            if (existing.contains(topic.name())) {
+                toVerify.add(topic);
+                continue;
+            }
+            NewTopic request = topic.newTopic(replicationFactor);
+            try {
+                admin.createTopics(List.of(request), new CreateTopicsOptions().timeoutMs(remainingMs(deadline)))
+                        .all().get(remainingMs(deadline), TimeUnit.MILLISECONDS);
+                outcomes.put(topic.name(), new Outcome(topic.name(), Status.CREATED, List.of()));
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof TopicExistsException)) {
+                    throw e;
+                }
+                toVerify.add(topic); // created concurrently by another process: verify it like any other
+            }
+        }
+        for (Outcome outcome : verify(toVerify, deadline)) {
+            outcomes.put(outcome.topic(), outcome);
+        }
+        List<Outcome> ordered = new ArrayList<>();
+        for (Topic<?, ?> topic : topics) {
+            ordered.add(outcomes.get(topic.name()));
+        }
+        return ordered;
+    }
+
+    private List<Outcome> verify(List<Topic<?, ?>> topics, Instant deadline)
+            throws InterruptedException, ExecutionException, TimeoutException {
+        if (topics.isEmpty()) {
+            return List.of();
+        }
+        List<String> names = topics.stream().map(Topic::name).toList();
+        Map<String, TopicDescription> descriptions = admin
+                .describeTopics(names, new DescribeTopicsOptions().timeoutMs(remainingMs(deadline)))
+                .allTopicNames().get(remainingMs(deadline), TimeUnit.MILLISECONDS);
+        List<ConfigResource> resources = names.stream()
+                .map(n -> new ConfigResource(ConfigResource.Type.TOPIC, n)).toList();
+        Map<ConfigResource, Config> configs = admin
+                .describeConfigs(resources, new DescribeConfigsOptions().timeoutMs(remainingMs(deadline)))
+                .all().get(remainingMs(deadline), TimeUnit.MILLISECONDS);
+
+        List<Outcome> outcomes = new ArrayList<>();
+        for (Topic<?, ?> topic : topics) {
+            Config actual = configs.get(new ConfigResource(ConfigResource.Type.TOPIC, topic.name()));
+            List<String> problems = problems(topic, descriptions.get(topic.name()).partitions().size(), actual);
+            outcomes.add(new Outcome(topic.name(), problems.isEmpty() ? Status.VERIFIED : Status.MISMATCH, problems));
+        }
+        return outcomes;
+    }
+
+    /** Every way the existing topic differs from what the catalog requires. */
+    static List<String> problems(Topic<?, ?> expected, int actualPartitions, Config actual) {
+        List<String> problems = new ArrayList<>();
+        if (actualPartitions != expected.partitions()) {
+            problems.add("partitions is " + actualPartitions + ", expected " + expected.partitions());
+        }
+        String cleanup = value(actual, TopicConfig.CLEANUP_POLICY_CONFIG);
+        if (!expected.cleanupPolicy().equals(cleanup)) {
+            problems.add(TopicConfig.CLEANUP_POLICY_CONFIG + " is " + cleanup + ", expected " + expected.cleanupPolicy());
+        }
+        String minMessage = expected.configs().get(TopicConfig.MAX_MESSAGE_BYTES_CONFIG);
+        if (minMessage != null) {
+            String have = value(actual, TopicConfig.MAX_MESSAGE_BYTES_CONFIG);
+            if (have == null || Long.parseLong(have) < Long.parseLong(minMessage)) {
+                problems.add(TopicConfig.MAX_MESSAGE_BYTES_CONFIG + " is " + have + ", expected at least " + minMessage);
+            }
+        }
+        return problems;
+    }
+
+    private static String value(Config config, String key) {
+        ConfigEntry entry = config == null ? null : config.get(key);
+        return entry == null ? null : entry.value();
+    }
+
+    private static int remainingMs(Instant deadline) {
+        long ms = Duration.between(Instant.now(), deadline).toMillis();
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, ms));
+    }
+}
