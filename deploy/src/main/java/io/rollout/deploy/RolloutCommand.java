@@ -1,5 +1,6 @@
 package io.rollout.deploy;
 
+import io.rollout.env.cli.EnvServiceCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -12,7 +13,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = RolloutCommand.Version.class,
         description = "Kafka-based streaming rollout pipeline for training LLM agents with RL.",
-        subcommands = {BrokerCommand.class, TopicsCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {BrokerCommand.class, TopicsCommand.class, EnvServiceCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 ok, 1 topics differ from the catalog, 2 bad usage, 3 Kafka unreachable or failed."})
 public final class RolloutCommand implements Runnable {
 

@@ -1,5 +1,6 @@
 package io.rollout.deploy;
 
+import io.rollout.schemas.config.Durations;
 import io.rollout.schemas.kafka.KafkaSettings;
 import io.rollout.schemas.topics.TopicCatalog;
 import io.rollout.schemas.topics.TopicProvisioner;
@@ -143,27 +144,14 @@ final class TopicsCommand implements Callable<Integer> {
         return d.toString().substring(2).toLowerCase();
     }
 
-    /** Accepts ISO-8601 (PT30S) and short forms: 500ms, 30s, 2m, 1h. */
+    /** Durations as the configuration takes them: 500ms, 30s, 10m, PT30S. */
     static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
         @Override
         public Duration convert(String value) {
-            String v = value.strip().toLowerCase();
             try {
-                if (v.startsWith("pt")) {
-                    return Duration.parse(v.toUpperCase());
-                }
-                if (v.endsWith("ms")) {
-                    return Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)));
-                }
-                long n = Long.parseLong(v.substring(0, v.length() - 1));
-                return switch (v.charAt(v.length() - 1)) {
-                    case 's' -> Duration.ofSeconds(n);
-                    case 'm' -> Duration.ofMinutes(n);
-                    case 'h' -> Duration.ofHours(n);
-                    default -> throw new NumberFormatException();
-                };
-            } catch (RuntimeException e) {
-                throw new CommandLine.TypeConversionException("'" + value + "' is not a duration (e.g. 30s, 2m, PT30S)");
+                return Durations.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException(e.getMessage());
             }
         }
     }

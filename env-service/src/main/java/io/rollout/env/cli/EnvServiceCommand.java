@@ -1,0 +1,152 @@
+package io.rollout.env.cli;
+
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.rollout.env.EnvironmentFactory;
+import io.rollout.env.remote.RemoteEnvFactory;
+import io.rollout.env.server.EnvRegistry;
+import io.rollout.env.server.EnvServer;
+import io.rollout.env.server.SessionManager;
+import io.rollout.schemas.config.Durations;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code env-service}: serves the environments over HTTP. */
+@Command(
+        name = "env-service",
+        mixinStandardHelpOptions = true,
+        description = "Environments (Sokoban, a text household task, remote environment servers) behind an HTTP API.",
+        subcommands = {EnvServiceCommand.Serve.class, CommandLine.HelpCommand.class})
+public final class EnvServiceCommand implements Runnable {
+
+    @CommandLine.Spec
+    private CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The configured command line: one-line errors, exit 2 for usage, 1 for failures. */
+    public static CommandLine commandLine() {
+        CommandLine cli = new CommandLine(new EnvServiceCommand());
+        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            commandLine.getErr().println("error: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+            return 1;
+        });
+        cli.setParameterExceptionHandler((e, args) -> {
+            CommandLine at = e.getCommandLine();
+            at.getErr().println("error: " + e.getMessage());
+            at.getErr().println("Try '" + at.getCommandSpec().qualifiedName() + " --help' for more information.");
+            return 2;
+        });
+        return cli;
+    }
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand");
+    }
+
+    /** Runs the HTTP server until SIGTERM. */
+    @Command(
+            name = "serve",
+            mixinStandardHelpOptions = true,
+            description = {
+                "Serves the environments over HTTP until stopped with SIGTERM or Ctrl-C.",
+                "Prints 'listening=http://HOST:PORT' on one line of standard output once ready.",
+                "Every option can also come from an environment variable, named in its description."
+            })
+    static final class Serve implements Callable<Integer> {
+
+        @CommandLine.Spec
+        private CommandLine.Model.CommandSpec spec;
+
+        @Option(names = "--host", paramLabel = "HOST", defaultValue = "${env:ENV_SERVICE_HOST:-127.0.0.1}",
+                description = "Address to listen on; 0.0.0.0 for every interface (default: ${DEFAULT-VALUE}; env ENV_SERVICE_HOST).")
+        String host;
+
+        @Option(names = "--port", paramLabel = "PORT", defaultValue = "${env:ENV_SERVICE_PORT:-8080}",
+                description = "Port; 0 takes a free one (default: ${DEFAULT-VALUE}; env ENV_SERVICE_PORT).")
+        int port;
+
+        @Option(names = "--max-sessions", paramLabel = "N", defaultValue = "${env:ENV_SERVICE_MAX_SESSIONS:-1024}",
+                description = "Open sessions at most; more are answered 429 (default: ${DEFAULT-VALUE}; env ENV_SERVICE_MAX_SESSIONS).")
+        int maxSessions;
+
+        @Option(names = "--session-ttl", paramLabel = "DURATION", defaultValue = "${env:ENV_SERVICE_SESSION_TTL:-10m}",
+                converter = DurationConverter.class,
+                description = "Idle sessions close after this long, e.g. 90s, 10m (default: ${DEFAULT-VALUE}; env ENV_SERVICE_SESSION_TTL).")
+        Duration sessionTtl;
+
+        @Option(names = "--max-body", paramLabel = "BYTES", defaultValue = "${env:ENV_SERVICE_MAX_BODY:-65536}",
+                description = "Largest request body; larger ones are answered 413 (default: ${DEFAULT-VALUE}; env ENV_SERVICE_MAX_BODY).")
+        long maxBody;
+
+        @Option(names = "--remote", paramLabel = "SPEC",
+                description = {"A remote environment server to offer, e.g.",
+                    "name=alfworld,url=http://127.0.0.1:36001,protocol=agentgym-alfworld,timeout=30s,retries=2",
+                    "(see docs/remote-environments.md). Repeatable."})
+        List<String> remotes = new ArrayList<>();
+
+        @Override
+        public Integer call() throws Exception {
+            if (maxSessions < 1) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--max-sessions must be >= 1, got " + maxSessions);
+            }
+            if (sessionTtl.isZero() || sessionTtl.isNegative()) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--session-ttl must be positive");
+            }
+            EnvServer.Options options;
+            try {
+                options = new EnvServer.Options(host, port, maxBody, sweepInterval(sessionTtl));
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+            }
+            EnvRegistry registry;
+            try {
+                List<EnvironmentFactory> factories = new ArrayList<>(Environments.builtIn());
+                for (String remote : remotes) {
+                    factories.add(RemoteEnvFactory.fromSpec(remote));
+                }
+                registry = new EnvRegistry(factories);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--remote: " + e.getMessage());
+            }
+            SessionManager sessions = new SessionManager(registry, maxSessions, sessionTtl, System::nanoTime);
+            EnvServer server = EnvServer.start(options, sessions, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+
+            CountDownLatch stopped = new CountDownLatch(1);
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                server.close();
+                stopped.countDown();
+            }, "env-service-shutdown"));
+            spec.commandLine().getOut().println("listening=" + server.url());
+            spec.commandLine().getOut().flush();
+            stopped.await();
+            return 0;
+        }
+
+        private static Duration sweepInterval(Duration ttl) {
+            Duration quarter = ttl.dividedBy(4);
+            return quarter.compareTo(Duration.ofSeconds(30)) > 0 ? Duration.ofSeconds(30) : quarter;
+        }
+    }
+
+    /** Durations as the configuration takes them: 500ms, 30s, 10m, PT30S. */
+    static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
+        @Override
+        public Duration convert(String value) {
+            try {
+                return Durations.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
+    }
+}

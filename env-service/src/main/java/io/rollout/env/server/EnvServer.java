@@ -1,0 +1,291 @@
+package io.rollout.env.server;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import io.javalin.http.HttpResponseException;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.rollout.env.EnvConfig;
+import io.rollout.env.EnvInfrastructureException;
+import io.rollout.env.EnvInputException;
+import io.rollout.env.Observation;
+import io.rollout.env.Seeds;
+import io.rollout.env.StepResult;
+import io.rollout.env.api.ApiError;
+import io.rollout.env.api.ApiJson;
+import io.rollout.env.api.CreateSessionRequest;
+import io.rollout.env.api.EnvInfo;
+import io.rollout.env.api.ResetRequest;
+import io.rollout.env.api.SessionCreated;
+import io.rollout.env.api.StepRequest;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The env-service HTTP API (JSON) on a Javalin server. Client mistakes are answered
+ * with a 4xx and a JSON body naming the problem; a failing remote environment with 502;
+ * nothing a client sends causes a 500. See docs/env-service-api.md.
+ */
+public final class EnvServer implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(EnvServer.class);
+    private static final ObjectMapper REQUESTS = ApiJson.strict();
+    private static final ObjectMapper RESPONSES = ApiJson.lenient();
+
+    private final Javalin app;
+    private final SessionManager sessions;
+    private final ScheduledExecutorService sweeper;
+    private final String host;
+
+    private EnvServer(Javalin app, SessionManager sessions, ScheduledExecutorService sweeper, String host) {
+        this.app = app;
+        this.sessions = sessions;
+        this.sweeper = sweeper;
+        this.host = host;
+    }
+
+    /** Server settings. {@code port} 0 takes a free port. */
+    public record Options(String host, int port, long maxBodyBytes, Duration sweepEvery) {
+        public Options {
+            if (port < 0 || port > 65535) {
+                throw new IllegalArgumentException("port must be in 0..65535, got " + port);
+            }
+            if (maxBodyBytes < 256) {
+                throw new IllegalArgumentException("max body must be at least 256 bytes, got " + maxBodyBytes);
+            }
+        }
+    }
+
+    /** Starts serving; the returned server owns {@code sessions} and closes them on {@link #close()}. */
+    public static EnvServer start(Options options, SessionManager sessions, PrometheusMeterRegistry registry) {
+        EnvMetrics metrics = new EnvMetrics(sessions);
+        metrics.bindTo(registry);
+        new JvmMemoryMetrics().bindTo(registry);
+        new JvmGcMetrics().bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        new UptimeMetrics().bindTo(registry);
+        Handlers handlers = new Handlers(sessions, metrics, options.maxBodyBytes());
+
+        Javalin app = Javalin.create(config -> {
+            config.startup.showJavalinBanner = false;
+            config.http.maxRequestSize = options.maxBodyBytes();
+            config.http.prefer405over404 = true;
+            config.routes.get("/health", handlers::health);
+            config.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8")
+                    .result(registry.scrape()));
+            config.routes.get("/v1/envs", handlers::listEnvs);
+            config.routes.post("/v1/sessions", handlers::create);
+            config.routes.post("/v1/sessions/{id}/step", handlers::step);
+            config.routes.post("/v1/sessions/{id}/reset", handlers::reset);
+            config.routes.delete("/v1/sessions/{id}", handlers::close);
+            config.routes.exception(Exception.class, handlers::failure);
+            // Javalin answers its own HTTP exceptions in plain text unless told otherwise.
+            config.routes.exception(HttpResponseException.class, handlers::failure);
+        });
+        app.start(options.host(), options.port());
+
+        ScheduledExecutorService sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "env-session-sweeper");
+            t.setDaemon(true);
+            return t;
+        });
+        long every = Math.max(1, options.sweepEvery().toMillis());
+        sweeper.scheduleWithFixedDelay(() -> {
+            try {
+                sessions.expireIdle();
+            } catch (RuntimeException e) {
+                log.warn("session sweep failed", e);
+            }
+        }, every, every, TimeUnit.MILLISECONDS);
+        EnvServer server = new EnvServer(app, sessions, sweeper, options.host());
+        log.info("env-service listening on {} with environments {}", server.url(),
+                sessions.registry().all().stream().map(f -> f.name()).toList());
+        return server;
+    }
+
+    public int port() {
+        return app.port();
+    }
+
+    /** Base URL, e.g. {@code http://127.0.0.1:8080}. */
+    public String url() {
+        String h = host.contains(":") ? "[" + host + "]" : host;
+        return "http://" + ("0.0.0.0".equals(host) ? "127.0.0.1" : h) + ":" + port();
+    }
+
+    @Override
+    public void close() {
+        sweeper.shutdownNow();
+        app.stop();
+        sessions.closeAll();
+    }
+
+    /** The route handlers; every error path goes through {@link #failure}. */
+    private static final class Handlers {
+        private final SessionManager sessions;
+        private final EnvMetrics metrics;
+
+        private final long maxBodyBytes;
+
+        Handlers(SessionManager sessions, EnvMetrics metrics, long maxBodyBytes) {
+            this.sessions = sessions;
+            this.metrics = metrics;
+            this.maxBodyBytes = maxBodyBytes;
+        }
+
+        void health(Context ctx) throws IOException {
+            write(ctx, 200, Map.of("status", "ok", "sessions_open", sessions.open()));
+        }
+
+        void listEnvs(Context ctx) throws IOException {
+            List<EnvInfo> envs = sessions.registry().all().stream()
+                    .map(f -> new EnvInfo(f.name(), f.description(), f.configDefaults())).toList();
+            write(ctx, 200, new EnvInfo.Listing(envs));
+        }
+
+        void create(Context ctx) throws IOException {
+            CreateSessionRequest request = read(ctx, CreateSessionRequest.class);
+            require(request.env() != null, "field 'env' is required");
+            require(request.seed() != null, "field 'seed' is required");
+            long seed = Seeds.check(request.seed());
+            EnvConfig config = config(request.config());
+            SessionManager.Created created = sessions.create(request.env(), seed, config);
+            metrics.sessionCreated(request.env());
+            write(ctx, 201, new SessionCreated(created.id(), request.env(), seed, created.observation()));
+        }
+
+        void step(Context ctx) throws IOException {
+            String id = ctx.pathParam("id");
+            StepRequest request = read(ctx, StepRequest.class);
+            require(request.action() != null, "field 'action' is required");
+            String env = sessions.envOf(id);
+            long start = System.nanoTime();
+            StepResult result = sessions.step(id, request.action());
+            metrics.step(env, result, System.nanoTime() - start);
+            write(ctx, 200, result);
+        }
+
+        void reset(Context ctx) throws IOException {
+            String id = ctx.pathParam("id");
+            ResetRequest request = read(ctx, ResetRequest.class);
+            require(request.seed() != null, "field 'seed' is required");
+            Observation observation = sessions.reset(id, Seeds.check(request.seed()), config(request.config()));
+            write(ctx, 200, observation);
+        }
+
+        void close(Context ctx) {
+            sessions.close(ctx.pathParam("id"));
+            ctx.status(204);
+        }
+
+        void failure(Exception e, Context ctx) {
+            if (e instanceof EnvInputException input) {
+                answer(ctx, statusOf(input.kind()), input.kind().name().toLowerCase(), input.getMessage());
+            } else if (e instanceof MalformedRequestException) {
+                answer(ctx, 400, "malformed_request", e.getMessage());
+            } else if (e instanceof UnknownSessionException unknown) {
+                answer(ctx, unknown.expired() ? 410 : 404, unknown.expired() ? "session_expired" : "unknown_session",
+                        e.getMessage());
+            } else if (e instanceof SessionLimitException) {
+                answer(ctx, 429, "too_many_sessions", e.getMessage());
+            } else if (e instanceof EnvInfrastructureException) {
+                log.warn("infrastructure error on {} {}: {}", ctx.method(), ctx.path(), e.getMessage());
+                answer(ctx, 502, "infrastructure_error", e.getMessage());
+            } else if (e instanceof HttpResponseException http && http.getStatus() == 413) {
+                answer(ctx, 413, "body_too_large", "request body exceeds the limit of " + maxBodyBytes + " bytes");
+            } else if (e instanceof HttpResponseException http && http.getStatus() == 404) {
+                answer(ctx, 404, "not_found", "no route " + ctx.method() + " " + ctx.path());
+            } else if (e instanceof HttpResponseException http && http.getStatus() == 405) {
+                answer(ctx, 405, "method_not_allowed", ctx.method() + " is not allowed on " + ctx.path());
+            } else if (e instanceof HttpResponseException http) {
+                answer(ctx, http.getStatus(), "http_" + http.getStatus(), http.getMessage());
+            } else {
+                log.error("internal error on {} {}", ctx.method(), ctx.path(), e);
+                answer(ctx, 500, "internal_error", e.toString());
+            }
+        }
+
+        void answer(Context ctx, int status, String kind, String message) {
+            metrics.error(kind);
+            try {
+                write(ctx, status, new ApiError(kind, message));
+            } catch (IOException e) {
+                ctx.status(status).result(kind);
+            }
+        }
+
+        private static int statusOf(EnvInputException.Kind kind) {
+            return switch (kind) {
+                case UNKNOWN_ENV -> 404;
+                case EPISODE_DONE, NOT_STARTED -> 409;
+                case UNKNOWN_CONFIG_KEY, BAD_CONFIG_VALUE, SEED_OUT_OF_RANGE -> 400;
+            };
+        }
+
+        private static <T> T read(Context ctx, Class<T> type) {
+            byte[] body = ctx.bodyAsBytes();
+            if (body.length == 0) {
+                throw new MalformedRequestException("empty body; expected a JSON object");
+            }
+            try {
+                T value = REQUESTS.readValue(body, type);
+                if (value == null) {
+                    throw new MalformedRequestException("body is JSON null; expected an object");
+                }
+                return value;
+            } catch (JsonProcessingException e) {
+                throw new MalformedRequestException("malformed JSON: " + e.getOriginalMessage());
+            } catch (IOException e) {
+                throw new MalformedRequestException("unreadable body: " + e.getMessage());
+            }
+        }
+
+        private static EnvConfig config(Map<String, Object> raw) {
+            if (raw == null || raw.isEmpty()) {
+                return EnvConfig.empty();
+            }
+            Map<String, String> values = new LinkedHashMap<>();
+            raw.forEach((key, value) -> {
+                if (value == null || value instanceof Map || value instanceof List) {
+                    throw new EnvInputException(EnvInputException.Kind.BAD_CONFIG_VALUE,
+                            "config " + key + " must be a string, number or boolean");
+                }
+                values.put(key, value.toString());
+            });
+            return EnvConfig.of(values);
+        }
+
+        private static void require(boolean condition, String message) {
+            if (!condition) {
+                throw new MalformedRequestException(message);
+            }
+        }
+
+        private static void write(Context ctx, int status, Object body) throws IOException {
+            ctx.status(status).contentType("application/json").result(RESPONSES.writeValueAsBytes(body));
+        }
+    }
+
+    /** The request body is not the JSON the route expects. */
+    private static final class MalformedRequestException extends RuntimeException {
+        MalformedRequestException(String message) {
+            super(message);
+        }
+    }
+}
