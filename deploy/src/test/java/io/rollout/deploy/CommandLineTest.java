@@ -13,7 +13,7 @@ class CommandLineTest {
         Cli run = Cli.run("--help");
 
         assertThat(run.exitCode()).isZero();
-        assertThat(run.out()).contains("broker", "topics");
+        assertThat(run.out()).contains("broker", "topics", "env-service");
     }
 
     @Test

@@ -13,35 +13,32 @@ import io.rollout.env.api.SessionCreated;
 import io.rollout.env.api.StepRequest;
 import java.io.IOException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
 /**
- * A client of the env-service HTTP API. One instance holds one connection pool; share it
- * between threads. No call is retried, because a step is not idempotent: a failure of the
+ * A client of the env-service HTTP API. One instance holds one pool of kept-alive
+ * connections; share it between threads and close it when done. No call is retried, because a step is not idempotent: a failure of the
  * service or the network raises {@link EnvInfrastructureException}, which an actor turns
  * into an episode ended by an infrastructure error; a 4xx raises {@link EnvRequestException}.
  */
-public final class EnvClient {
+public final class EnvClient implements AutoCloseable {
 
     private static final ObjectMapper JSON = ApiJson.lenient();
 
+    /** Kept-alive connections idle longer than this are not reused (below the server's 30 s). */
+    static final Duration IDLE_TIMEOUT = Duration.ofSeconds(15);
+
     private final URI base;
-    private final HttpClient http;
-    private final Duration requestTimeout;
+    private final String pathPrefix;
+    private final HttpTransport transport;
 
     private EnvClient(URI base, Duration connectTimeout, Duration requestTimeout) {
         this.base = base;
-        this.requestTimeout = requestTimeout;
-        this.http = HttpClient.newBuilder()
-                .version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(connectTimeout)
-                .build();
+        this.pathPrefix = base.getRawPath() == null ? "" : base.getRawPath();
+        this.transport = new HttpTransport(base, connectTimeout, requestTimeout, IDLE_TIMEOUT, System::nanoTime);
     }
 
     /**
@@ -101,38 +98,26 @@ public final class EnvClient {
     }
 
     private <T> T send(String method, String path, Object body, Class<T> type) {
-        URI uri = base.resolve(path);
-        HttpRequest request;
+        byte[] requestBody;
         try {
-            HttpRequest.Builder builder = HttpRequest.newBuilder(uri).timeout(requestTimeout)
-                    .header("Accept", "application/json");
-            if (body == null) {
-                builder.method(method, HttpRequest.BodyPublishers.noBody());
-            } else {
-                builder.header("Content-Type", "application/json")
-                        .method(method, HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body)));
-            }
-            request = builder.build();
+            requestBody = body == null ? null : JSON.writeValueAsBytes(body);
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot encode the request to " + path + ": " + e.getMessage(), e);
         }
-        HttpResponse<byte[]> response;
+        HttpTransport.Response response;
         try {
-            response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+            response = transport.exchange(method, pathPrefix + path, requestBody);
         } catch (IOException e) {
-            throw new EnvInfrastructureException("env-service " + method + " " + uri + " failed: " + describe(e), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new EnvInfrastructureException("interrupted while calling env-service " + method + " " + uri, e);
+            throw new EnvInfrastructureException("env-service " + method + " " + base + path + " failed: " + describe(e), e);
         }
-        int status = response.statusCode();
+        int status = response.status();
         if (status >= 400 && status < 500) {
             ApiError error = parseError(response.body());
             throw new EnvRequestException(status, error.error(), error.message());
         }
         if (status >= 300) {
             ApiError error = parseError(response.body());
-            throw new EnvInfrastructureException("env-service " + method + " " + uri + " answered " + status
+            throw new EnvInfrastructureException("env-service " + method + " " + base + path + " answered " + status
                     + " " + error.error() + ": " + error.message());
         }
         if (type == Void.class) {
@@ -141,8 +126,8 @@ public final class EnvClient {
         try {
             return JSON.readValue(response.body(), type);
         } catch (IOException e) {
-            throw new EnvInfrastructureException("env-service " + method + " " + uri + " sent a malformed answer: "
-                    + e.getMessage(), e);
+            throw new EnvInfrastructureException("env-service " + method + " " + base + path
+                    + " sent a malformed answer: " + e.getMessage(), e);
         }
     }
 
@@ -157,6 +142,12 @@ public final class EnvClient {
         }
         String text = new String(body, 0, Math.min(body.length, 200), java.nio.charset.StandardCharsets.UTF_8);
         return new ApiError("unknown", text.isBlank() ? "(empty body)" : text.strip());
+    }
+
+    /** Closes the pooled connections. */
+    @Override
+    public void close() {
+        transport.close();
     }
 
     private static String describe(IOException e) {

@@ -1,0 +1,85 @@
+package io.rollout.env.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.rollout.env.api.SessionCreated;
+import io.rollout.env.client.EnvClient;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+class EnvServiceCommandTest {
+
+    @Test
+    void shouldServeStandaloneUntilSigterm() throws Exception {
+        Path stderr = Files.createTempFile("env-service-", ".stderr");
+        String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        Process process = new ProcessBuilder(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m", "-cp", classpath,
+                EnvServiceCommand.class.getName(), "serve", "--port", "0", "--session-ttl", "1m"))
+                .redirectError(stderr.toFile()).start();
+        try {
+            BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+            String url = CompletableFuture.supplyAsync(() -> {
+                try {
+                    for (String line = out.readLine(); line != null; line = out.readLine()) {
+                        if (line.startsWith("listening=")) {
+                            return line.substring("listening=".length());
+                        }
+                    }
+                    return null;
+                } catch (Exception e) {
+                    return null;
+                }
+            }).get(60, TimeUnit.SECONDS);
+            assertThat(url).as(Files.readString(stderr)).startsWith("http://127.0.0.1:");
+
+            EnvClient client = EnvClient.create(url, Duration.ofSeconds(2), Duration.ofSeconds(10));
+            SessionCreated session = client.createSession("household", 1, Map.of("receptacles", "4"));
+            assertThat(client.step(session.session(), "look").actionValid()).isTrue();
+            assertThat(client.environments()).extracting(e -> e.name()).contains("sokoban", "household");
+
+            process.destroy();
+            assertThat(process.waitFor(30, TimeUnit.SECONDS)).as("stops on SIGTERM").isTrue();
+        } finally {
+            process.destroyForcibly();
+            Files.deleteIfExists(stderr);
+        }
+    }
+
+    @Test
+    void shouldRejectBadFlagsInOneLine() {
+        assertUsageError(run("serve", "--max-sessions", "0"), "--max-sessions must be >= 1");
+        assertUsageError(run("serve", "--session-ttl", "forever"), "'forever' is not a duration");
+        assertUsageError(run("serve", "--port", "-3"), "port must be in 0..65535");
+        assertUsageError(run("serve", "--remote", "name=alfworld"), "--remote:");
+        assertUsageError(run("serve", "--bogus"), "Unknown option: '--bogus'");
+    }
+
+    private static void assertUsageError(Result result, String message) {
+        assertThat(result.code).isEqualTo(2);
+        assertThat(result.err.lines().findFirst()).hasValueSatisfying(l -> assertThat(l).startsWith("error: ").contains(message));
+        assertThat(result.err).doesNotContain("\tat ");
+    }
+
+    private static Result run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = EnvServiceCommand.commandLine().setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true))
+                .execute(args);
+        return new Result(code, out.toString(), err.toString());
+    }
+
+    private record Result(int code, String out, String err) {
+    }
+}
