@@ -83,17 +83,7 @@ final class RemoteHttp {
 
     /** POSTs {@code body} as JSON to {@code route}. */
     <T> T post(String route, ObjectNode body, Safety safety, Decoder<T> decoder) {
-        String json;
-        try {
-            json = JSON.writeValueAsString(body);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("cannot encode request body", e);
-        }
-        HttpRequest request = builder(route)
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(json, StandardCharsets.UTF_8))
-                .build();
-        return exchange(request, "POST " + route, safety, false, decoder);
+        return exchange(jsonPost(route, body), "POST " + route, safety, false, decoder);
     }
 
     /** GETs {@code route?param=value}. */
@@ -108,18 +98,21 @@ final class RemoteHttp {
      * answer returns {@code false} instead of failing.
      */
     boolean postIfRouteExists(String route, ObjectNode body) {
+        Boolean found = exchange(jsonPost(route, body), "POST " + route, Safety.REPEATABLE, true, answer -> Boolean.TRUE);
+        return found != null;
+    }
+
+    private HttpRequest jsonPost(String route, ObjectNode body) {
         String json;
         try {
             json = JSON.writeValueAsString(body);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot encode request body", e);
         }
-        HttpRequest request = builder(route)
+        return builder(route)
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(json, StandardCharsets.UTF_8))
                 .build();
-        Boolean found = exchange(request, "POST " + route, Safety.REPEATABLE, true, answer -> Boolean.TRUE);
-        return found != null;
     }
 
     /** An infrastructure failure about {@code what} (e.g. "POST /step") with this server named. */
