@@ -21,6 +21,7 @@ import picocli.CommandLine.Option;
 @Command(
         name = "env-service",
         mixinStandardHelpOptions = true,
+        versionProvider = EnvServiceCommand.Version.class,
         description = "Environments (Sokoban, a text household task, remote environment servers) behind an HTTP API.",
         subcommands = {EnvServiceCommand.Serve.class, CommandLine.HelpCommand.class})
 public final class EnvServiceCommand implements Runnable {
@@ -135,6 +136,15 @@ public final class EnvServiceCommand implements Runnable {
         private static Duration sweepInterval(Duration ttl) {
             Duration quarter = ttl.dividedBy(4);
             return quarter.compareTo(Duration.ofSeconds(30)) > 0 ? Duration.ofSeconds(30) : quarter;
+        }
+    }
+
+    /** Version from the jar manifest. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String version = EnvServiceCommand.class.getPackage().getImplementationVersion();
+            return new String[] {"env-service " + (version == null ? "(development build)" : version)};
         }
     }
 
