@@ -25,6 +25,7 @@ import io.rollout.env.api.ResetRequest;
 import io.rollout.env.api.SessionCreated;
 import io.rollout.env.api.StepRequest;
 import java.io.IOException;
+import java.io.InputStream;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -198,6 +199,8 @@ public final class EnvServer implements AutoCloseable {
                 answer(ctx, statusOf(input.kind()), input.kind().name().toLowerCase(), input.getMessage());
             } else if (e instanceof MalformedRequestException) {
                 answer(ctx, 400, "malformed_request", e.getMessage());
+            } else if (e instanceof IOException) {
+                answer(ctx, 400, "malformed_request", "cannot read the request body: " + e.getMessage());
             } else if (e instanceof UnknownSessionException unknown) {
                 answer(ctx, unknown.expired() ? 410 : 404, unknown.expired() ? "session_expired" : "unknown_session",
                         e.getMessage());
@@ -206,7 +209,8 @@ public final class EnvServer implements AutoCloseable {
             } else if (e instanceof EnvInfrastructureException) {
                 log.warn("infrastructure error on {} {}: {}", ctx.method(), ctx.path(), e.getMessage());
                 answer(ctx, 502, "infrastructure_error", e.getMessage());
-            } else if (e instanceof HttpResponseException http && http.getStatus() == 413) {
+            } else if (e instanceof BodyTooLargeException
+                    || e instanceof HttpResponseException http && http.getStatus() == 413) {
                 answer(ctx, 413, "body_too_large", "request body exceeds the limit of " + maxBodyBytes + " bytes");
             } else if (e instanceof HttpResponseException http && http.getStatus() == 404) {
                 answer(ctx, 404, "not_found", "no route " + ctx.method() + " " + ctx.path());
@@ -225,7 +229,7 @@ public final class EnvServer implements AutoCloseable {
             try {
                 write(ctx, status, new ApiError(kind, message));
             } catch (IOException e) {
-                ctx.status(status).result(kind);
+                log.debug("cannot write the {} answer: {}", status, e.toString());
             }
         }
 
@@ -237,8 +241,8 @@ public final class EnvServer implements AutoCloseable {
             };
         }
 
-        private static <T> T read(Context ctx, Class<T> type) {
-            byte[] body = ctx.bodyAsBytes();
+        private <T> T read(Context ctx, Class<T> type) throws IOException {
+            byte[] body = body(ctx);
             if (body.length == 0) {
                 throw new MalformedRequestException("empty body; expected a JSON object");
             }
@@ -250,9 +254,31 @@ public final class EnvServer implements AutoCloseable {
                 return value;
             } catch (JsonProcessingException e) {
                 throw new MalformedRequestException("malformed JSON: " + e.getOriginalMessage());
-            } catch (IOException e) {
-                throw new MalformedRequestException("unreadable body: " + e.getMessage());
             }
+        }
+
+        /**
+         * Reads the request body into an array of exactly its size; Javalin's own reader
+         * allocates a large buffer per request, which dominated the service's garbage.
+         */
+        private byte[] body(Context ctx) throws IOException {
+            long declared = ctx.req().getContentLengthLong();
+            if (declared > maxBodyBytes) {
+                throw new BodyTooLargeException();
+            }
+            InputStream in = ctx.req().getInputStream();
+            if (declared >= 0) {
+                byte[] body = new byte[(int) declared];
+                if (in.readNBytes(body, 0, body.length) < body.length) {
+                    throw new MalformedRequestException("body ended before its Content-Length of " + declared + " bytes");
+                }
+                return body;
+            }
+            byte[] body = in.readNBytes((int) maxBodyBytes + 1);
+            if (body.length > maxBodyBytes) {
+                throw new BodyTooLargeException();
+            }
+            return body;
         }
 
         private static EnvConfig config(Map<String, Object> raw) {
@@ -276,9 +302,17 @@ public final class EnvServer implements AutoCloseable {
             }
         }
 
+        /** Writes the JSON straight to the response; Javalin's result stream would copy it through a fresh buffer. */
         private static void write(Context ctx, int status, Object body) throws IOException {
-            ctx.status(status).contentType("application/json").result(RESPONSES.writeValueAsBytes(body));
+            byte[] json = RESPONSES.writeValueAsBytes(body);
+            ctx.status(status).contentType("application/json");
+            ctx.res().setContentLength(json.length);
+            ctx.res().getOutputStream().write(json);
         }
+    }
+
+    /** The request body is larger than the configured limit. */
+    private static final class BodyTooLargeException extends RuntimeException {
     }
 
     /** The request body is not the JSON the route expects. */
