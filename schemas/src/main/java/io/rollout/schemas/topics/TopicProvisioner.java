@@ -23,6 +23,7 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.TopicExistsException;
 
 /**
@@ -43,6 +44,8 @@ public final class TopicProvisioner {
             problems = List.copyOf(problems);
         }
     }
+
+    private static final Duration RETRY_BACKOFF = Duration.ofMillis(200);
 
     private final Admin admin;
     private final Optional<Short> replicationFactor;
@@ -99,22 +102,32 @@ public final class TopicProvisioner {
             return List.of();
         }
         List<String> names = topics.stream().map(Topic::name).toList();
-        Map<String, TopicDescription> descriptions = admin
-                .describeTopics(names, new DescribeTopicsOptions().timeoutMs(remainingMs(deadline)))
-                .allTopicNames().get(remainingMs(deadline), TimeUnit.MILLISECONDS);
         List<ConfigResource> resources = names.stream()
                 .map(n -> new ConfigResource(ConfigResource.Type.TOPIC, n)).toList();
-        Map<ConfigResource, Config> configs = admin
-                .describeConfigs(resources, new DescribeConfigsOptions().timeoutMs(remainingMs(deadline)))
-                .all().get(remainingMs(deadline), TimeUnit.MILLISECONDS);
-
-        List<Outcome> outcomes = new ArrayList<>();
-        for (Topic<?, ?> topic : topics) {
-            Config actual = configs.get(new ConfigResource(ConfigResource.Type.TOPIC, topic.name()));
-            List<String> problems = problems(topic, descriptions.get(topic.name()).partitions().size(), actual);
-            outcomes.add(new Outcome(topic.name(), problems.isEmpty() ? Status.VERIFIED : Status.MISMATCH, problems));
+        while (true) {
+            try {
+                Map<String, TopicDescription> descriptions = admin
+                        .describeTopics(names, new DescribeTopicsOptions().timeoutMs(remainingMs(deadline)))
+                        .allTopicNames().get(remainingMs(deadline), TimeUnit.MILLISECONDS);
+                Map<ConfigResource, Config> configs = admin
+                        .describeConfigs(resources, new DescribeConfigsOptions().timeoutMs(remainingMs(deadline)))
+                        .all().get(remainingMs(deadline), TimeUnit.MILLISECONDS);
+                List<Outcome> outcomes = new ArrayList<>();
+                for (Topic<?, ?> topic : topics) {
+                    Config actual = configs.get(new ConfigResource(ConfigResource.Type.TOPIC, topic.name()));
+                    List<String> problems = problems(topic, descriptions.get(topic.name()).partitions().size(), actual);
+                    outcomes.add(new Outcome(topic.name(), problems.isEmpty() ? Status.VERIFIED : Status.MISMATCH,
+                            problems));
+                }
+                return outcomes;
+            } catch (ExecutionException e) {
+                // A topic created a moment ago may be listed before every broker serves it.
+                if (!(e.getCause() instanceof RetriableException) || Instant.now().plus(RETRY_BACKOFF).isAfter(deadline)) {
+                    throw e;
+                }
+                Thread.sleep(RETRY_BACKOFF.toMillis());
+            }
         }
-        return outcomes;
     }
 
     /** Every way the existing topic differs from what the catalog requires. */
