@@ -260,13 +260,14 @@ class RemoteEnvironmentTest {
 
     @Test
     void shouldTimeOutASlowStepWithoutRetryingIt() throws IOException {
-        alfworld("timeout=300ms");
+        // Generous margins: a loaded CI machine must not turn a normal call into a timeout.
+        alfworld("timeout=1s");
         env.reset(0, EnvConfig.empty());
-        server.slowMillis(1_500).failNext("/step", Fault.SLOW);
+        server.slowMillis(4_000).failNext("/step", Fault.SLOW);
 
         long start = System.nanoTime();
-        assertInfraError(() -> env.step("look"), "POST /step", "no answer within 300ms");
-        assertThat((System.nanoTime() - start) / 1_000_000).isLessThan(1_400);
+        assertInfraError(() -> env.step("look"), "POST /step", "no answer within 1s");
+        assertThat((System.nanoTime() - start) / 1_000_000).isLessThan(3_500);
         assertThat(server.count("/step")).isEqualTo(1);
     }
 
@@ -286,8 +287,8 @@ class RemoteEnvironmentTest {
 
     @Test
     void shouldRetryResetAfterServerErrorMalformedAnswerAndTimeout() throws IOException {
-        alfworld("retries=3,timeout=300ms");
-        server.slowMillis(1_000)
+        alfworld("retries=3,timeout=1s");
+        server.slowMillis(2_500)
                 .failNext("/reset", Fault.HTTP_500)
                 .failNext("/reset", Fault.MALFORMED_JSON)
                 .failNext("/reset", Fault.SLOW);

@@ -44,7 +44,7 @@ class HttpTransportTest {
         acceptor.start();
         threads.add(acceptor);
         transport = new HttpTransport(URI.create("http://127.0.0.1:" + server.getLocalPort()), Duration.ofSeconds(1),
-                Duration.ofMillis(500), Duration.ofSeconds(15), clock::get);
+                Duration.ofSeconds(2), Duration.ofSeconds(15), clock::get);
     }
 
     @AfterEach
@@ -170,7 +170,7 @@ class HttpTransportTest {
                 in.skip(length);
                 String answer = answers.take();
                 if (answer.equals("SILENT")) {
-                    Thread.sleep(2_000);
+                    Thread.sleep(5_000);
                     return;
                 }
                 out.write(answer.getBytes(StandardCharsets.ISO_8859_1));
