@@ -4,6 +4,7 @@ import io.rollout.env.Seeds;
 import io.rollout.env.remote.RemoteProtocol.WonRule;
 import java.net.URI;
 import java.net.URISyntaxException;
+import io.rollout.schemas.config.Durations;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -11,7 +12,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.OptionalLong;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -63,7 +63,6 @@ public final class RemoteEnvSpec {
     public static final int MAX_RETRIES = 10;
 
     private static final Pattern NAME = Pattern.compile("[a-z][a-z0-9_-]{0,63}");
-    private static final Pattern DURATION = Pattern.compile("(\\d{1,9})(ms|s|m)");
     private static final Duration MAX_DURATION = Duration.ofMinutes(30);
     private static final List<String> KEYS = List.of("name", "url", "protocol", "timeout", "connect-timeout",
             "retries", "backoff", "dataset-size", "index-offset", "id-field", "index-field", "won", "close", "anchor");
@@ -391,16 +390,11 @@ public final class RemoteEnvSpec {
     }
 
     static Duration parseDuration(String key, String text) {
-        Matcher m = DURATION.matcher(text);
-        if (!m.matches()) {
-            throw bad(key, text, "is not a duration: a whole number with a unit ms, s or m, e.g. 500ms or 30s");
+        try {
+            return Durations.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw bad(key, text, "is not a duration: a whole number with a unit ms, s, m or h, e.g. 500ms or 30s");
         }
-        long amount = Long.parseLong(m.group(1));
-        return switch (m.group(2)) {
-            case "ms" -> Duration.ofMillis(amount);
-            case "s" -> Duration.ofSeconds(amount);
-            default -> Duration.ofMinutes(amount);
-        };
     }
 
     static String formatDuration(Duration d) {
