@@ -228,6 +228,7 @@ final class GroupCollector implements Processor<byte[], byte[], Object, Object> 
                     .setAdvantage((float) r.advantage())
                     .setAnchorGroupSize(r.anchorGroupSize())
                     .setPolicyVersion(s.getPolicyVersion())
+                    .setGroupSamples(rows.size())
                     .build();
             context.forward(new Record<Object, Object>(groupId, sample, lastStepTimestamp),
                     AdvantageTopology.SAMPLES_SINK);

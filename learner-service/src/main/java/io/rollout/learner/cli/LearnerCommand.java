@@ -5,13 +5,14 @@ import java.time.Duration;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** {@code learner-service}: the advantage stage, offline GiGPO and (later) the trainer. */
+/** {@code learner-service}: the trainer with its scheduler, the advantage stage and offline GiGPO. */
 @Command(
         name = "learner-service",
         mixinStandardHelpOptions = true,
         versionProvider = LearnerCommand.Version.class,
-        description = "The learner side of the pipeline: GiGPO advantages (streaming and offline).",
-        subcommands = {AdvantageStreamCommand.class, GigpoCommand.class, CommandLine.HelpCommand.class},
+        description = "The learner side of the pipeline: task scheduler and trainer, GiGPO advantages (streaming and offline).",
+        subcommands = {TrainCommand.class, AdvantageStreamCommand.class, GigpoCommand.class,
+            CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 ok, 1 bad input or a failure, 2 bad usage."})
 public final class LearnerCommand implements Runnable {
 

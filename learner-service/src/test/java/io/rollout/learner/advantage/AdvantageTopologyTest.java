@@ -113,6 +113,7 @@ class AdvantageTopologyTest {
             assertThat(sample.getResponseTokens()).isEqualTo(s.getResponseTokens());
             assertThat(sample.getOldLogProbs()).isEqualTo(s.getOldLogProbs());
             assertThat(sample.getPolicyVersion()).isEqualTo(s.getPolicyVersion());
+            assertThat(sample.getGroupSamples()).as("samples the trainer waits for").isEqualTo(rows.size());
         }
     }
 

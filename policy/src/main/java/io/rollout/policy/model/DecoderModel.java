@@ -216,14 +216,12 @@ public final class DecoderModel implements AutoCloseable {
     }
 
     private static NDArray project(Linear linear, NDArray x, LinearAdapter adapter) {
-        NDArray y = linear.apply(x);
-        if (adapter != null) {
-            NDArray delta = adapter.delta(linear, x);
-            if (delta != null) {
-                y = y.add(delta);
-            }
+        if (adapter == null) {
+            return linear.apply(x);
         }
-        return y;
+        NDArray y = linear.apply(x, adapter.weight(linear));
+        NDArray delta = adapter.delta(linear, x);
+        return delta == null ? y : y.add(delta);
     }
 
     /** RMSNorm: {@code x / sqrt(mean(x^2) + eps) * weight}. */

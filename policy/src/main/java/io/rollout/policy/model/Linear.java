@@ -19,6 +19,11 @@ public record Linear(String key, NDArray weight, NDArray bias) {
 
     /** {@code x W^T + b}; the result lives in x's manager. */
     public NDArray apply(NDArray x) {
-        return x.getNDArrayInternal().linear(x, weight, bias).singletonOrThrow();
+        return apply(x, weight);
+    }
+
+    /** {@code x w^T + b} with {@code w} in place of this layer's weight (same shape). */
+    public NDArray apply(NDArray x, NDArray w) {
+        return x.getNDArrayInternal().linear(x, w, bias).singletonOrThrow();
     }
 }

@@ -14,4 +14,13 @@ public interface LinearAdapter {
      * The result must live in x's manager and have the dtype of x.
      */
     NDArray delta(Linear layer, NDArray x);
+
+    /**
+     * The weight {@code layer} multiplies its input with: the frozen weight itself, or a
+     * perturbed copy during a training step (LoRA-GGPO). A perturbed copy is a new array,
+     * so the frozen weight is never written.
+     */
+    default NDArray weight(Linear layer) {
+        return layer.weight();
+    }
 }

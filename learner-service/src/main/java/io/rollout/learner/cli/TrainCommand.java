@@ -1,0 +1,383 @@
+package io.rollout.learner.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.rollout.learner.checkpoint.CheckpointStore;
+import io.rollout.learner.observability.MetricsHttpServer;
+import io.rollout.learner.scheduler.SchedulerConfig;
+import io.rollout.learner.scheduler.SchedulerMetrics;
+import io.rollout.learner.scheduler.SchedulerService;
+import io.rollout.learner.scheduler.TaskDistribution;
+import io.rollout.learner.scheduler.TaskScheduler;
+import io.rollout.learner.trainer.GgpoConfig;
+import io.rollout.learner.trainer.LossConfig;
+import io.rollout.learner.trainer.OptimizerConfig;
+import io.rollout.learner.trainer.SampleAssembler;
+import io.rollout.learner.trainer.TrainerConfig;
+import io.rollout.learner.trainer.TrainerService;
+import io.rollout.learner.trainer.UpdateStats;
+import io.rollout.policy.ModelFormatException;
+import io.rollout.policy.Policy;
+import io.rollout.policy.lora.LoraSpec;
+import io.rollout.schemas.kafka.KafkaSettings;
+import io.rollout.schemas.topics.TopicCatalog;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Runs the task scheduler and the trainer until SIGTERM. */
+@Command(
+        name = "train",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {
+            "Schedules tasks on rollout.tasks, trains the LoRA adapter on complete groups from train.samples",
+            "(critic-free dual-clip PPO, k3 KL to the base model, entropy bonus, AdamW, LoRA-GGPO) and",
+            "publishes every version on policy.weights. Checkpoints go to --checkpoint-dir; a restart",
+            "resumes from the newest one and neither skips nor retrains a sample.",
+            "Prints 'metrics=URL', then 'running', then one line per version on standard output."
+        })
+final class TrainCommand implements Callable<Integer> {
+
+    @CommandLine.Spec
+    private CommandLine.Model.CommandSpec spec;
+
+    // --- Kafka and files
+    @Option(names = "--bootstrap", paramLabel = "HOST:PORT[,...]", defaultValue = "${env:TRAIN_BOOTSTRAP}",
+            description = "Kafka bootstrap servers (env TRAIN_BOOTSTRAP).")
+    private String bootstrap;
+
+    @Option(names = "--kafka", paramLabel = "KEY=VALUE", description = "Any Kafka client setting. Repeatable.")
+    private Map<String, String> kafka = new LinkedHashMap<>();
+
+    @Option(names = "--kafka-config", paramLabel = "FILE", defaultValue = "${env:TRAIN_KAFKA_CONFIG}",
+            description = "A properties file of Kafka settings; --kafka and --bootstrap take precedence (env TRAIN_KAFKA_CONFIG).")
+    private Path kafkaConfig;
+
+    @Option(names = "--prefix", paramLabel = "PREFIX", defaultValue = "${env:TRAIN_PREFIX:-}",
+            description = "Run prefix of the topic names (env TRAIN_PREFIX).")
+    private String prefix;
+
+    @Option(names = "--model", paramLabel = "DIR", defaultValue = "${env:TRAIN_MODEL}",
+            description = "Base model: a Hugging Face directory (config.json, *.safetensors) (env TRAIN_MODEL).")
+    private Path model;
+
+    @Option(names = "--device", defaultValue = "${env:TRAIN_DEVICE:-cpu}",
+            description = "cpu, gpu or gpu:N (default: ${DEFAULT-VALUE}; env TRAIN_DEVICE).")
+    private String device;
+
+    @Option(names = "--dtype", defaultValue = "${env:TRAIN_DTYPE:-auto}",
+            description = "auto (float32), float32, float16 or float64 (default: ${DEFAULT-VALUE}).")
+    private String dtype;
+
+    @Option(names = "--checkpoint-dir", paramLabel = "DIR", defaultValue = "${env:TRAIN_CHECKPOINT_DIR:-data/checkpoints}",
+            description = "Where checkpoints go; the newest is resumed from (default: ${DEFAULT-VALUE}; env TRAIN_CHECKPOINT_DIR).")
+    private Path checkpointDir;
+
+    @Option(names = "--checkpoint-every", defaultValue = "10",
+            description = "Write a checkpoint every N versions, and on shutdown (default: ${DEFAULT-VALUE}).")
+    private int checkpointEvery;
+
+    @Option(names = "--keep-checkpoints", defaultValue = "3", description = "Checkpoints kept (default: ${DEFAULT-VALUE}).")
+    private int keepCheckpoints;
+
+    @Option(names = "--export-dir", paramLabel = "DIR",
+            description = "Also write every version as a PEFT directory v<version> here (default: off).")
+    private Path exportDir;
+
+    @Option(names = "--adapter-name", defaultValue = "policy",
+            description = "Adapter name on policy.weights (default: ${DEFAULT-VALUE}).")
+    private String adapterName;
+
+    @Option(names = "--chunk-bytes", defaultValue = "1048576",
+            description = "Size of the weight chunks on policy.weights (default: ${DEFAULT-VALUE}).")
+    private int chunkBytes;
+
+    @Option(names = "--trained-log", paramLabel = "FILE",
+            description = "Append one JSON line per version naming the groups and samples it trained on (default: off).")
+    private Path trainedLog;
+
+    @Option(names = "--metrics-host", defaultValue = "${env:TRAIN_METRICS_HOST:-127.0.0.1}",
+            description = "Address of /metrics and /health (default: ${DEFAULT-VALUE}; env TRAIN_METRICS_HOST).")
+    private String metricsHost;
+
+    @Option(names = "--metrics-port", defaultValue = "${env:TRAIN_METRICS_PORT:-9405}",
+            description = "Port of /metrics and /health; 0 takes a free one (default: ${DEFAULT-VALUE}; env TRAIN_METRICS_PORT).")
+    private int metricsPort;
+
+    // --- scheduler
+    @Option(names = "--task", paramLabel = "SPEC", defaultValue = "env=sokoban",
+            description = {"A task source: env=NAME[,seeds=FROM-TO][,group-size=N][,max-steps=N][,weight=W][,config.KEY=VALUE...].",
+                "Repeatable: tasks are drawn by weight (default: ${DEFAULT-VALUE}; group-size 8, max-steps 20)."})
+    private List<String> tasks = new ArrayList<>();
+
+    @Option(names = "--run-id", defaultValue = "run", description = "Prefix of group ids (default: ${DEFAULT-VALUE}).")
+    private String runId;
+
+    @Option(names = "--seed", defaultValue = "0",
+            description = "Run seed: task seeds, adapter init, shuffles and GGPO noise derive from it (default: ${DEFAULT-VALUE}).")
+    private long seed;
+
+    @Option(names = "--no-scheduler", description = "Do not produce tasks; train on whatever reaches train.samples.")
+    private boolean noScheduler;
+
+    @Option(names = "--max-in-flight", defaultValue = "16",
+            description = "K: groups produced and not yet trained on or dropped (default: ${DEFAULT-VALUE}).")
+    private int maxInFlight;
+
+    @Option(names = "--max-retries", defaultValue = "3",
+            description = "Re-queues of a dropped or timed-out group before it is abandoned (default: ${DEFAULT-VALUE}).")
+    private int maxRetries;
+
+    @Option(names = "--task-timeout", paramLabel = "DURATION", defaultValue = "30m",
+            description = "Re-queue a group in flight this long; 0 disables (default: ${DEFAULT-VALUE}).")
+    private Duration taskTimeout;
+
+    // --- batching
+    @Option(names = "--batch-groups", defaultValue = "8", description = "B: complete groups per update (default: ${DEFAULT-VALUE}).")
+    private int batchGroups;
+
+    @Option(names = "--max-staleness", defaultValue = "1",
+            description = "Drop samples generated more than this many versions ago; also bounds admission (default: ${DEFAULT-VALUE}).")
+    private int maxStaleness;
+
+    @Option(names = "--ppo-epochs", defaultValue = "1", description = "Passes over each batch (default: ${DEFAULT-VALUE}).")
+    private int ppoEpochs;
+
+    @Option(names = "--mini-batch-size", defaultValue = "32",
+            description = "Samples per optimizer step (default: ${DEFAULT-VALUE}).")
+    private int miniBatchSize;
+
+    @Option(names = "--micro-batch-size", defaultValue = "0",
+            description = "Samples per forward/backward, accumulated into one step; 0: the whole mini-batch (default: ${DEFAULT-VALUE}).")
+    private int microBatchSize;
+
+    @Option(names = "--temperature", defaultValue = "1.0",
+            description = "The actors' sampling temperature: log-probs are taken under softmax(logits/T) (default: ${DEFAULT-VALUE}).")
+    private double temperature;
+
+    // --- loss
+    @Option(names = "--clip-eps-low", defaultValue = "0.2", description = "PPO clip range below 1 (default: ${DEFAULT-VALUE}).")
+    private double clipEpsLow;
+
+    @Option(names = "--clip-eps-high", defaultValue = "0.2", description = "PPO clip range above 1 (default: ${DEFAULT-VALUE}).")
+    private double clipEpsHigh;
+
+    @Option(names = "--clip-c", defaultValue = "3.0", description = "Dual-clip bound for negative advantages (default: ${DEFAULT-VALUE}).")
+    private double clipC;
+
+    @Option(names = "--kl-coef", defaultValue = "0.01", description = "Coefficient of the k3 KL to the base model (default: ${DEFAULT-VALUE}).")
+    private double klCoef;
+
+    @Option(names = "--kl-clamp", defaultValue = "10.0", description = "The per-token KL is clamped to +-this (default: ${DEFAULT-VALUE}).")
+    private double klClamp;
+
+    @Option(names = "--entropy-coef", defaultValue = "0.001", description = "Coefficient of the entropy bonus (default: ${DEFAULT-VALUE}).")
+    private double entropyCoef;
+
+    // --- optimizer
+    @Option(names = "--lr", defaultValue = "1e-4", description = "AdamW learning rate (default: ${DEFAULT-VALUE}).")
+    private double lr;
+
+    @Option(names = "--adam-beta1", defaultValue = "0.9", description = "(default: ${DEFAULT-VALUE})")
+    private double beta1;
+
+    @Option(names = "--adam-beta2", defaultValue = "0.999", description = "(default: ${DEFAULT-VALUE})")
+    private double beta2;
+
+    @Option(names = "--adam-eps", defaultValue = "1e-8", description = "(default: ${DEFAULT-VALUE})")
+    private double adamEps;
+
+    @Option(names = "--weight-decay", defaultValue = "0.01", description = "Decoupled weight decay (default: ${DEFAULT-VALUE}).")
+    private double weightDecay;
+
+    @Option(names = "--grad-clip", defaultValue = "1.0", description = "Global gradient-norm clip (default: ${DEFAULT-VALUE}).")
+    private double gradClip;
+
+    // --- LoRA and GGPO
+    @Option(names = "--lora-rank", defaultValue = "8", description = "(default: ${DEFAULT-VALUE})")
+    private int loraRank;
+
+    @Option(names = "--lora-alpha", defaultValue = "16", description = "(default: ${DEFAULT-VALUE})")
+    private double loraAlpha;
+
+    @Option(names = "--lora-targets", split = ",", defaultValue = "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj",
+            description = "Adapted projections (default: ${DEFAULT-VALUE}).")
+    private List<String> loraTargets;
+
+    @Option(names = "--init-adapter", paramLabel = "DIR",
+            description = "Start a fresh run from this PEFT adapter instead of a new one (ignored when a checkpoint exists).")
+    private Path initAdapter;
+
+    @Option(names = "--ggpo", defaultValue = "ggpo", description = "none, flat or ggpo (default: ${DEFAULT-VALUE}).")
+    private String ggpoMode;
+
+    @Option(names = "--ggpo-sigma", defaultValue = "0.03", description = "(default: ${DEFAULT-VALUE})")
+    private double ggpoSigma;
+
+    @Option(names = "--ggpo-beta", defaultValue = "0.01", description = "Weight of the gradient term; 0 = flat (default: ${DEFAULT-VALUE}).")
+    private double ggpoBeta;
+
+    @Option(names = "--ggpo-ramp-steps", defaultValue = "200",
+            description = "T of the cosine ramp of the noise over optimizer steps; 0: no ramp (default: ${DEFAULT-VALUE}).")
+    private long ggpoRampSteps;
+
+    @Override
+    public Integer call() throws Exception {
+        TrainerConfig config;
+        TrainerService.Settings settings;
+        TopicCatalog topics;
+        Properties props;
+        SchedulerConfig schedulerConfig;
+        TaskDistribution distribution;
+        try {
+            if (model == null) {
+                throw new IllegalArgumentException("--model is required (or TRAIN_MODEL)");
+            }
+            config = new TrainerConfig(new LossConfig(clipEpsLow, clipEpsHigh, clipC, klCoef, klClamp, entropyCoef),
+                    new OptimizerConfig(lr, beta1, beta2, adamEps, weightDecay, gradClip),
+                    new GgpoConfig(GgpoConfig.Mode.parse(ggpoMode), ggpoSigma, ggpoBeta, ggpoRampSteps), ppoEpochs,
+                    miniBatchSize, microBatchSize, temperature, seed);
+            LoraSpec lora = new LoraSpec(loraRank, loraAlpha, loraTargets, 0.0, false, model.getFileName().toString());
+            settings = new TrainerService.Settings(batchGroups, maxStaleness, checkpointEvery, adapterName, lora,
+                    initAdapter, exportDir);
+            topics = TopicCatalog.builder().prefix(prefix).build();
+            props = KafkaSettings.merge(kafkaConfig, kafka, bootstrap);
+            schedulerConfig = new SchedulerConfig(maxInFlight, batchGroups, maxStaleness, maxRetries, taskTimeout, runId);
+            distribution = TaskDistribution.parse(tasks);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+        Policy policy;
+        try {
+            policy = Policy.load(model, device, dtype);
+        } catch (ModelFormatException | IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--model " + model + ": " + e.getMessage());
+        }
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        new JvmMemoryMetrics().bindTo(registry);
+        new JvmGcMetrics().bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        SchedulerService scheduler = null;
+        TrainerService[] holder = new TrainerService[1];
+        if (!noScheduler) {
+            TaskScheduler taskScheduler = new TaskScheduler(schedulerConfig, distribution, seed);
+            new SchedulerMetrics(registry, taskScheduler);
+            scheduler = new SchedulerService(props, topics, taskScheduler, () -> holder[0].version(),
+                    Clock.systemUTC(), registry);
+        }
+        TrainedLog log = trainedLog == null ? null : new TrainedLog(trainedLog);
+        TrainerService service = new TrainerService(policy, config, settings, topics, props,
+                new CheckpointStore(checkpointDir, keepCheckpoints), scheduler, registry, Clock.systemUTC(),
+                new TrainerService.Listener() {
+                    @Override
+                    public void started(long version, Long checkpointVersion) {
+                        if (log != null) {
+                            log.started(version, checkpointVersion);
+                        }
+                    }
+
+                    @Override
+                    public void updated(long version, List<SampleAssembler.Group> groups, UpdateStats stats) {
+                        if (log != null) {
+                            log.updated(version, groups);
+                        }
+                        spec.commandLine().getOut().printf("version=%d groups=%d samples=%d loss=%.4f kl=%.4f "
+                                + "clip=%.3f grad_norm=%.3f%n", version, groups.size(), stats.samples(), stats.loss(),
+                                stats.kl(), stats.clipFraction(), stats.gradNormMean());
+                        spec.commandLine().getOut().flush();
+                    }
+                });
+        holder[0] = service;
+        MetricsHttpServer http = MetricsHttpServer.start(metricsHost, metricsPort, registry, service::healthy);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            service.close();
+            http.close();
+            policy.close();
+            if (log != null) {
+                log.close();
+            }
+        }, "train-shutdown"));
+        spec.commandLine().getOut().println("metrics=" + http.url());
+        spec.commandLine().getOut().flush();
+        service.start();
+        spec.commandLine().getOut().println("running");
+        spec.commandLine().getOut().flush();
+        service.awaitStopped(Duration.ofDays(36500));
+        return service.failure() == null ? 0 : 1;
+    }
+
+    /** The --trained-log file: a line per start and per version. */
+    static final class TrainedLog implements AutoCloseable {
+        private static final ObjectMapper JSON = new ObjectMapper();
+        private final BufferedWriter out;
+
+        TrainedLog(Path file) throws IOException {
+            out = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+                    StandardOpenOption.APPEND);
+        }
+
+        synchronized void started(long version, Long checkpointVersion) {
+            Map<String, Object> line = new LinkedHashMap<>();
+            line.put("event", "start");
+            line.put("version", version);
+            line.put("checkpoint", checkpointVersion);
+            write(line);
+        }
+
+        synchronized void updated(long version, List<SampleAssembler.Group> groups) {
+            List<Map<String, Object>> gs = new ArrayList<>();
+            for (SampleAssembler.Group g : groups) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("group", g.key().groupId());
+                m.put("attempt", g.key().attempt());
+                m.put("steps", g.samples().stream().map(l -> l.sample().getEpisode() + ":" + l.sample().getT()).toList());
+                gs.add(m);
+            }
+            Map<String, Object> line = new LinkedHashMap<>();
+            line.put("event", "version");
+            line.put("version", version);
+            line.put("groups", gs);
+            write(line);
+        }
+
+        private void write(Map<String, Object> line) {
+            try {
+                out.write(JSON.writeValueAsString(line));
+                out.newLine();
+                out.flush();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException("cannot append to the trained log", e);
+            }
+        }
+
+        @Override
+        public synchronized void close() {
+            try {
+                out.close();
+            } catch (IOException ignored) {
+                // closing at shutdown
+            }
+        }
+    }
+}

@@ -1,0 +1,514 @@
+package io.rollout.learner.trainer;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.rollout.learner.checkpoint.CheckpointStore;
+import io.rollout.learner.scheduler.SchedulerCheckpoint;
+import io.rollout.learner.scheduler.SchedulerService;
+import io.rollout.learner.trainer.SampleAssembler.Group;
+import io.rollout.learner.trainer.SampleAssembler.Located;
+import io.rollout.policy.Policy;
+import io.rollout.policy.lora.LoraAdapter;
+import io.rollout.policy.lora.LoraSpec;
+import io.rollout.policy.safetensors.SafetensorsFile;
+import io.rollout.policy.safetensors.SafetensorsWriter;
+import io.rollout.records.LoraConfig;
+import io.rollout.records.TrainingSample;
+import io.rollout.schemas.serde.Packed;
+import io.rollout.schemas.topics.DeadLetters;
+import io.rollout.schemas.topics.TopicCatalog;
+import io.rollout.schemas.weights.WeightPublisher;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The trainer as a service: reads {@code train.samples} (read-committed, partitions assigned
+ * by hand, positions from its own checkpoint), assembles batches of complete groups, updates
+ * the adapter, publishes each version on {@code policy.weights}, tells the scheduler which
+ * groups are done, and checkpoints every {@code checkpointEvery} versions and on close.
+ *
+ * <p>Why its own offsets: the adapter and optimizer state cannot join a Kafka transaction, so
+ * the checkpoint stores, next to them, where in {@code train.samples} they stand. A restart
+ * loads the newest checkpoint and replays from there: samples trained after it are trained
+ * again (their effect was lost with the process), samples trained before it are not.
+ */
+public final class TrainerService implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TrainerService.class);
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final Duration METADATA_TIMEOUT = Duration.ofSeconds(30);
+
+    /**
+     * How the service runs.
+     *
+     * @param batchGroups B: complete groups per update
+     * @param maxStaleness samples from versions older than {@code version - maxStaleness} are dropped
+     * @param checkpointEvery write a checkpoint every this many versions (and on close)
+     * @param exportDir when set, each version is also written as a PEFT directory {@code v<version>} here
+     * @param initAdapter a PEFT adapter to start from on a fresh run, or null for a new one from {@code lora}
+     */
+    public record Settings(int batchGroups, int maxStaleness, int checkpointEvery, String adapterName, LoraSpec lora,
+            Path initAdapter, Path exportDir) {
+
+        public Settings {
+            if (batchGroups < 1) {
+                throw new IllegalArgumentException("batch-groups must be >= 1, got " + batchGroups);
+            }
+            if (maxStaleness < 0) {
+                throw new IllegalArgumentException("max-staleness must be >= 0, got " + maxStaleness);
+            }
+            if (checkpointEvery < 1) {
+                throw new IllegalArgumentException("checkpoint-every must be >= 1, got " + checkpointEvery);
+            }
+        }
+    }
+
+    /** Told about each update and about the start; e.g. the CLI's trained-samples log. */
+    public interface Listener {
+        default void started(long version, Long checkpointVersion) {}
+
+        default void updated(long version, List<Group> groups, UpdateStats stats) {}
+    }
+
+    private final Policy policy;
+    private final TrainerConfig trainerConfig;
+    private final Settings settings;
+    private final TopicCatalog topics;
+    private final Properties kafka;
+    private final CheckpointStore store;
+    private final SchedulerService scheduler;
+    private final MeterRegistry registry;
+    private final TrainerMetrics metrics;
+    private final Clock clock;
+    private final Listener listener;
+    private final SampleAssembler assembler = new SampleAssembler();
+    private final CountDownLatch stopped = new CountDownLatch(1);
+
+    private PolicyTrainer trainer;
+    private WeightPublisher publisher;
+    private KafkaConsumer<byte[], byte[]> consumer;
+    private KafkaProducer<byte[], byte[]> dlq;
+    private List<TopicPartition> partitions;
+    private volatile long version;
+    private volatile boolean running;
+    private volatile Throwable failure;
+    private Thread thread;
+    private long waitStartNanos;
+    /** The unfiltered groups of the batch being trained, marked done once it is published. */
+    private List<Group> taken = List.of();
+
+    /**
+     * @param scheduler the task scheduler to run and inform, or null (samples come from elsewhere)
+     */
+    public TrainerService(Policy policy, TrainerConfig trainerConfig, Settings settings, TopicCatalog topics,
+            Properties kafka, CheckpointStore store, SchedulerService scheduler, MeterRegistry registry, Clock clock,
+            Listener listener) {
+        this.policy = policy;
+        this.trainerConfig = trainerConfig;
+        this.settings = settings;
+        this.topics = topics;
+        this.kafka = kafka;
+        this.store = store;
+        this.scheduler = scheduler;
+        this.registry = registry;
+        this.metrics = new TrainerMetrics(registry);
+        this.clock = clock;
+        this.listener = listener == null ? new Listener() {} : listener;
+    }
+
+    /** Restores the newest checkpoint (if any), connects, and starts training on its own thread. */
+    public synchronized void start() {
+        TrainerCheckpoint restored = restore();
+        WeightPublisher.Builder pb = WeightPublisher.builder(kafka, topics, settings.adapterName());
+        publisher = pb.meterRegistry(registry).open();
+        if (publisher.lastPublishedVersion() > version) {
+            LOG.warn("policy.weights already holds version {} but the checkpoint is at {}: the updates in between "
+                    + "were lost with the process and are redone; numbering continues after {} so readers move on",
+                    publisher.lastPublishedVersion(), version, publisher.lastPublishedVersion());
+            version = publisher.lastPublishedVersion();
+        }
+        metrics.version(version);
+        consumer = new KafkaConsumer<>(consumerProperties());
+        partitions = partitionsOf(topics.samples().name());
+        consumer.assign(partitions);
+        for (TopicPartition tp : partitions) {
+            Long offset = restored == null ? null : restored.sampleOffsets().get(tp.partition());
+            if (offset == null) {
+                consumer.seekToBeginning(List.of(tp));
+            } else {
+                consumer.seek(tp, offset);
+            }
+        }
+        dlq = new KafkaProducer<>(producerProperties());
+        if (scheduler != null) {
+            scheduler.start(restored == null ? null : restored.scheduler());
+        }
+        listener.started(version, restored == null ? null : restored.version());
+        LOG.info("trainer started at version {} ({}), reading {} partitions of {}", version,
+                restored == null ? "fresh run" : "checkpoint " + restored.version(), partitions.size(),
+                topics.samples().name());
+        running = true;
+        waitStartNanos = System.nanoTime();
+        thread = new Thread(this::loop, "trainer");
+        thread.start();
+    }
+
+    private TrainerCheckpoint restore() {
+        var latest = store.latest();
+        if (latest.isEmpty()) {
+            LoraAdapter adapter = settings.initAdapter() != null ? policy.loadAdapter(settings.initAdapter())
+                    : policy.newAdapter(settings.lora(), trainerConfig.seed());
+            trainer = new PolicyTrainer(policy, adapter, trainerConfig);
+            version = 0;
+            return null;
+        }
+        Path dir = latest.get();
+        TrainerCheckpoint ckpt;
+        try {
+            ckpt = JSON.readValue(dir.resolve(TrainerCheckpoint.FILE).toFile(), TrainerCheckpoint.class);
+        } catch (IOException e) {
+            throw new UncheckedIOException("unreadable checkpoint " + dir.resolve(TrainerCheckpoint.FILE), e);
+        }
+        if (ckpt.format() != TrainerCheckpoint.FORMAT) {
+            throw new IllegalStateException("checkpoint " + dir + " has format " + ckpt.format() + ", this trainer reads "
+                    + TrainerCheckpoint.FORMAT);
+        }
+        LoraAdapter adapter = policy.loadAdapter(dir.resolve(TrainerCheckpoint.ADAPTER_DIR));
+        trainer = new PolicyTrainer(policy, adapter, trainerConfig);
+        trainer.restore(SafetensorsFile.open(dir.resolve(TrainerCheckpoint.OPTIMIZER_FILE)), ckpt.optimizerSteps());
+        assembler.restore(ckpt.doneGroups());
+        version = ckpt.version();
+        LOG.info("restored checkpoint {}: version {}, {} optimizer steps, offsets {}", dir, ckpt.version(),
+                ckpt.optimizerSteps(), ckpt.sampleOffsets());
+        return ckpt;
+    }
+
+    private void loop() {
+        try {
+            while (running) {
+                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+                    accept(record);
+                }
+                List<Group> batch = takeBatch();
+                if (batch != null) {
+                    metrics.batchWait(Duration.ofNanos(System.nanoTime() - waitStartNanos));
+                    train(batch);
+                    waitStartNanos = System.nanoTime();
+                }
+            }
+        } catch (Throwable t) {
+            failure = t;
+            running = false;
+            LOG.error("trainer stopped at version {}: {}", version, t.toString(), t);
+        } finally {
+            stopped.countDown();
+        }
+    }
+
+    private void accept(ConsumerRecord<byte[], byte[]> record) {
+        TrainingSample sample;
+        try {
+            sample = topics.samples().valueSerde().deserializer().deserialize(record.topic(), record.value());
+        } catch (RuntimeException e) {
+            deadLetter(record, "undecodable", e);
+            return;
+        }
+        try {
+            checked(toSequence(sample));
+            if (sample.getGroupSamples() < 1) {
+                throw new IllegalArgumentException("groupSamples is " + sample.getGroupSamples()
+                        + ": written by an advantage stage that does not count a group's samples");
+            }
+        } catch (RuntimeException e) {
+            deadLetter(record, "invalid", e);
+            // The rest of its group cannot complete it: drop the group whole.
+            SampleAssembler.GroupKey key = new SampleAssembler.GroupKey(sample.getGroupId().toString(),
+                    sample.getAttempt());
+            assembler.discard(key, record.partition(), record.offset());
+            if (scheduler != null) {
+                scheduler.onDiscarded(key.groupId(), key.attempt());
+            }
+            return;
+        }
+        SampleAssembler.Outcome outcome = assembler.add(record.partition(), record.offset(), sample);
+        if (outcome == SampleAssembler.Outcome.DUPLICATE || outcome == SampleAssembler.Outcome.ALREADY_DONE) {
+            metrics.ignored();
+        }
+    }
+
+    private void deadLetter(ConsumerRecord<byte[], byte[]> record, String reason, RuntimeException e) {
+        LOG.warn("{} sample at {}-{}@{} sent to {}: {}", reason, record.topic(), record.partition(), record.offset(),
+                topics.dlq().name(), e.getMessage());
+        metrics.deadLettered();
+        dlq.send(new ProducerRecord<>(topics.dlq().name(), null, record.key(), record.value(),
+                DeadLetters.headers(record.headers(), record.topic(), record.partition(), record.offset(), reason,
+                        String.valueOf(e.getMessage()), "trainer")));
+    }
+
+    /** B complete groups with their stale samples removed, or null while fewer are ready. */
+    private List<Group> takeBatch() {
+        if (assembler.completeGroups() < settings.batchGroups()) {
+            return null;
+        }
+        List<Group> originals = new ArrayList<>();
+        List<Group> batch = new ArrayList<>();
+        Group g;
+        while (batch.size() < settings.batchGroups() && (g = assembler.pollComplete()) != null) {
+            List<Located> fresh = g.samples().stream()
+                    .filter(l -> version - l.sample().getPolicyVersion() <= settings.maxStaleness()).toList();
+            int stale = g.samples().size() - fresh.size();
+            if (stale > 0) {
+                metrics.stale(stale);
+                LOG.info("group {} attempt {}: {} of {} samples older than version {} - {} dropped", g.key().groupId(),
+                        g.key().attempt(), stale, g.samples().size(), version, settings.maxStaleness());
+            }
+            if (fresh.isEmpty()) {
+                assembler.markDone(g);
+                if (scheduler != null) {
+                    scheduler.onDiscarded(g.key().groupId(), g.key().attempt());
+                }
+                continue;
+            }
+            originals.add(g);
+            batch.add(new Group(g.key(), g.partition(), fresh));
+        }
+        if (batch.size() < settings.batchGroups()) {
+            assembler.returnComplete(originals);
+            return null;
+        }
+        taken = originals;
+        return batch;
+    }
+
+    private void train(List<Group> batch) {
+        List<TrainingSequence> sequences = new ArrayList<>();
+        for (Group group : batch) {
+            for (Located l : group.samples()) {
+                sequences.add(toSequence(l.sample()));
+                metrics.staleness(version - l.sample().getPolicyVersion());
+            }
+        }
+        long t0 = System.nanoTime();
+        UpdateStats stats = trainer.update(sequences, version);
+        Duration took = Duration.ofNanos(System.nanoTime() - t0);
+        if (!Double.isFinite(stats.loss()) || !Double.isFinite(stats.gradNormMean())) {
+            throw new IllegalStateException("non-finite loss " + stats.loss() + " or gradient norm "
+                    + stats.gradNormMean() + " in the update to version " + (version + 1)
+                    + "; nothing published, restart resumes from the last checkpoint");
+        }
+        long next = version + 1;
+        version = next;
+        metrics.version(next);
+        metrics.updated(stats, took);
+        long p0 = System.nanoTime();
+        publisher.publish(next, trainer.adapter().toBytes(), loraConfig(trainer.adapter().spec()));
+        metrics.published(Duration.ofNanos(System.nanoTime() - p0));
+        if (settings.exportDir() != null) {
+            export(next);
+        }
+        for (Group original : taken) {
+            assembler.markDone(original);
+            if (scheduler != null) {
+                scheduler.onTrained(original.key().groupId(), original.key().attempt());
+            }
+        }
+        taken = List.of();
+        listener.updated(next, batch, stats);
+        LOG.info("version {}: {} groups, {} samples, {} tokens, loss {}, kl {}, clip {}, grad norm {}, {} ms", next,
+                batch.size(), stats.samples(), stats.tokens(), fmt(stats.loss()), fmt(stats.kl()),
+                fmt(stats.clipFraction()), fmt(stats.gradNormMean()), took.toMillis());
+        if (next % settings.checkpointEvery() == 0) {
+            checkpoint();
+        }
+    }
+
+    private static String fmt(double v) {
+        return String.format("%.4g", v);
+    }
+
+    private void export(long v) {
+        Path target = settings.exportDir().resolve(String.format("v%012d", v));
+        Path tmp = settings.exportDir().resolve(".tmp-" + target.getFileName());
+        try {
+            Files.createDirectories(tmp);
+            trainer.adapter().save(tmp);
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            LOG.warn("could not export version {} to {}: {}", v, target, e.toString());
+        }
+    }
+
+    /** Writes a checkpoint of the current state; call from the training thread or after it stopped. */
+    private void checkpoint() {
+        long t0 = System.nanoTime();
+        Map<Integer, Long> positions = new HashMap<>();
+        for (TopicPartition tp : partitions) {
+            positions.put(tp.partition(), consumer.position(tp));
+        }
+        Map<Integer, Long> resume = assembler.resumeOffsets(positions);
+        SchedulerCheckpoint sched = scheduler == null ? null : scheduler.checkpoint();
+        TrainerCheckpoint ckpt = new TrainerCheckpoint(TrainerCheckpoint.FORMAT, version, trainer.optimizerSteps(),
+                trainerConfig.seed(), clock.millis(), resume, assembler.doneAfter(resume), sched);
+        Path dir = store.write(version, tmp -> {
+            Path adapterDir = tmp.resolve(TrainerCheckpoint.ADAPTER_DIR);
+            Files.createDirectories(adapterDir);
+            trainer.adapter().save(adapterDir);
+            SafetensorsWriter.write(tmp.resolve(TrainerCheckpoint.OPTIMIZER_FILE), trainer.state(),
+                    Map.of("format", "pt"));
+            JSON.writeValue(tmp.resolve(TrainerCheckpoint.FILE).toFile(), ckpt);
+        });
+        Duration took = Duration.ofNanos(System.nanoTime() - t0);
+        metrics.checkpointed(took);
+        LOG.info("checkpoint {} written in {} ms (resume offsets {})", dir, took.toMillis(), resume);
+    }
+
+    static TrainingSequence toSequence(TrainingSample s) {
+        int[] prompt = Packed.toInts(s.getPromptTokens());
+        int[] response = Packed.toInts(s.getResponseTokens());
+        float[] old = Packed.toFloats(s.getOldLogProbs());
+        return new TrainingSequence(prompt, response, old, s.getAdvantage());
+    }
+
+    private void checked(TrainingSequence seq) {
+        policy.model().checkTokens(seq.prompt());
+        policy.model().checkTokens(seq.response());
+        int positions = policy.model().config().maxPositions();
+        if (seq.prompt().length + seq.response().length > positions) {
+            throw new IllegalArgumentException("prompt + response of " + (seq.prompt().length + seq.response().length)
+                    + " tokens exceed the model's " + positions + " positions");
+        }
+    }
+
+    static LoraConfig loraConfig(LoraSpec spec) {
+        return LoraConfig.newBuilder().setBaseModel(spec.baseModel()).setRank(spec.rank()).setAlpha((float) spec.alpha())
+                .setDropout((float) spec.dropout()).setTargetModules(new ArrayList<>(spec.targetModules())).build();
+    }
+
+    private Properties consumerProperties() {
+        Properties p = new Properties();
+        p.putAll(kafka);
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        p.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        p.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "trainer-samples");
+        return p;
+    }
+
+    private Properties producerProperties() {
+        Properties p = new Properties();
+        p.putAll(kafka);
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        p.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "trainer-dlq");
+        return p;
+    }
+
+    private List<TopicPartition> partitionsOf(String topic) {
+        long deadline = System.nanoTime() + METADATA_TIMEOUT.toNanos();
+        while (true) {
+            List<PartitionInfo> infos = consumer.partitionsFor(topic, METADATA_TIMEOUT);
+            if (infos != null && !infos.isEmpty()) {
+                return infos.stream().map(i -> new TopicPartition(i.topic(), i.partition())).toList();
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("topic " + topic + " does not exist; create the topics first");
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while looking up topic " + topic, e);
+            }
+        }
+    }
+
+    public long version() {
+        return version;
+    }
+
+    public TrainerMetrics metrics() {
+        return metrics;
+    }
+
+    /** Running, and neither failed nor stopped. */
+    public boolean healthy() {
+        return running && failure == null;
+    }
+
+    public Throwable failure() {
+        return failure;
+    }
+
+    /** Blocks until the training thread ends (close or failure). */
+    public boolean awaitStopped(Duration timeout) throws InterruptedException {
+        return stopped.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Stops training after the update in progress, writes a final checkpoint (unless training
+     * failed, so the last good checkpoint stays the newest) and closes everything.
+     */
+    @Override
+    public synchronized void close() {
+        running = false;
+        if (thread != null) {
+            try {
+                thread.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (failure == null) {
+                checkpoint();
+            }
+        }
+        if (scheduler != null) {
+            scheduler.close();
+        }
+        closeQuietly(consumer);
+        closeQuietly(dlq);
+        closeQuietly(publisher);
+        if (trainer != null) {
+            trainer.close();
+        }
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        if (c == null) {
+            return;
+        }
+        try {
+            c.close();
+        } catch (Exception e) {
+            LOG.warn("error closing {}: {}", c.getClass().getSimpleName(), e.toString());
+        }
+    }
+}

@@ -1,0 +1,8 @@
+package io.rollout.learner.trainer;
+
+/**
+ * What one update did: token-weighted means of the loss terms over all of its mini-batches,
+ * the share of clipped tokens, gradient norms before clipping and GGPO perturbation norms.
+ */
+public record UpdateStats(int samples, long tokens, int optimizerSteps, double loss, double policyLoss, double kl,
+        double entropy, double clipFraction, double gradNormMean, double gradNormMax, double perturbationNormMean) {}
