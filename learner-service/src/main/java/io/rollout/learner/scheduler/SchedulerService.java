@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.rollout.records.DroppedGroup;
 import io.rollout.records.Task;
 import io.rollout.schemas.topics.Topic;
+import io.rollout.schemas.topics.Partitions;
 import io.rollout.schemas.topics.TopicCatalog;
 import java.time.Clock;
 import java.time.Duration;
@@ -23,7 +24,6 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
-import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -150,24 +150,8 @@ public final class SchedulerService implements AutoCloseable {
         }
     }
 
-    /** The topic's partitions; a topic created a moment ago may take a while to show up in metadata. */
     private List<TopicPartition> partitions(String topic) {
-        long deadline = System.nanoTime() + METADATA_TIMEOUT.toNanos();
-        while (true) {
-            List<PartitionInfo> infos = consumer.partitionsFor(topic, METADATA_TIMEOUT);
-            if (infos != null && !infos.isEmpty()) {
-                return infos.stream().map(i -> new TopicPartition(i.topic(), i.partition())).toList();
-            }
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("topic " + topic + " does not exist; create the topics first");
-            }
-            try {
-                Thread.sleep(200);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while looking up topic " + topic, e);
-            }
-        }
+        return Partitions.of(consumer, topic, METADATA_TIMEOUT);
     }
 
     private static void seek(KafkaConsumer<?, ?> c, List<TopicPartition> tps, Map<Integer, Long> offsets) {

@@ -1,6 +1,16 @@
 package io.rollout.learner.trainer;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.rollout.learner.checkpoint.CheckpointStore;
 import io.rollout.learner.scheduler.SchedulerCheckpoint;
+import io.rollout.policy.Policy;
+import io.rollout.policy.safetensors.SafetensorsFile;
+import io.rollout.policy.safetensors.SafetensorsWriter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
@@ -20,4 +30,43 @@ public record TrainerCheckpoint(int format, long version, long optimizerSteps, l
     public static final String FILE = "checkpoint.json";
     public static final String ADAPTER_DIR = "adapter";
     public static final String OPTIMIZER_FILE = "optimizer.safetensors";
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    /** Writes this record with the trainer's adapter and optimizer state as checkpoint {@code version()}. */
+    public Path writeTo(CheckpointStore store, PolicyTrainer trainer) {
+        return store.write(version, tmp -> {
+            Path adapterDir = tmp.resolve(ADAPTER_DIR);
+            Files.createDirectories(adapterDir);
+            trainer.adapter().save(adapterDir);
+            SafetensorsWriter.write(tmp.resolve(OPTIMIZER_FILE), trainer.state(), Map.of("format", "pt"));
+            JSON.writeValue(tmp.resolve(FILE).toFile(), this);
+        });
+    }
+
+    /** Reads {@code checkpoint.json} of a checkpoint directory. */
+    public static TrainerCheckpoint read(Path dir) {
+        TrainerCheckpoint ckpt;
+        try {
+            ckpt = JSON.readValue(dir.resolve(FILE).toFile(), TrainerCheckpoint.class);
+        } catch (IOException e) {
+            throw new UncheckedIOException("unreadable checkpoint " + dir.resolve(FILE), e);
+        }
+        if (ckpt.format() != FORMAT) {
+            throw new IllegalStateException("checkpoint " + dir + " has format " + ckpt.format() + ", this trainer reads "
+                    + FORMAT);
+        }
+        return ckpt;
+    }
+
+    /** A trainer with the checkpoint's adapter, optimizer moments and GGPO state. */
+    public PolicyTrainer restoreTrainer(Path dir, Policy policy, TrainerConfig config) {
+        PolicyTrainer trainer = new PolicyTrainer(policy, policy.loadAdapter(dir.resolve(ADAPTER_DIR)), config);
+        try {
+            trainer.restore(SafetensorsFile.open(dir.resolve(OPTIMIZER_FILE)), optimizerSteps);
+            return trainer;
+        } catch (RuntimeException e) {
+            trainer.close();
+            throw e;
+        }
+    }
 }

@@ -1,7 +1,5 @@
 package io.rollout.learner.trainer;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.rollout.learner.checkpoint.CheckpointStore;
 import io.rollout.learner.scheduler.SchedulerCheckpoint;
@@ -11,16 +9,14 @@ import io.rollout.learner.trainer.SampleAssembler.Located;
 import io.rollout.policy.Policy;
 import io.rollout.policy.lora.LoraAdapter;
 import io.rollout.policy.lora.LoraSpec;
-import io.rollout.policy.safetensors.SafetensorsFile;
-import io.rollout.policy.safetensors.SafetensorsWriter;
 import io.rollout.records.LoraConfig;
 import io.rollout.records.TrainingSample;
 import io.rollout.schemas.serde.Packed;
 import io.rollout.schemas.topics.DeadLetters;
+import io.rollout.schemas.topics.Partitions;
 import io.rollout.schemas.topics.TopicCatalog;
 import io.rollout.schemas.weights.WeightPublisher;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -39,7 +35,6 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -60,7 +55,6 @@ import org.slf4j.LoggerFactory;
 public final class TrainerService implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(TrainerService.class);
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private static final Duration METADATA_TIMEOUT = Duration.ofSeconds(30);
 
     /**
@@ -154,7 +148,7 @@ public final class TrainerService implements AutoCloseable {
         }
         metrics.version(version);
         consumer = new KafkaConsumer<>(consumerProperties());
-        partitions = partitionsOf(topics.samples().name());
+        partitions = Partitions.of(consumer, topics.samples().name(), METADATA_TIMEOUT);
         consumer.assign(partitions);
         for (TopicPartition tp : partitions) {
             Long offset = restored == null ? null : restored.sampleOffsets().get(tp.partition());
@@ -188,19 +182,8 @@ public final class TrainerService implements AutoCloseable {
             return null;
         }
         Path dir = latest.get();
-        TrainerCheckpoint ckpt;
-        try {
-            ckpt = JSON.readValue(dir.resolve(TrainerCheckpoint.FILE).toFile(), TrainerCheckpoint.class);
-        } catch (IOException e) {
-            throw new UncheckedIOException("unreadable checkpoint " + dir.resolve(TrainerCheckpoint.FILE), e);
-        }
-        if (ckpt.format() != TrainerCheckpoint.FORMAT) {
-            throw new IllegalStateException("checkpoint " + dir + " has format " + ckpt.format() + ", this trainer reads "
-                    + TrainerCheckpoint.FORMAT);
-        }
-        LoraAdapter adapter = policy.loadAdapter(dir.resolve(TrainerCheckpoint.ADAPTER_DIR));
-        trainer = new PolicyTrainer(policy, adapter, trainerConfig);
-        trainer.restore(SafetensorsFile.open(dir.resolve(TrainerCheckpoint.OPTIMIZER_FILE)), ckpt.optimizerSteps());
+        TrainerCheckpoint ckpt = TrainerCheckpoint.read(dir);
+        trainer = ckpt.restoreTrainer(dir, policy, trainerConfig);
         assembler.restore(ckpt.doneGroups());
         version = ckpt.version();
         LOG.info("restored checkpoint {}: version {}, {} optimizer steps, offsets {}", dir, ckpt.version(),
@@ -374,14 +357,7 @@ public final class TrainerService implements AutoCloseable {
         SchedulerCheckpoint sched = scheduler == null ? null : scheduler.checkpoint();
         TrainerCheckpoint ckpt = new TrainerCheckpoint(TrainerCheckpoint.FORMAT, version, trainer.optimizerSteps(),
                 trainerConfig.seed(), clock.millis(), resume, assembler.doneAfter(resume), sched);
-        Path dir = store.write(version, tmp -> {
-            Path adapterDir = tmp.resolve(TrainerCheckpoint.ADAPTER_DIR);
-            Files.createDirectories(adapterDir);
-            trainer.adapter().save(adapterDir);
-            SafetensorsWriter.write(tmp.resolve(TrainerCheckpoint.OPTIMIZER_FILE), trainer.state(),
-                    Map.of("format", "pt"));
-            JSON.writeValue(tmp.resolve(TrainerCheckpoint.FILE).toFile(), ckpt);
-        });
+        Path dir = ckpt.writeTo(store, trainer);
         Duration took = Duration.ofNanos(System.nanoTime() - t0);
         metrics.checkpointed(took);
         LOG.info("checkpoint {} written in {} ms (resume offsets {})", dir, took.toMillis(), resume);
@@ -430,25 +406,6 @@ public final class TrainerService implements AutoCloseable {
         p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         p.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "trainer-dlq");
         return p;
-    }
-
-    private List<TopicPartition> partitionsOf(String topic) {
-        long deadline = System.nanoTime() + METADATA_TIMEOUT.toNanos();
-        while (true) {
-            List<PartitionInfo> infos = consumer.partitionsFor(topic, METADATA_TIMEOUT);
-            if (infos != null && !infos.isEmpty()) {
-                return infos.stream().map(i -> new TopicPartition(i.topic(), i.partition())).toList();
-            }
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("topic " + topic + " does not exist; create the topics first");
-            }
-            try {
-                Thread.sleep(200);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while looking up topic " + topic, e);
-            }
-        }
     }
 
     public long version() {

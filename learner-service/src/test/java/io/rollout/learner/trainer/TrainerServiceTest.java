@@ -8,6 +8,11 @@ import io.rollout.learner.checkpoint.CheckpointStore;
 import io.rollout.policy.Policy;
 import io.rollout.policy.lora.LoraAdapter;
 import io.rollout.policy.lora.LoraSpec;
+import io.rollout.learner.scheduler.SchedulerConfig;
+import io.rollout.learner.scheduler.SchedulerService;
+import io.rollout.learner.scheduler.TaskDistribution;
+import io.rollout.learner.scheduler.TaskScheduler;
+import io.rollout.records.Task;
 import io.rollout.records.TrainingSample;
 import io.rollout.schemas.topics.DeadLetters;
 import io.rollout.schemas.topics.TopicCatalog;
@@ -134,6 +139,59 @@ class TrainerServiceTest {
             assertThat(service.version()).isEqualTo(4);
         }
         assertThat(trained).containsExactlyInAnyOrder("4:partial:3", "4:g6:3");
+    }
+
+    /** The trainer tells the scheduler which groups it trained, which frees admission for new tasks. */
+    @Test
+    void shouldFreeSchedulerSlotsForTheGroupsItTrains() throws Exception {
+        TopicCatalog topics = TopicCatalog.builder().prefix("it-trainer-sched.").build();
+        SampleFeed.createTopics(topics);
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        TaskScheduler tasks = new TaskScheduler(new SchedulerConfig(4, 2, 1, 3, Duration.ZERO, "s"),
+                TaskDistribution.parse(List.of("env=sokoban,group-size=3")), 7);
+        long[] version = {0};
+        SchedulerService scheduler = new SchedulerService(kafka(), topics, tasks, () -> version[0], Clock.systemUTC(),
+                registry);
+        TrainerConfig config = TrainerConfig.defaults().withBatching(1, 8, 0);
+        TrainerService.Settings settings = new TrainerService.Settings(2, 1, 5, "policy",
+                LoraSpec.defaults("tiny").withRank(4), null, null);
+        try (TrainerService service = new TrainerService(policy, config, settings, topics, kafka(),
+                new CheckpointStore(dir.resolve("checkpoints"), 2), scheduler, registry, Clock.systemUTC(), null)) {
+            service.start();
+            List<Task> first = readTasks(topics, 4);
+            assertThat(first).extracting(t -> t.getGroupId().toString())
+                    .containsExactlyInAnyOrder("s-00000000", "s-00000001", "s-00000002", "s-00000003");
+            assertThat(tasks.inFlight()).isEqualTo(4);
+            SampleFeed.produce(topics, concat(SampleFeed.group("s-00000000", 0, 3, 0, 1),
+                    SampleFeed.group("s-00000001", 0, 3, 0, 2)));
+            version[0] = 1;
+            List<Task> all = readTasks(topics, 6);
+            assertThat(service.failure()).isNull();
+            assertThat(all).as(registry::getMetersAsString).hasSize(6);
+            assertThat(all.subList(4, 6)).extracting(t -> t.getGroupId().toString())
+                    .containsExactlyInAnyOrder("s-00000004", "s-00000005");
+            assertThat(service.version()).isEqualTo(1);
+            assertThat(tasks.counters().trained()).isEqualTo(2);
+        }
+    }
+
+    static List<Task> readTasks(TopicCatalog topics, int expected) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, SharedKafkaBroker.bootstrapServers());
+        List<Task> out = new ArrayList<>();
+        try (KafkaConsumer<String, Task> c = new KafkaConsumer<>(p, topics.tasks().keySerde().deserializer(),
+                topics.tasks().valueSerde().deserializer())) {
+            List<TopicPartition> parts = c.partitionsFor(topics.tasks().name()).stream()
+                    .map(i -> new TopicPartition(i.topic(), i.partition())).toList();
+            c.assign(parts);
+            c.seekToBeginning(parts);
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (out.size() < expected && System.nanoTime() < deadline) {
+                c.poll(Duration.ofMillis(200)).forEach(r -> out.add(r.value()));
+            }
+        }
+        out.sort(java.util.Comparator.comparing(t -> t.getGroupId().toString()));
+        return out;
     }
 
     static List<TrainingSample> concat(List<TrainingSample> a, List<TrainingSample> b) {

@@ -1,16 +1,15 @@
 package io.rollout.schemas.weights;
 
+import io.rollout.schemas.topics.Partitions;
 import io.rollout.schemas.topics.TopicCatalog;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.HexFormat;
-import java.util.List;
 import java.util.Properties;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 
 /**
@@ -78,13 +77,9 @@ final class Weights {
         return p;
     }
 
-    /** The topic's single partition; fails if the topic does not exist. */
+    /** The topic's single partition; fails if the topic does not appear within the timeout. */
     static TopicPartition partition(Consumer<?, ?> consumer, String topic, Duration timeout) {
-        List<PartitionInfo> partitions = consumer.partitionsFor(topic, timeout);
-        if (partitions == null || partitions.isEmpty()) {
-            throw new IllegalStateException("topic " + topic + " does not exist: create it with TopicProvisioner");
-        }
-        return new TopicPartition(topic, 0);
+        return Partitions.of(consumer, topic, timeout).get(0);
     }
 
     static MessageDigest sha256() {
