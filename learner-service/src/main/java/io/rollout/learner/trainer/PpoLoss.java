@@ -3,11 +3,13 @@ package io.rollout.learner.trainer;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.types.DataType;
+import io.rollout.policy.model.Scalars;
 
 /**
  * The per-token loss of ALGORITHMS.md §2 on padded [batch, tokens] arrays, summed over real
  * tokens and divided by the token count of the whole mini-batch (token-mean; a micro-batch
  * passes the mini-batch's count so that accumulated gradients equal the mini-batch's).
+ * Scalars are {@link Scalars} arrays, never DJL's {@code mul(Number)}: see there why.
  */
 public final class PpoLoss {
 
@@ -30,12 +32,14 @@ public final class PpoLoss {
         NDArray unclipped = negA.mul(ratio);
         NDArray clipped = negA.mul(ratio.clip((float) (1 - config.epsLow()), (float) (1 + config.epsHigh())));
         NDArray ppo = NDArrays.maximum(unclipped, clipped);
-        NDArray dual = NDArrays.minimum(ppo, negA.mul((float) config.clipC()));
+        NDArray dual = NDArrays.minimum(ppo, negA.mul(Scalars.of(negA, config.clipC())));
         NDArray policy = NDArrays.where(a.lt(0).broadcast(ppo.getShape()), dual, ppo);
         NDArray d = refLogProbs.sub(logProbs);
-        NDArray kl = d.exp().sub(d).sub(1f).clip((float) -config.klClamp(), (float) config.klClamp());
-        NDArray perToken = policy.add(kl.mul((float) config.klCoef())).sub(entropies.mul((float) config.entropyCoef()));
-        NDArray loss = perToken.mul(mask).sum().div((float) tokenCount);
+        NDArray kl = d.exp().sub(d).sub(Scalars.of(d, 1)).clip((float) -config.klClamp(), (float) config.klClamp());
+        NDArray perToken = policy.add(kl.mul(Scalars.of(kl, config.klCoef())))
+                .sub(entropies.mul(Scalars.of(entropies, config.entropyCoef())));
+        NDArray sum = perToken.mul(mask).sum();
+        NDArray loss = sum.div(Scalars.of(sum, tokenCount));
         // A token is clipped when its loss is not -A * ratio: the gradient through the ratio is cut.
         NDArray cut = policy.neq(unclipped).toType(mask.getDataType(), false).mul(mask);
         return new Terms(loss, sum(policy, mask), sum(kl, mask), sum(entropies, mask), cut.sum().getFloat(),

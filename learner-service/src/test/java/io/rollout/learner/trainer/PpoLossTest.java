@@ -80,6 +80,36 @@ class PpoLossTest {
         }
     }
 
+    /** The graph's scalars must outlive a garbage collection before the backward pass. */
+    @Test
+    void shouldGiveTheSameGradientsWhenTheGarbageCollectorRunsBeforeBackward() {
+        float[] expected = null;
+        for (int run = 0; run < 12; run++) {
+            try (NDManager m = NDManager.newBaseManager()) {
+                Shape shape = new Shape(2, 3);
+                NDArray lp = m.create(new float[] {-0.9f, -1.2f, -0.3f, -0.5f, -2f, 0}, shape);
+                NDArray ent = m.create(ENTROPY, shape);
+                lp.setRequiresGradient(true);
+                ent.setRequiresGradient(true);
+                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    PpoLoss.Terms terms = PpoLoss.compute(lp, m.create(OLD, shape), m.create(OLD, shape),
+                            m.create(ADVANTAGE), ent, m.create(MASK, shape), 5, LossConfig.defaults());
+                    if (run > 0) {
+                        System.gc();
+                        System.gc();
+                    }
+                    gc.backward(terms.loss());
+                }
+                float[] grad = lp.getGradient().toFloatArray();
+                if (expected == null) {
+                    expected = grad;
+                } else {
+                    assertThat(grad).as("run %d", run).containsExactly(expected);
+                }
+            }
+        }
+    }
+
     @Test
     void shouldDivideByTheGivenTokenCountSoMicroBatchesAddUpToTheMiniBatch() {
         try (NDManager m = NDManager.newBaseManager()) {

@@ -12,6 +12,7 @@ import io.rollout.policy.ModelFormatException;
 import io.rollout.policy.model.DecoderModel;
 import io.rollout.policy.model.Linear;
 import io.rollout.policy.model.LinearAdapter;
+import io.rollout.policy.model.Scalars;
 import io.rollout.policy.safetensors.SafetensorsFile;
 import io.rollout.policy.safetensors.SafetensorsWriter;
 import java.io.IOException;
@@ -203,7 +204,7 @@ public final class LoraAdapter implements LinearAdapter, AutoCloseable {
         }
         NDArray down = x.getNDArrayInternal().linear(x, ab[0], null).singletonOrThrow();
         NDArray up = down.getNDArrayInternal().linear(down, ab[1], null).singletonOrThrow();
-        return up.mul(scale);
+        return up.mul(Scalars.of(up, scale));
     }
 
     /** A deep copy on the same device (for a trainer's snapshot, or to publish while training). */

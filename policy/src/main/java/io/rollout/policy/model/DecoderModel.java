@@ -199,7 +199,8 @@ public final class DecoderModel implements AutoCloseable {
         // so view the queries as [B, kvHeads, groups, T, hd] and broadcast the keys over groups.
         NDArray q5 = q.reshape(batch, kvHeads, config.kvGroups(), t, hd);
         NDArray k5 = k.expandDims(2).transpose(0, 1, 2, 4, 3);
-        NDArray scores = q5.matMul(k5).mul(1.0 / Math.sqrt(hd));
+        NDArray products = q5.matMul(k5);
+        NDArray scores = products.mul(Scalars.of(products, 1.0 / Math.sqrt(hd)));
         NDArray probs = scores.add(bias).softmax(-1);
         NDArray out = probs.matMul(v.expandDims(2))
                 .reshape(batch, heads, t, hd)

@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.rollout.policy.model.DecoderModel;
 import io.rollout.policy.model.LinearAdapter;
+import io.rollout.policy.model.Scalars;
 import java.util.List;
 
 /**
@@ -85,7 +86,8 @@ public final class ResponseScorer {
         NDArray hidden = model.hidden(scope.create(ids, new Shape(batch, t)), scope.create(positions, new Shape(batch, t)),
                 scope.create(keyMask, new Shape(batch, t)), null, adapter);
         NDArray scored = hidden.get(new NDIndex(":, {}:{}, :", p - 1, p - 1 + r));
-        NDArray logp = upcast(model.logits(scored), scope).div((float) temperature).logSoftmax(-1);
+        NDArray logits = upcast(model.logits(scored), scope);
+        NDArray logp = logits.div(Scalars.of(logits, temperature)).logSoftmax(-1);
         NDArray targetIds = scope.create(targets, new Shape(batch, r, 1));
         NDArray tokenLogProbs = logp.gather(targetIds, -1).squeeze(-1);
         NDArray entropies = logp.exp().mul(logp).sum(new int[] {-1}).neg();
