@@ -2,6 +2,8 @@ package io.rollout.learner.trainer;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -115,10 +117,14 @@ public final class Ggpo implements AutoCloseable {
                 NDArray db = b.getGradient();
                 da.attach(tmp);
                 db.attach(tmp);
-                NDArray bda = b.matMul(da);
-                bda.attach(tmp);
-                NDArray g = db.matMul(a).addi(bda).muli((float) s);
-                NDArray rows = g.square().sum(new int[] {1});
+                // Row i of G is s [dB_i, B_i] [A; dA], so ||G_i||^2 = s^2 u_i K u_i^T with u_i = [dB_i, B_i]
+                // and the 2r x 2r Gram matrix K of [A; dA]: no out x in matrix is formed.
+                NDArray v = NDArrays.concat(new NDList(a, da), 0);
+                v.attach(tmp);
+                NDArray u = NDArrays.concat(new NDList(db, b), 1);
+                u.attach(tmp);
+                NDArray gram = v.matMul(v.transpose());
+                NDArray rows = u.matMul(gram).muli(u).sum(new int[] {1}).muli((float) (s * s));
                 rows.attach(manager);
                 NDArray old = gradientRowNormsSquared.put(e.getKey(), rows);
                 if (old != null) {
