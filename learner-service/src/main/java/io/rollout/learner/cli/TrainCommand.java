@@ -10,7 +10,6 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.rollout.learner.checkpoint.CheckpointStore;
 import io.rollout.learner.observability.MetricsHttpServer;
 import io.rollout.learner.scheduler.SchedulerConfig;
-import io.rollout.learner.scheduler.SchedulerMetrics;
 import io.rollout.learner.scheduler.SchedulerService;
 import io.rollout.learner.scheduler.TaskDistribution;
 import io.rollout.learner.scheduler.TaskScheduler;
@@ -282,7 +281,6 @@ final class TrainCommand implements Callable<Integer> {
         TrainerService[] holder = new TrainerService[1];
         if (!noScheduler) {
             TaskScheduler taskScheduler = new TaskScheduler(schedulerConfig, distribution, seed);
-            new SchedulerMetrics(registry, taskScheduler);
             scheduler = new SchedulerService(props, topics, taskScheduler, () -> holder[0].version(),
                     Clock.systemUTC(), registry);
         }
