@@ -1,14 +1,10 @@
 package io.rollout.learner.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
-import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
-import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
-import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.rollout.learner.checkpoint.CheckpointStore;
 import io.rollout.learner.observability.MetricsHttpServer;
+import io.rollout.learner.observability.Registries;
 import io.rollout.learner.scheduler.SchedulerConfig;
 import io.rollout.learner.scheduler.SchedulerService;
 import io.rollout.learner.scheduler.TaskDistribution;
@@ -272,11 +268,7 @@ final class TrainCommand implements Callable<Integer> {
         } catch (ModelFormatException | IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--model " + model + ": " + e.getMessage());
         }
-        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        new JvmMemoryMetrics().bindTo(registry);
-        new JvmGcMetrics().bindTo(registry);
-        new JvmThreadMetrics().bindTo(registry);
-        new ProcessorMetrics().bindTo(registry);
+        PrometheusMeterRegistry registry = Registries.prometheusWithJvmMeters();
         SchedulerService scheduler = null;
         TrainerService[] holder = new TrainerService[1];
         if (!noScheduler) {
