@@ -259,14 +259,14 @@ public final class WeightPublisher implements AutoCloseable {
     private record Scan(TreeMap<Long, Set<String>> liveChunks, long lastVersion) {
     }
 
-    private static Scan scan(Properties kafka, Topic<String, SpecificRecord> topic, String adapter) {
+    private static Scan scan(Properties kafka, Topic<String, SpecificRecord> topic, String adapter, Duration topicWait) {
         TreeMap<Long, Set<String>> live = new TreeMap<>();
         long last = -1;
         String manifestKey = Weights.manifestKey(adapter);
         long deadline = System.nanoTime() + SCAN_TIMEOUT.toNanos();
         try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(Weights.consumerProperties(kafka),
                 new StringDeserializer(), new ByteArrayDeserializer())) {
-            TopicPartition partition = Weights.partition(consumer, topic.name(), SCAN_TIMEOUT);
+            TopicPartition partition = Weights.partition(consumer, topic.name(), topicWait);
             consumer.assign(List.of(partition));
             consumer.seekToBeginning(List.of(partition));
             long end = consumer.endOffsets(List.of(partition), SCAN_TIMEOUT).get(partition);
@@ -312,6 +312,7 @@ public final class WeightPublisher implements AutoCloseable {
         private int chunkBytes = DEFAULT_CHUNK_BYTES;
         private int retainVersions = DEFAULT_RETAIN_VERSIONS;
         private MeterRegistry registry = Metrics.globalRegistry;
+        private Duration topicWait = Weights.DEFAULT_TOPIC_WAIT;
 
         private Builder(Properties kafka, TopicCatalog catalog, String adapter) {
             this.kafka = Weights.checkKafka(kafka);
@@ -345,14 +346,20 @@ public final class WeightPublisher implements AutoCloseable {
             return this;
         }
 
+        /** How long {@link #open} waits for a topic created a moment ago to appear (default 30 s). */
+        public Builder topicWait(Duration wait) {
+            this.topicWait = Weights.checkWait(wait);
+            return this;
+        }
+
         /**
          * Scans the topic for this adapter's last version and live chunks, then opens the producer.
          *
-         * @throws IllegalStateException if the topic does not exist
+         * @throws IllegalStateException if the topic does not appear within the topic wait
          * @throws TimeoutException      if the scan takes more than a minute
          */
         public WeightPublisher open() {
-            return new WeightPublisher(this, scan(kafka, topic, adapter));
+            return new WeightPublisher(this, scan(kafka, topic, adapter, topicWait));
         }
     }
 }

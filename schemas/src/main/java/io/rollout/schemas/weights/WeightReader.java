@@ -51,7 +51,6 @@ import org.slf4j.LoggerFactory;
 public final class WeightReader implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(WeightReader.class);
-    private static final Duration OPEN_TIMEOUT = Duration.ofSeconds(60);
     private static final Duration POLL = Duration.ofMillis(500);
     private static final Duration RETRY_BACKOFF = Duration.ofSeconds(1);
 
@@ -110,7 +109,7 @@ public final class WeightReader implements AutoCloseable {
         this.consumer = new KafkaConsumer<>(Weights.consumerProperties(b.kafka), new StringDeserializer(),
                 new ByteArrayDeserializer());
         try {
-            TopicPartition partition = Weights.partition(consumer, topic, OPEN_TIMEOUT);
+            TopicPartition partition = Weights.partition(consumer, topic, b.topicWait);
             consumer.assign(List.of(partition));
             consumer.seekToBeginning(List.of(partition));
         } catch (RuntimeException e) {
@@ -367,11 +366,18 @@ public final class WeightReader implements AutoCloseable {
         private final Topic<String, SpecificRecord> topic;
         private final String adapter;
         private MeterRegistry registry = Metrics.globalRegistry;
+        private Duration topicWait = Weights.DEFAULT_TOPIC_WAIT;
 
         private Builder(Properties kafka, TopicCatalog catalog, String adapter) {
             this.kafka = Weights.checkKafka(kafka);
             this.topic = Objects.requireNonNull(catalog, "catalog").weights();
             this.adapter = Weights.checkAdapter(adapter);
+        }
+
+        /** How long {@link #open} waits for a topic created a moment ago to appear (default 30 s). */
+        public Builder topicWait(Duration wait) {
+            this.topicWait = Weights.checkWait(wait);
+            return this;
         }
 
         /** Where the meters go; null (and the default) is Micrometer's global registry. */
@@ -384,7 +390,7 @@ public final class WeightReader implements AutoCloseable {
          * Creates the consumer and positions it at the start of the topic; nothing is read
          * until {@link #pollOnce} or {@link #start()}.
          *
-         * @throws IllegalStateException if the topic does not exist
+         * @throws IllegalStateException if the topic does not appear within the topic wait
          */
         public WeightReader open() {
             return new WeightReader(this);

@@ -77,6 +77,16 @@ final class Weights {
         return p;
     }
 
+    /** How long publishers and readers wait for a topic created a moment ago to appear. */
+    static final Duration DEFAULT_TOPIC_WAIT = Duration.ofSeconds(30);
+
+    static Duration checkWait(Duration wait) {
+        if (wait == null || wait.isNegative()) {
+            throw new IllegalArgumentException("topicWait must be a duration >= 0, got " + wait);
+        }
+        return wait;
+    }
+
     /** The topic's single partition; fails if the topic does not appear within the timeout. */
     static TopicPartition partition(Consumer<?, ?> consumer, String topic, Duration timeout) {
         return Partitions.of(consumer, topic, timeout).get(0);

@@ -164,7 +164,7 @@ class WeightPublisherTest {
         assertThatThrownBy(() -> WeightReader.builder(new Properties(), catalog, "main"))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("bootstrap.servers");
         assertThatThrownBy(() -> WeightPublisher.builder(kafka, TopicCatalog.builder().prefix("missing.").build(),
-                "main").open())
+                "main").topicWait(Duration.ofMillis(500)).open())
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("missing.policy.weights");
     }
 
