@@ -349,6 +349,8 @@ public final class TrainerService implements AutoCloseable {
     /** Writes a checkpoint of the current state; call from the training thread or after it stopped. */
     private void checkpoint() {
         long t0 = System.nanoTime();
+        // Dead letters of records before the resume offsets are not replayed: they must be on the broker first.
+        dlq.flush();
         Map<Integer, Long> positions = new HashMap<>();
         for (TopicPartition tp : partitions) {
             positions.put(tp.partition(), consumer.position(tp));
