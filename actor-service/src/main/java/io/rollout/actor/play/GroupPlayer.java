@@ -1,0 +1,309 @@
+package io.rollout.actor.play;
+
+import io.rollout.actor.prompt.ActionFormat;
+import io.rollout.actor.prompt.PromptBuilder;
+import io.rollout.actor.prompt.Turn;
+import io.rollout.env.EnvInfrastructureException;
+import io.rollout.env.Observation;
+import io.rollout.env.StepResult;
+import io.rollout.env.api.SessionCreated;
+import io.rollout.env.client.EnvClient;
+import io.rollout.env.client.EnvRequestException;
+import io.rollout.policy.Policy;
+import io.rollout.policy.sampling.Completion;
+import io.rollout.policy.sampling.SamplingParams;
+import io.rollout.records.Step;
+import io.rollout.records.StepTimings;
+import io.rollout.records.Task;
+import io.rollout.records.TerminalReason;
+import io.rollout.schemas.serde.Packed;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Plays one task: N episodes from the same environment, config and seed, in lockstep rounds.
+ * Each round reads the adapter version once, builds the prompts of every active episode, makes
+ * ONE batched generation call, parses the actions, steps every episode's env session
+ * concurrently on the given executor and emits one {@link Step} per action, in episode order,
+ * on the calling thread (so the sink need not be thread-safe). Sessions are closed at the end,
+ * also when generation or the sink throws.
+ *
+ * <p>Outcomes of a step: {@code SUCCESS} when the environment reports a win, {@code FAILURE}
+ * when it ends the episode otherwise, {@code TRUNCATED} (with done) when the task's
+ * {@code maxSteps} steps are used without an end (every step counts, invalid ones too),
+ * {@code NONE} before the end. A response with no readable action is sent to the environment as
+ * {@link ActionFormat#UNPARSABLE}, so its own rules price the invalid action and decide whether
+ * it uses a step; the step's {@code valid} is false whatever the environment answers.
+ *
+ * <p>Environment failures: an exception of a session creation or step call (service down,
+ * timeout, 5xx, and also a 4xx, which is logged as a bad request) ends that episode with one
+ * step of {@code done}, {@code INFRA_ERROR}, reward 0, not valid; the other episodes play on.
+ * A creation failure's step has t 0, an empty anchor and no tokens. A generation failure is not
+ * an environment failure and propagates.
+ *
+ * <p>Seeds: the policy samples sequence b of a batch from {@code seed + b}. With a configured
+ * seed the round seed is a hash of (config seed, task seed, group id, t) and active episodes are
+ * batched in episode order, so the same task played twice with the same policy and
+ * environments gives the same steps; while no episode has ended, episode e draws from
+ * round seed + e.
+ */
+public final class GroupPlayer {
+
+    private static final Logger LOG = LoggerFactory.getLogger(GroupPlayer.class);
+
+    private final EnvClient env;
+    private final PromptBuilder prompts;
+    private final ActionFormat format;
+    private final BatchGenerator generator;
+    private final PlayerConfig config;
+    private final Executor envCalls;
+
+    /**
+     * @param env the env-service client (not closed by the player)
+     * @param prompts prompt builder; its format also parses the responses
+     * @param generator the batched sampling call, e.g. {@code policy::generate}
+     * @param config sampling, seed and actor id
+     * @param envCalls runs the env-service calls of a round concurrently
+     */
+    public GroupPlayer(EnvClient env, PromptBuilder prompts, BatchGenerator generator, PlayerConfig config,
+            Executor envCalls) {
+        this.env = Objects.requireNonNull(env, "env");
+        this.prompts = Objects.requireNonNull(prompts, "prompts");
+        this.format = prompts.format();
+        this.generator = Objects.requireNonNull(generator, "generator");
+        this.config = Objects.requireNonNull(config, "config");
+        this.envCalls = Objects.requireNonNull(envCalls, "envCalls");
+    }
+
+    /** A player sampling from {@code policy} with the prompt format and history of {@code config}. */
+    public static GroupPlayer create(Policy policy, EnvClient env, PlayerConfig config, Executor envCalls) {
+        PromptBuilder prompts = new PromptBuilder(policy, config.format(), config.historyLength(),
+                config.maxPromptTokens());
+        return new GroupPlayer(env, prompts, policy::generate, config, envCalls);
+    }
+
+    /** Plays {@code task} and returns its steps in the order they were emitted. */
+    public List<Step> play(Task task, Supplier<AdapterVersion> adapter) {
+        List<Step> steps = new ArrayList<>();
+        play(task, adapter, steps::add);
+        return steps;
+    }
+
+    /** Plays {@code task}, handing each step to {@code sink} as soon as its round is over. */
+    public void play(Task task, Supplier<AdapterVersion> adapter, Consumer<Step> sink) {
+        validate(task);
+        String envName = task.getEnv();
+        Map<String, String> envConfig = Map.copyOf(task.getEnvConfig());
+        List<Episode> episodes = new ArrayList<>();
+        for (int e = 0; e < task.getGroupSize(); e++) {
+            episodes.add(new Episode(e));
+        }
+        try {
+            List<CompletableFuture<Timed<SessionCreated>>> created = new ArrayList<>();
+            for (Episode ep : episodes) {
+                created.add(CompletableFuture.supplyAsync(
+                        () -> timed(() -> env.createSession(envName, task.getSeed(), envConfig)), envCalls));
+            }
+            for (Episode ep : episodes) {
+                Timed<SessionCreated> c = created.get(ep.index).join();
+                if (c.error != null) {
+                    logFailure(task, ep, "session creation", c.error);
+                    ep.done = true;
+                    sink.accept(infraStep(task, ep, "", new int[0], new int[0], new float[0],
+                            adapter.get().version(), 0, c.micros));
+                } else {
+                    ep.session = c.value.session();
+                    ep.observation = c.value.observation();
+                }
+            }
+            for (int round = 0; episodes.stream().anyMatch(ep -> !ep.done); round++) {
+                playRound(task, round, adapter.get(), episodes, sink);
+            }
+        } finally {
+            close(episodes);
+        }
+    }
+
+    private void playRound(Task task, int round, AdapterVersion version, List<Episode> episodes,
+            Consumer<Step> sink) {
+        List<Episode> active = episodes.stream().filter(ep -> !ep.done).toList();
+        List<int[]> batch = new ArrayList<>(active.size());
+        for (Episode ep : active) {
+            batch.add(prompts.build(ep.observation, ep.history));
+        }
+        long start = System.nanoTime();
+        List<Completion> completions = generator.generate(batch, sampling(task, round), version.adapter());
+        long generateMicros = (System.nanoTime() - start) / 1000;
+        if (completions.size() != batch.size()) {
+            throw new IllegalStateException("the generator answered " + completions.size() + " completions to "
+                    + batch.size() + " prompts");
+        }
+        List<Optional<String>> actions = new ArrayList<>(active.size());
+        List<CompletableFuture<Timed<StepResult>>> results = new ArrayList<>(active.size());
+        for (int i = 0; i < active.size(); i++) {
+            Episode ep = active.get(i);
+            String text = completions.get(i).text();
+            Optional<String> action = format.parse(text == null ? "" : text, ep.observation);
+            actions.add(action);
+            String sent = action.orElse(ActionFormat.UNPARSABLE);
+            results.add(CompletableFuture.supplyAsync(() -> timed(() -> env.step(ep.session, sent)), envCalls));
+        }
+        for (int i = 0; i < active.size(); i++) {
+            Episode ep = active.get(i);
+            Completion c = completions.get(i);
+            Timed<StepResult> r = results.get(i).join();
+            String anchor = ep.observation.anchor();
+            if (r.error != null) {
+                logFailure(task, ep, "step", r.error);
+                ep.done = true;
+                sink.accept(infraStep(task, ep, anchor, batch.get(i), c.tokens(), c.logProbs(), version.version(),
+                        generateMicros, r.micros));
+                continue;
+            }
+            StepResult result = r.value;
+            boolean truncated = !result.done() && ep.t + 1 >= task.getMaxSteps();
+            TerminalReason reason = result.won() ? TerminalReason.SUCCESS
+                    : result.done() ? TerminalReason.FAILURE
+                    : truncated ? TerminalReason.TRUNCATED
+                    : TerminalReason.NONE;
+            boolean done = result.done() || truncated;
+            sink.accept(step(task, ep, anchor, batch.get(i), c.tokens(), c.logProbs(), (float) result.reward(),
+                    actions.get(i).isPresent() && result.actionValid(), done, reason, version.version(),
+                    generateMicros, r.micros));
+            ep.history.add(new Turn(ep.observation.text(), actions.get(i).orElse(ActionFormat.UNPARSABLE)));
+            ep.observation = result.observation();
+            ep.t++;
+            ep.done = done;
+        }
+    }
+
+    private SamplingParams sampling(Task task, int t) {
+        long seed = config.seed() == null ? ThreadLocalRandom.current().nextLong()
+                : mix(mix(mix(mix(config.seed()) ^ task.getSeed()) ^ hash(task.getGroupId())) ^ t);
+        return SamplingParams.defaults().withTemperature(config.temperature()).withTopP(config.topP())
+                .withMaxNewTokens(config.maxNewTokens()).withSeed(seed);
+    }
+
+    private Step infraStep(Task task, Episode ep, String anchor, int[] prompt, int[] response, float[] logProbs,
+            long version, long generateMicros, long envMicros) {
+        return step(task, ep, anchor, prompt, response, logProbs, 0f, false, true, TerminalReason.INFRA_ERROR,
+                version, generateMicros, envMicros);
+    }
+
+    private Step step(Task task, Episode ep, String anchor, int[] prompt, int[] response, float[] logProbs,
+            float reward, boolean valid, boolean done, TerminalReason reason, long version, long generateMicros,
+            long envMicros) {
+        return Step.newBuilder()
+                .setGroupId(task.getGroupId())
+                .setEpisode(ep.index)
+                .setGroupSize(task.getGroupSize())
+                .setAttempt(task.getAttempt())
+                .setT(ep.t)
+                .setEnv(task.getEnv())
+                .setAnchor(anchor)
+                .setPromptTokens(Packed.ints(prompt))
+                .setResponseTokens(Packed.ints(response))
+                .setOldLogProbs(Packed.floats(logProbs))
+                .setReward(reward)
+                .setValid(valid)
+                .setDone(done)
+                .setTerminalReason(reason)
+                .setPolicyVersion(version)
+                .setActorId(config.actorId())
+                .setTimings(StepTimings.newBuilder().setGenerateMicros(generateMicros).setEnvMicros(envMicros)
+                        .setCreatedAtMs(System.currentTimeMillis()).build())
+                .build();
+    }
+
+    private void close(List<Episode> episodes) {
+        List<CompletableFuture<Void>> closing = new ArrayList<>();
+        for (Episode ep : episodes) {
+            if (ep.session != null) {
+                closing.add(CompletableFuture.runAsync(() -> {
+                    try {
+                        env.closeSession(ep.session);
+                    } catch (RuntimeException e) {
+                        LOG.warn("cannot close env session {}: {}", ep.session, e.getMessage());
+                    }
+                }, envCalls));
+            }
+        }
+        closing.forEach(CompletableFuture::join);
+    }
+
+    private static void logFailure(Task task, Episode ep, String call, RuntimeException e) {
+        if (e instanceof EnvRequestException) {
+            LOG.warn("group {} episode {}: env-service refused the {} as a bad request; ending the episode as "
+                    + "INFRA_ERROR: {}", task.getGroupId(), ep.index, call, e.getMessage());
+        } else if (e instanceof EnvInfrastructureException) {
+            LOG.warn("group {} episode {}: env-service {} failed; ending the episode as INFRA_ERROR: {}",
+                    task.getGroupId(), ep.index, call, e.getMessage());
+        } else {
+            LOG.warn("group {} episode {}: unexpected failure of the env {}; ending the episode as INFRA_ERROR",
+                    task.getGroupId(), ep.index, call, e);
+        }
+    }
+
+    private static void validate(Task task) {
+        if (task.getGroupSize() < 1) {
+            throw new IllegalArgumentException("task " + task.getGroupId() + ": groupSize must be >= 1, got "
+                    + task.getGroupSize());
+        }
+        if (task.getMaxSteps() < 1) {
+            throw new IllegalArgumentException("task " + task.getGroupId() + ": maxSteps must be >= 1, got "
+                    + task.getMaxSteps());
+        }
+    }
+
+    private static <T> Timed<T> timed(Supplier<T> call) {
+        long start = System.nanoTime();
+        try {
+            T value = call.get();
+            return new Timed<>(value, null, (System.nanoTime() - start) / 1000);
+        } catch (RuntimeException e) {
+            return new Timed<>(null, e, (System.nanoTime() - start) / 1000);
+        }
+    }
+
+    /** SplitMix64's finalizer. */
+    static long mix(long z) {
+        z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9L;
+        z = (z ^ (z >>> 27)) * 0x94d049bb133111ebL;
+        return z ^ (z >>> 31);
+    }
+
+    /** FNV-1a over UTF-8: a stable 64-bit hash of the group id. */
+    private static long hash(String s) {
+        long h = 0xcbf29ce484222325L;
+        for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
+            h = (h ^ (b & 0xff)) * 0x100000001b3L;
+        }
+        return h;
+    }
+
+    private record Timed<T>(T value, RuntimeException error, long micros) {}
+
+    private static final class Episode {
+        final int index;
+        final List<Turn> history = new ArrayList<>();
+        String session;
+        Observation observation;
+        int t;
+        boolean done;
+
+        Episode(int index) {
+            this.index = index;
+        }
+    }
+}

@@ -1,0 +1,105 @@
+package io.rollout.actor.prompt;
+
+import io.rollout.env.Observation;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * A short format for small models such as the tiny test model, whose word-level tokenizer
+ * knows only a few hundred words: the prompt is the observation text followed by
+ * {@code action:} (each history turn as {@code <observation> action: <action>}), encoded as
+ * plain text. The action is the first word of the response that is an action: where the
+ * environment lists admissible actions, the first position at which one of them (possibly
+ * several words) begins, longest match first; where it lists none (Sokoban), the first word of
+ * the configured vocabulary. Matching ignores case and returns the action as the environment
+ * or the vocabulary spells it.
+ */
+public final class CompactFormat implements ActionFormat {
+
+    public static final String NAME = "compact";
+    /** Sokoban's moves: the vocabulary when none is configured. */
+    public static final List<String> DEFAULT_VOCABULARY = List.of("up", "down", "left", "right");
+
+    private final List<String> vocabulary;
+
+    public CompactFormat(List<String> vocabulary) {
+        this.vocabulary = List.copyOf(vocabulary.isEmpty() ? DEFAULT_VOCABULARY : vocabulary);
+        for (String word : this.vocabulary) {
+            if (word.isBlank() || word.chars().anyMatch(Character::isWhitespace)) {
+                throw new IllegalArgumentException("action vocabulary words must be single words, got \"" + word + "\"");
+            }
+        }
+    }
+
+    public List<String> vocabulary() {
+        return vocabulary;
+    }
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public boolean chat() {
+        return false;
+    }
+
+    @Override
+    public String render(Observation current, List<Turn> history) {
+        StringBuilder sb = new StringBuilder();
+        for (Turn turn : history) {
+            sb.append(turn.observation()).append("\naction: ").append(turn.action()).append('\n');
+        }
+        return sb.append(current.text()).append("\naction:").toString();
+    }
+
+    @Override
+    public Optional<String> parse(String response, Observation current) {
+        String[] words = response.strip().split("\\s+");
+        List<String> candidates = current.admissibleActions().isEmpty() ? vocabulary : current.admissibleActions();
+        List<String[]> split = new ArrayList<>();
+        for (String c : candidates) {
+            split.add(c.strip().split("\\s+"));
+        }
+        for (int i = 0; i < words.length; i++) {
+            String best = null;
+            int bestLength = 0;
+            for (int c = 0; c < candidates.size(); c++) {
+                String[] action = split.get(c);
+                if (action.length > bestLength && startsAt(words, i, action)) {
+                    best = candidates.get(c);
+                    bestLength = action.length;
+                }
+            }
+            if (best != null) {
+                return Optional.of(best);
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static boolean startsAt(String[] words, int at, String[] action) {
+        if (at + action.length > words.length || action[0].isEmpty()) {
+            return false;
+        }
+        for (int k = 0; k < action.length; k++) {
+            if (!words[at + k].toLowerCase(Locale.ROOT).equals(action[k].toLowerCase(Locale.ROOT))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public int defaultMaxNewTokens() {
+        return 8;
+    }
+
+    @Override
+    public int defaultHistory() {
+        return 0;
+    }
+}

@@ -1,0 +1,64 @@
+package io.rollout.actor;
+
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.rollout.env.household.HouseholdFactory;
+import io.rollout.env.server.EnvRegistry;
+import io.rollout.env.server.EnvServer;
+import io.rollout.env.server.SessionManager;
+import io.rollout.env.sokoban.SokobanFactory;
+import io.rollout.policy.Policy;
+import io.rollout.policy.tiny.TinyModelSpec;
+import io.rollout.policy.tiny.TinyModels;
+import io.rollout.records.Task;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/** A real tiny model (one per test JVM) and real in-process env-service servers. */
+public final class TestWorld {
+
+    /** Sokoban's cell symbols, which the default tiny vocabulary lacks (only '#' and '_' are in it). */
+    public static final List<String> SOKOBAN_SYMBOLS = List.of("P", "X", "O", "S", "√");
+
+    private static Policy policy;
+
+    private TestWorld() {}
+
+    /** The default tiny model with Sokoban's symbols added to its words, loaded once. */
+    public static synchronized Policy policy() {
+        if (policy == null) {
+            try {
+                Path dir = Files.createTempDirectory("actor-tiny");
+                dir.toFile().deleteOnExit();
+                List<String> words = new ArrayList<>(TinyModels.defaultWords());
+                words.addAll(SOKOBAN_SYMBOLS);
+                TinyModels.write(dir, TinyModelSpec.defaults(), words, 11);
+                policy = Policy.load(dir);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return policy;
+    }
+
+    /** An env-service with Sokoban and household on a free loopback port. */
+    public static EnvServer startServer(int maxSessions) {
+        SessionManager sessions = new SessionManager(
+                new EnvRegistry(List.of(new SokobanFactory(), new HouseholdFactory())), maxSessions,
+                Duration.ofMinutes(5), System::nanoTime);
+        return EnvServer.start(new EnvServer.Options("127.0.0.1", 0, 1 << 16, Duration.ofHours(1)), sessions,
+                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+    }
+
+    public static Task sokobanTask(String groupId, long seed, int groupSize, int maxSteps) {
+        return Task.newBuilder().setGroupId(groupId).setEnv("sokoban").setEnvConfig(Map.of()).setSeed(seed)
+                .setGroupSize(groupSize).setMaxSteps(maxSteps).setAttempt(0).setPolicyVersion(0)
+                .setCreatedAtMs(System.currentTimeMillis()).build();
+    }
+}
