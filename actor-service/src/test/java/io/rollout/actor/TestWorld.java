@@ -16,29 +16,23 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
 /** A real tiny model (one per test JVM) and real in-process env-service servers. */
 public final class TestWorld {
 
-    /** Sokoban's cell symbols, which the default tiny vocabulary lacks (only '#' and '_' are in it). */
-    public static final List<String> SOKOBAN_SYMBOLS = List.of("P", "X", "O", "S", "√");
-
     private static Policy policy;
 
     private TestWorld() {}
 
-    /** The default tiny model with Sokoban's symbols added to its words, loaded once. */
+    /** The default tiny model, loaded once. */
     public static synchronized Policy policy() {
         if (policy == null) {
             try {
                 Path dir = Files.createTempDirectory("actor-tiny");
                 dir.toFile().deleteOnExit();
-                List<String> words = new ArrayList<>(TinyModels.defaultWords());
-                words.addAll(SOKOBAN_SYMBOLS);
-                TinyModels.write(dir, TinyModelSpec.defaults(), words, 11);
+                TinyModels.write(dir, TinyModelSpec.defaults(), TinyModels.defaultWords(), 11);
                 policy = Policy.load(dir);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
