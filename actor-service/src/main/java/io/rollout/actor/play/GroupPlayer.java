@@ -1,5 +1,7 @@
 package io.rollout.actor.play;
 
+import static io.rollout.policy.sampling.Seeds.mix64;
+
 import io.rollout.actor.prompt.ActionFormat;
 import io.rollout.actor.prompt.PromptBuilder;
 import io.rollout.actor.prompt.Turn;
@@ -190,7 +192,7 @@ public final class GroupPlayer {
 
     private SamplingParams sampling(Task task, int t) {
         long seed = config.seed() == null ? ThreadLocalRandom.current().nextLong()
-                : mix(mix(mix(mix(config.seed()) ^ task.getSeed()) ^ hash(task.getGroupId())) ^ t);
+                : mix64(mix64(mix64(mix64(config.seed()) ^ task.getSeed()) ^ hash(task.getGroupId())) ^ t);
         return SamplingParams.defaults().withTemperature(config.temperature()).withTopP(config.topP())
                 .withMaxNewTokens(config.maxNewTokens()).withSeed(seed);
     }
@@ -274,13 +276,6 @@ public final class GroupPlayer {
         } catch (RuntimeException e) {
             return new Timed<>(null, e, (System.nanoTime() - start) / 1000);
         }
-    }
-
-    /** SplitMix64's finalizer. */
-    static long mix(long z) {
-        z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9L;
-        z = (z ^ (z >>> 27)) * 0x94d049bb133111ebL;
-        return z ^ (z >>> 31);
     }
 
     /** FNV-1a over UTF-8: a stable 64-bit hash of the group id. */

@@ -50,10 +50,6 @@ public final class CheckpointStore {
         }
     }
 
-    public Path root() {
-        return root;
-    }
-
     /** Writes version {@code version}'s checkpoint atomically and keeps the newest {@code keep}. */
     public Path write(long version, Writer writer) {
         Path target = root.resolve(String.format("ckpt-%012d", version));

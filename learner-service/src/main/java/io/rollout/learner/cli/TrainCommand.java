@@ -23,6 +23,7 @@ import io.rollout.schemas.kafka.KafkaSettings;
 import io.rollout.schemas.topics.TopicCatalog;
 import java.io.BufferedWriter;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -357,7 +358,7 @@ final class TrainCommand implements Callable<Integer> {
                 out.newLine();
                 out.flush();
             } catch (IOException e) {
-                throw new java.io.UncheckedIOException("cannot append to the trained log", e);
+                throw new UncheckedIOException("cannot append to the trained log", e);
             }
         }
 

@@ -1,5 +1,7 @@
 package io.rollout.learner.scheduler;
 
+import static io.rollout.policy.sampling.Seeds.mix64;
+
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -172,10 +174,4 @@ public final class TaskDistribution {
         return new TaskDraw(source, source.seedFrom() + offset);
     }
 
-    /** The SplitMix64 finalizer (Stafford's variant 13): a bijective 64-bit mixer. */
-    static long mix64(long z) {
-        z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9L;
-        z = (z ^ (z >>> 27)) * 0x94d049bb133111ebL;
-        return z ^ (z >>> 31);
-    }
 }

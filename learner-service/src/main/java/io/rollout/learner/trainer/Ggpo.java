@@ -40,10 +40,6 @@ public final class Ggpo implements AutoCloseable {
         this.manager = model.manager().newSubManager();
     }
 
-    public GgpoConfig config() {
-        return config;
-    }
-
     /**
      * The adapter to run optimizer step {@code step} (0-based) with: the LoRA adapter itself in
      * mode none, else the adapter over perturbed weights drawn into {@code scope} (close the

@@ -1,5 +1,7 @@
 package io.rollout.learner.trainer;
 
+import static io.rollout.policy.sampling.Seeds.mix64;
+
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -51,14 +53,6 @@ public final class PolicyTrainer implements AutoCloseable {
         return adapter;
     }
 
-    public TrainerConfig config() {
-        return config;
-    }
-
-    public Ggpo ggpo() {
-        return ggpo;
-    }
-
     /** Optimizer steps taken so far (GGPO's t). */
     public long optimizerSteps() {
         return optimizer.steps();
@@ -77,7 +71,7 @@ public final class PolicyTrainer implements AutoCloseable {
         Map<Integer, float[]> reference = new HashMap<>();
         Totals totals = new Totals();
         for (int epoch = 0; epoch < config.ppoEpochs(); epoch++) {
-            int[] order = shuffled(batch.size(), mix(config.seed(), version * 1_000_003L + epoch));
+            int[] order = shuffled(batch.size(), mix64(mix64(mix64(config.seed()) ^ version) ^ epoch));
             for (int from = 0; from < order.length; from += config.miniBatchSize()) {
                 int to = Math.min(order.length, from + config.miniBatchSize());
                 List<Integer> mini = new ArrayList<>();
@@ -99,7 +93,8 @@ public final class PolicyTrainer implements AutoCloseable {
         int micro = config.microBatchSize() == 0 ? mini.size() : config.microBatchSize();
         long step = optimizer.steps();
         try (NDManager stepScope = policy.model().manager().newSubManager()) {
-            LinearAdapter active = ggpo.perturb(stepScope, step, (int) mix(config.seed() ^ 0x6770706fL, step));
+            int noiseSeed = (int) mix64(mix64(config.seed() ^ 0x6770706fL) ^ step);
+            LinearAdapter active = ggpo.perturb(stepScope, step, noiseSeed);
             for (int from = 0; from < mini.size(); from += micro) {
                 List<Integer> part = mini.subList(from, Math.min(mini.size(), from + micro));
                 List<int[]> prompts = new ArrayList<>();
@@ -174,14 +169,6 @@ public final class PolicyTrainer implements AutoCloseable {
             order[j] = t;
         }
         return order;
-    }
-
-    /** SplitMix64's finaliser over a combination of two values. */
-    static long mix(long a, long b) {
-        long z = a * 0x9E3779B97F4A7C15L + b;
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        return z ^ (z >>> 31);
     }
 
     /** Optimizer and GGPO state as named tensors, for checkpoints. */

@@ -111,8 +111,4 @@ public final class TrainerMetrics {
     void checkpointed(Duration d) {
         checkpoint.record(d);
     }
-
-    public UpdateStats last() {
-        return last.get();
-    }
 }

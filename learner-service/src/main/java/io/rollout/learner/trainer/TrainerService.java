@@ -414,10 +414,6 @@ public final class TrainerService implements AutoCloseable {
         return version;
     }
 
-    public TrainerMetrics metrics() {
-        return metrics;
-    }
-
     /** Running, and neither failed nor stopped. */
     public boolean healthy() {
         return running && failure == null;
