@@ -2,10 +2,9 @@ package io.rollout.deploy;
 
 import io.rollout.env.cli.EnvServiceCommand;
 import io.rollout.learner.cli.LearnerCommand;
-import io.rollout.schemas.config.Durations;
-import java.time.Duration;
-import picocli.CommandLine;
+import io.rollout.schemas.config.CommandLines;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 /**
  * The {@code rollout} launcher: every service of the pipeline and the embedded broker in
@@ -25,7 +24,7 @@ public final class RolloutCommand implements Runnable {
     /** Exit code when existing topics differ from the catalog. */
     static final int EXIT_MISMATCH = 1;
     /** Exit code for bad flags or values (picocli's default for usage errors). */
-    static final int EXIT_USAGE = 2;
+    static final int EXIT_USAGE = CommandLines.EXIT_USAGE;
     /** Exit code when Kafka cannot be reached or an operation against it fails. */
     static final int EXIT_KAFKA = 3;
 
@@ -38,34 +37,7 @@ public final class RolloutCommand implements Runnable {
 
     /** The configured command line; tests call {@code execute} on it without exiting the JVM. */
     static CommandLine commandLine() {
-        CommandLine cli = new CommandLine(new RolloutCommand());
-        cli.registerConverter(Duration.class, Durations::parse);
-        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-            commandLine.getErr().println("error: " + oneLine(e));
-            return EXIT_KAFKA;
-        });
-        cli.setParameterExceptionHandler((e, args) -> {
-            CommandLine at = e.getCommandLine();
-            at.getErr().println("error: " + e.getMessage());
-            at.getErr().println("Try '" + at.getCommandSpec().qualifiedName() + " --help' for more information.");
-            return EXIT_USAGE;
-        });
-        return cli;
-    }
-
-    /** The message of {@code e} and its causes on one line, without stack traces. */
-    static String oneLine(Throwable e) {
-        StringBuilder out = new StringBuilder();
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            String message = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
-            if (out.indexOf(message) < 0) {
-                out.append(out.length() == 0 ? "" : ": ").append(message);
-            }
-            if (t.getCause() == t) {
-                break;
-            }
-        }
-        return out.toString().replace('\n', ' ');
+        return CommandLines.of(new RolloutCommand(), EXIT_KAFKA);
     }
 
     @Override

@@ -1,11 +1,12 @@
 package io.rollout.deploy;
 
+import io.rollout.schemas.config.CommandLines;
 import io.rollout.schemas.config.Durations;
 import io.rollout.schemas.kafka.KafkaSettings;
 import io.rollout.schemas.topics.TopicCatalog;
-import io.rollout.schemas.topics.TopicProvisioner;
 import io.rollout.schemas.topics.TopicProvisioner.Outcome;
 import io.rollout.schemas.topics.TopicProvisioner.Status;
+import io.rollout.schemas.topics.TopicProvisioner;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -20,9 +21,9 @@ import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.common.KafkaException;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /** Creates the catalog's topics idempotently and verifies existing ones. */
 @Command(
@@ -90,7 +91,7 @@ final class TopicsCommand implements Callable<Integer> {
             admin = Admin.create(props);
         } catch (KafkaException e) {
             spec.commandLine().getErr().println("error: cannot create a Kafka client for " + servers + ": "
-                    + RolloutCommand.oneLine(e));
+                    + CommandLines.oneLine(e));
             return RolloutCommand.EXIT_KAFKA;
         }
         try {
@@ -111,7 +112,7 @@ final class TopicsCommand implements Callable<Integer> {
             return RolloutCommand.EXIT_KAFKA;
         } catch (ExecutionException e) {
             String why = e.getCause() instanceof org.apache.kafka.common.errors.TimeoutException
-                    ? "no answer within " + human(timeout) : RolloutCommand.oneLine(e.getCause());
+                    ? "no answer within " + human(timeout) : CommandLines.oneLine(e.getCause());
             spec.commandLine().getErr().println("error: Kafka at " + servers + ": " + why);
             return RolloutCommand.EXIT_KAFKA;
         } catch (InterruptedException e) {

@@ -10,6 +10,7 @@ import io.rollout.records.TerminalReason;
 import io.rollout.records.TrainingSample;
 import io.rollout.schemas.serde.AvroSerde;
 import io.rollout.schemas.serde.UndecodableRecordException;
+import io.rollout.schemas.topics.Attempts;
 import io.rollout.schemas.topics.DeadLetters;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -36,6 +37,12 @@ import org.slf4j.LoggerFactory;
  * (wall-clock) or in which an episode hit an infrastructure error are dropped whole and
  * announced on the dropped topic; bad records go to the dead-letter topic. Steps of an
  * older attempt, duplicates and steps of finished groups are counted and ignored.
+ *
+ * <p>Attempts are delivery attempts (see {@link Attempts}): a higher one replaces an open
+ * group's steps. Once a group is finished (emitted or dropped), only a higher <em>task</em>
+ * attempt, i.e. a re-queue by the scheduler, opens it again; a re-delivery of the same dispatch
+ * (an actor died after publishing the group and before committing its task) is ignored, so a
+ * group is never trained twice.
  */
 final class GroupCollector implements Processor<byte[], byte[], Object, Object> {
 
@@ -109,7 +116,7 @@ final class GroupCollector implements Processor<byte[], byte[], Object, Object> 
         // An open attempt was never finished, so the finished marks matter only otherwise.
         if (state == null || attempt > state.attempt) {
             byte[] mark = finished.get(groupId);
-            if (mark != null && finishedAttempt(mark) >= attempt) {
+            if (mark != null && Attempts.taskAttempt(finishedAttempt(mark)) >= Attempts.taskAttempt(attempt)) {
                 metrics.step(finishedAttempt(mark) == attempt ? AdvantageMetrics.StepOutcome.LATE
                         : AdvantageMetrics.StepOutcome.STALE_ATTEMPT);
                 return;

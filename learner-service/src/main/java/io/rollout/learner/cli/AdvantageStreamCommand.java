@@ -5,9 +5,9 @@ import io.rollout.learner.advantage.AdvantageConfig;
 import io.rollout.learner.advantage.AdvantageService;
 import io.rollout.learner.gigpo.GigpoConfig;
 import io.rollout.learner.gigpo.GigpoMode;
-import io.rollout.learner.observability.MetricsHttpServer;
-import io.rollout.learner.observability.Registries;
 import io.rollout.schemas.kafka.KafkaSettings;
+import io.rollout.schemas.observability.MetricsHttpServer;
+import io.rollout.schemas.observability.Registries;
 import io.rollout.schemas.topics.TopicCatalog;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -15,9 +15,9 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /** Runs the GiGPO advantage Streams app until SIGTERM. */
 @Command(

@@ -1,9 +1,8 @@
 package io.rollout.learner.cli;
 
-import io.rollout.schemas.config.Durations;
-import java.time.Duration;
-import picocli.CommandLine;
+import io.rollout.schemas.config.CommandLines;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 /** {@code learner-service}: the trainer with its scheduler, the advantage stage and offline GiGPO. */
 @Command(
@@ -25,19 +24,7 @@ public final class LearnerCommand implements Runnable {
 
     /** The configured command line: durations like 500ms/30s/10m, one-line errors, exit 2 for usage. */
     public static CommandLine commandLine() {
-        CommandLine cli = new CommandLine(new LearnerCommand());
-        cli.registerConverter(Duration.class, Durations::parse);
-        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-            commandLine.getErr().println("error: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
-            return 1;
-        });
-        cli.setParameterExceptionHandler((e, args) -> {
-            CommandLine at = e.getCommandLine();
-            at.getErr().println("error: " + e.getMessage());
-            at.getErr().println("Try '" + at.getCommandSpec().qualifiedName() + " --help' for more information.");
-            return 2;
-        });
-        return cli;
+        return CommandLines.of(new LearnerCommand(), 1);
     }
 
     @Override

@@ -3,8 +3,6 @@ package io.rollout.learner.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.rollout.learner.checkpoint.CheckpointStore;
-import io.rollout.learner.observability.MetricsHttpServer;
-import io.rollout.learner.observability.Registries;
 import io.rollout.learner.scheduler.SchedulerConfig;
 import io.rollout.learner.scheduler.SchedulerService;
 import io.rollout.learner.scheduler.TaskDistribution;
@@ -20,6 +18,8 @@ import io.rollout.policy.ModelFormatException;
 import io.rollout.policy.Policy;
 import io.rollout.policy.lora.LoraSpec;
 import io.rollout.schemas.kafka.KafkaSettings;
+import io.rollout.schemas.observability.MetricsHttpServer;
+import io.rollout.schemas.observability.Registries;
 import io.rollout.schemas.topics.TopicCatalog;
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -36,9 +36,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /** Runs the task scheduler and the trainer until SIGTERM. */
 @Command(

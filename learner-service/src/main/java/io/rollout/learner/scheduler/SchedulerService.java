@@ -3,8 +3,9 @@ package io.rollout.learner.scheduler;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.rollout.records.DroppedGroup;
 import io.rollout.records.Task;
-import io.rollout.schemas.topics.Topic;
+import io.rollout.schemas.topics.Attempts;
 import io.rollout.schemas.topics.Partitions;
+import io.rollout.schemas.topics.Topic;
 import io.rollout.schemas.topics.TopicCatalog;
 import java.time.Clock;
 import java.time.Duration;
@@ -220,7 +221,7 @@ public final class SchedulerService implements AutoCloseable {
             for (ConsumerRecord<byte[], byte[]> r : consumer.poll(DROP_POLL)) {
                 DroppedGroup drop = decode(dropDecoder, r);
                 if (drop != null) {
-                    boolean applied = scheduler.onDropped(drop.getGroupId(), drop.getAttempt());
+                    boolean applied = scheduler.onDropped(drop.getGroupId(), Attempts.taskAttempt(drop.getAttempt()));
                     LOG.debug("drop of {} attempt {} ({}): {}", drop.getGroupId(), drop.getAttempt(), drop.getReason(),
                             applied ? "applied" : "ignored");
                 }

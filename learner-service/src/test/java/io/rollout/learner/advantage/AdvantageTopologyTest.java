@@ -17,6 +17,7 @@ import io.rollout.records.Step;
 import io.rollout.records.TerminalReason;
 import io.rollout.records.TrainingSample;
 import io.rollout.schemas.serde.AvroSerde;
+import io.rollout.schemas.topics.Attempts;
 import io.rollout.schemas.topics.DeadLetters;
 import io.rollout.schemas.topics.TopicCatalog;
 import java.nio.charset.StandardCharsets;
@@ -220,9 +221,22 @@ class AdvantageTopologyTest {
         assertThat(driver.getKeyValueStore(AdvantageTopology.STEPS_STORE).approximateNumEntries()).isZero();
         assertThat(counter("rollout.advantage.groups.dropped", "reason", "timeout")).isEqualTo(1);
         assertThat(counter("rollout.advantage.steps.in", "outcome", "late")).isEqualTo(2);
-        // The next attempt of the same group is welcome.
+        // A re-delivery of the same dispatch is not; the scheduler's re-queue is.
         twoEpisodes("g1", 3).forEach(this::send);
-        assertThat(samples.readValuesToList()).hasSize(5).allMatch(s -> s.getAttempt() == 3);
+        assertThat(samples.isEmpty()).isTrue();
+        int requeued = Attempts.delivery(1, 0);
+        twoEpisodes("g1", requeued).forEach(this::send);
+        assertThat(samples.readValuesToList()).hasSize(5).allMatch(s -> s.getAttempt() == requeued);
+    }
+
+    @Test
+    void shouldIgnoreARedeliveryOfAGroupItAlreadyEmitted() {
+        twoEpisodes("g1", Attempts.delivery(0, 4)).forEach(this::send);
+        assertThat(samples.readValuesToList()).hasSize(5);
+        // The actor died before committing the task; its re-delivery plays the group again.
+        twoEpisodes("g1", Attempts.delivery(0, 5)).forEach(this::send);
+        assertThat(samples.isEmpty()).isTrue();
+        assertThat(counter("rollout.advantage.steps.in", "outcome", "stale_attempt")).isEqualTo(5);
     }
 
     @Test

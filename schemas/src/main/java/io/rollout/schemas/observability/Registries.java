@@ -1,4 +1,4 @@
-package io.rollout.learner.observability;
+package io.rollout.schemas.observability;
 
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -7,7 +7,7 @@ import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
-/** The registry every learner-service command serves on {@code /metrics}. */
+/** The registry every service serves on {@code /metrics}. */
 public final class Registries {
 
     private Registries() {}

@@ -1,4 +1,4 @@
-package io.rollout.learner.observability;
+package io.rollout.schemas.observability;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
@@ -13,7 +13,7 @@ import java.util.function.BooleanSupplier;
 
 /**
  * {@code /metrics} (Prometheus text format) and {@code /health} (200 while the service is
- * healthy, 503 otherwise) on the JDK's HTTP server: a learner process needs nothing more.
+ * healthy, 503 otherwise) on the JDK's HTTP server: a service process needs nothing more.
  */
 public final class MetricsHttpServer implements AutoCloseable {
 

@@ -1,10 +1,10 @@
-package io.rollout.learner.observability;
+package io.rollout.learner.advantage;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.rollout.learner.advantage.AdvantageMetrics;
+import io.rollout.schemas.observability.MetricsHttpServer;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -12,7 +12,7 @@ import java.net.http.HttpResponse;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 
-class MetricsHttpServerTest {
+class AdvantageMetricsHttpTest {
 
     @Test
     void shouldServeTheAdvantageMetricsAndHealthOverHttp() throws Exception {
