@@ -21,6 +21,7 @@ import io.rollout.records.TerminalReason;
 import io.rollout.schemas.serde.Packed;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -96,26 +97,45 @@ public final class GroupPlayer {
     }
 
     /** Plays {@code task} and returns its steps in the order they were emitted. */
-    public List<Step> play(Task task, Supplier<AdapterVersion> adapter) {
+    public List<Step> play(Task task, AdapterRef adapter) {
         List<Step> steps = new ArrayList<>();
         play(task, adapter, steps::add);
         return steps;
     }
 
     /** Plays {@code task}, handing each step to {@code sink} as soon as its round is over. */
-    public void play(Task task, Supplier<AdapterVersion> adapter, Consumer<Step> sink) {
+    public void play(Task task, AdapterRef adapter, Consumer<Step> sink) {
         validate(task);
+        long[] seeds = new long[task.getGroupSize()];
+        Arrays.fill(seeds, task.getSeed());
+        run(task, seeds, adapter, sink);
+    }
+
+    /**
+     * Plays one episode from each of {@code seeds} (episode e from {@code seeds[e]}) with the
+     * environment, config and step bound of {@code task}, batched together as if they were one
+     * group of {@code seeds.length}: how an evaluation covers many levels at batch speed. The
+     * steps carry the task's group id and a group size of {@code seeds.length}.
+     */
+    public void playEach(Task task, long[] seeds, AdapterRef adapter, Consumer<Step> sink) {
+        Task each = Task.newBuilder(task).setGroupSize(seeds.length).build();
+        validate(each);
+        run(each, seeds.clone(), adapter, sink);
+    }
+
+    private void run(Task task, long[] seeds, AdapterRef adapter, Consumer<Step> sink) {
         String envName = task.getEnv();
         Map<String, String> envConfig = Map.copyOf(task.getEnvConfig());
         List<Episode> episodes = new ArrayList<>();
-        for (int e = 0; e < task.getGroupSize(); e++) {
+        for (int e = 0; e < seeds.length; e++) {
             episodes.add(new Episode(e));
         }
         try {
             List<CompletableFuture<Timed<SessionCreated>>> created = new ArrayList<>();
             for (Episode ep : episodes) {
+                long seed = seeds[ep.index];
                 created.add(CompletableFuture.supplyAsync(
-                        () -> timed(() -> env.createSession(envName, task.getSeed(), envConfig)), envCalls));
+                        () -> timed(() -> env.createSession(envName, seed, envConfig)), envCalls));
             }
             for (Episode ep : episodes) {
                 Timed<SessionCreated> c = created.get(ep.index).join();
@@ -130,7 +150,9 @@ public final class GroupPlayer {
                 }
             }
             for (int round = 0; episodes.stream().anyMatch(ep -> !ep.done); round++) {
-                playRound(task, round, adapter.get(), episodes, sink);
+                try (AdapterRef.Lease lease = adapter.acquire()) {
+                    playRound(task, round, lease.version(), episodes, sink);
+                }
             }
         } finally {
             close(episodes);
@@ -257,7 +279,8 @@ public final class GroupPlayer {
         }
     }
 
-    private static void validate(Task task) {
+    /** Checks what playing needs of a task: a group size and a step bound of at least 1. */
+    public static void validate(Task task) {
         if (task.getGroupSize() < 1) {
             throw new IllegalArgumentException("task " + task.getGroupId() + ": groupSize must be >= 1, got "
                     + task.getGroupSize());

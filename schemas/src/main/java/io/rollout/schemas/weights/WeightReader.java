@@ -144,6 +144,34 @@ public final class WeightReader implements AutoCloseable {
         }
     }
 
+    /**
+     * Reads everything on the topic as of this call, so that {@link #latest} is the newest
+     * version published before it: how a service starts from the newest version instead of
+     * the base model. For use before {@link #start()}.
+     *
+     * @throws TimeoutException if the end is not reached within {@code timeout}
+     */
+    public Optional<AdapterVersion> catchUp(Duration timeout) throws TimeoutException {
+        if (pollThread != null) {
+            throw new IllegalStateException("the reader of adapter '" + adapter + "' polls on its own thread");
+        }
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (pollLock) {
+            Map<TopicPartition, Long> end = consumer.endOffsets(consumer.assignment(), timeout);
+            for (Map.Entry<TopicPartition, Long> e : end.entrySet()) {
+                while (consumer.position(e.getKey(), timeout) < e.getValue()) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        throw new TimeoutException("adapter '" + adapter + "': " + topic + " not read to offset "
+                                + e.getValue() + " within " + timeout);
+                    }
+                    process(consumer.poll(Duration.ofNanos(Math.min(left, POLL.toNanos()))));
+                }
+            }
+        }
+        return latest();
+    }
+
     /** Starts polling on a daemon thread until {@link #close()}. */
     public synchronized void start() {
         if (closed || pollThread != null) {

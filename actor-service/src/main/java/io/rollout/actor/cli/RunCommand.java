@@ -1,0 +1,218 @@
+package io.rollout.actor.cli;
+
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.rollout.actor.play.PlayerConfig;
+import io.rollout.actor.prompt.CompactFormat;
+import io.rollout.actor.prompt.ThinkActionFormat;
+import io.rollout.actor.service.Actor;
+import io.rollout.actor.service.ActorService;
+import io.rollout.env.client.EnvClient;
+import io.rollout.policy.ModelFormatException;
+import io.rollout.policy.Policy;
+import io.rollout.policy.text.ChatTemplate;
+import io.rollout.schemas.config.CommandLines;
+import io.rollout.schemas.kafka.KafkaSettings;
+import io.rollout.schemas.observability.MetricsHttpServer;
+import io.rollout.schemas.observability.Registries;
+import io.rollout.schemas.topics.TopicCatalog;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Runs one actor until SIGTERM. */
+@Command(
+        name = "run",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {
+            "Joins the consumer group on rollout.tasks and plays each task's group of episodes against env-service,",
+            "batching generation across the group's episodes, with several groups in flight. Publishes one Step per",
+            "action to rollout.steps and commits a task only after all its steps are acknowledged; a task of a dead",
+            "actor is re-delivered and replayed under a new attempt. Follows policy.weights from the newest version",
+            "and swaps adapters between generation rounds. SIGTERM stops taking tasks, lets the groups in play finish",
+            "for --drain-timeout, gives the rest back and exits.",
+            "Prints 'metrics=URL', then 'running' on standard output."
+        })
+final class RunCommand implements Callable<Integer> {
+
+    @CommandLine.Spec
+    private CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--bootstrap", paramLabel = "HOST:PORT[,...]", defaultValue = "${env:ACTOR_BOOTSTRAP}",
+            description = "Kafka bootstrap servers (env ACTOR_BOOTSTRAP).")
+    private String bootstrap;
+
+    @Option(names = "--kafka", paramLabel = "KEY=VALUE", description = "Any Kafka client setting. Repeatable.")
+    private Map<String, String> kafka = new LinkedHashMap<>();
+
+    @Option(names = "--kafka-config", paramLabel = "FILE", defaultValue = "${env:ACTOR_KAFKA_CONFIG}",
+            description = "A properties file of Kafka settings; --kafka and --bootstrap take precedence (env ACTOR_KAFKA_CONFIG).")
+    private Path kafkaConfig;
+
+    @Option(names = "--prefix", paramLabel = "PREFIX", defaultValue = "${env:ACTOR_PREFIX:-}",
+            description = "Run prefix of the topic names (env ACTOR_PREFIX).")
+    private String prefix;
+
+    @Option(names = "--env-url", paramLabel = "URL", defaultValue = "${env:ACTOR_ENV_URL}",
+            description = "Base URL of env-service, e.g. http://127.0.0.1:8090 (env ACTOR_ENV_URL).")
+    private String envUrl;
+
+    @Option(names = "--env-timeout", paramLabel = "DURATION", defaultValue = "30s",
+            description = "Timeout of one env-service request; a failed call ends its episode as INFRA_ERROR (default: ${DEFAULT-VALUE}).")
+    private Duration envTimeout;
+
+    @Option(names = "--env-threads", defaultValue = "16",
+            description = "Threads making env-service calls (default: ${DEFAULT-VALUE}).")
+    private int envThreads;
+
+    @Option(names = "--model", paramLabel = "DIR", defaultValue = "${env:ACTOR_MODEL}",
+            description = "Base model: a Hugging Face directory, the same as the learner's (env ACTOR_MODEL).")
+    private Path model;
+
+    @Option(names = "--device", defaultValue = "${env:ACTOR_DEVICE:-cpu}",
+            description = "cpu, gpu or gpu:N (default: ${DEFAULT-VALUE}; env ACTOR_DEVICE).")
+    private String device;
+
+    @Option(names = "--dtype", defaultValue = "${env:ACTOR_DTYPE:-auto}",
+            description = "auto (float32), float32, float16 or float64 (default: ${DEFAULT-VALUE}).")
+    private String dtype;
+
+    @Option(names = "--actor-id", defaultValue = "${env:ACTOR_ID}",
+            description = "Recorded in every step (default: actor-<pid>@<host>; env ACTOR_ID).")
+    private String actorId;
+
+    @Option(names = "--consumer-group", defaultValue = "actors",
+            description = "Consumer group on rollout.tasks (default: ${DEFAULT-VALUE}).")
+    private String consumerGroup;
+
+    @Option(names = "--groups-in-flight", defaultValue = "2",
+            description = "Tasks played at once, each on its own thread (default: ${DEFAULT-VALUE}).")
+    private int groupsInFlight;
+
+    @Option(names = "--drain-timeout", paramLabel = "DURATION", defaultValue = "30s",
+            description = "On SIGTERM, how long groups in play may finish before they are given back (default: ${DEFAULT-VALUE}).")
+    private Duration drainTimeout;
+
+    @Option(names = "--adapter-name", defaultValue = "policy",
+            description = "Adapter followed on policy.weights (default: ${DEFAULT-VALUE}).")
+    private String adapterName;
+
+    @Option(names = "--topic-wait", paramLabel = "DURATION", defaultValue = "60s",
+            description = "How long to wait at start for the topics and the newest weights (default: ${DEFAULT-VALUE}).")
+    private Duration topicWait;
+
+    @Option(names = "--format", defaultValue = "auto",
+            description = "Prompt and answer format: compact, think-action, or auto (compact for a model without a chat "
+                    + "template, think-action otherwise) (default: ${DEFAULT-VALUE}).")
+    private String format;
+
+    @Option(names = "--actions", split = ",", paramLabel = "WORD[,WORD...]",
+            description = "compact only: the action words accepted where an environment lists none (default: up,down,left,right).")
+    private List<String> actions = new ArrayList<>();
+
+    @Option(names = "--temperature", defaultValue = "1.0",
+            description = "Sampling temperature; must match the learner's --temperature (default: ${DEFAULT-VALUE}).")
+    private double temperature;
+
+    @Option(names = "--top-p", defaultValue = "1.0", description = "Nucleus sampling (default: ${DEFAULT-VALUE}).")
+    private double topP;
+
+    @Option(names = "--max-new-tokens", defaultValue = "0",
+            description = "Response length bound; 0: the format's (8 compact, 256 think-action) (default: ${DEFAULT-VALUE}).")
+    private int maxNewTokens;
+
+    @Option(names = "--history", defaultValue = "-1",
+            description = "Earlier turns shown in a prompt; -1: the format's (0 compact, 2 think-action) (default: ${DEFAULT-VALUE}).")
+    private int history;
+
+    @Option(names = "--max-prompt-tokens", defaultValue = "4096",
+            description = "Prompt length bound; history goes first, then the prompt's start (default: ${DEFAULT-VALUE}).")
+    private int maxPromptTokens;
+
+    @Option(names = "--seed", description = "Sampling seed; without it sampling is unseeded (default: none).")
+    private Long seed;
+
+    @Option(names = "--metrics-host", defaultValue = "${env:ACTOR_METRICS_HOST:-127.0.0.1}",
+            description = "Address of /metrics and /health (default: ${DEFAULT-VALUE}; env ACTOR_METRICS_HOST).")
+    private String metricsHost;
+
+    @Option(names = "--metrics-port", defaultValue = "${env:ACTOR_METRICS_PORT:-9406}",
+            description = "Port of /metrics and /health; 0 takes a free one (default: ${DEFAULT-VALUE}; env ACTOR_METRICS_PORT).")
+    private int metricsPort;
+
+    @Override
+    public Integer call() throws Exception {
+        if (model == null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--model is required (or ACTOR_MODEL)");
+        }
+        if (envUrl == null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--env-url is required (or ACTOR_ENV_URL)");
+        }
+        Policy policy;
+        try {
+            policy = Policy.load(model, device, dtype);
+        } catch (ModelFormatException | IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--model " + model + ": " + e.getMessage());
+        }
+        String id = actorId == null || actorId.isBlank() ? "actor-" + ManagementFactory.getRuntimeMXBean().getName()
+                : actorId;
+        PlayerConfig player;
+        ActorService.Settings settings;
+        Properties props;
+        TopicCatalog topics;
+        try {
+            player = playerConfig(id, policy);
+            settings = new ActorService.Settings(id, consumerGroup, groupsInFlight, drainTimeout);
+            props = KafkaSettings.merge(kafkaConfig, kafka, bootstrap);
+            topics = TopicCatalog.builder().prefix(prefix).build();
+            if (envThreads < 1) {
+                throw new IllegalArgumentException("--env-threads must be >= 1, got " + envThreads);
+            }
+        } catch (IllegalArgumentException e) {
+            policy.close();
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+        PrometheusMeterRegistry registry = Registries.prometheusWithJvmMeters();
+        EnvClient env = EnvClient.create(envUrl, Duration.ofSeconds(10), envTimeout);
+        Actor actor = Actor.start(policy, env, player, settings, topics, props, registry, adapterName, topicWait,
+                envThreads);
+        MetricsHttpServer http = MetricsHttpServer.start(metricsHost, metricsPort, registry,
+                actor.service()::healthy);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            actor.close();
+            http.close();
+            env.close();
+            policy.close();
+        }, "actor-shutdown"));
+        spec.commandLine().getOut().println("metrics=" + http.url());
+        spec.commandLine().getOut().println("running");
+        spec.commandLine().getOut().flush();
+        actor.service().awaitStopped(Duration.ofDays(36500));
+        Throwable failure = actor.service().failure();
+        if (failure != null) {
+            spec.commandLine().getErr().println("error: " + CommandLines.oneLine(failure));
+            return 1;
+        }
+        return 0;
+    }
+
+    private PlayerConfig playerConfig(String id, Policy policy) {
+        String f = switch (format) {
+            case "auto" -> policy.chatTemplate() == ChatTemplate.PLAIN ? CompactFormat.NAME : ThinkActionFormat.NAME;
+            default -> format;
+        };
+        PlayerConfig defaults = PlayerConfig.defaults(id, f);
+        return new PlayerConfig(id, f, actions, temperature, topP,
+                maxNewTokens == 0 ? defaults.maxNewTokens() : maxNewTokens,
+                history < 0 ? defaults.historyLength() : history, maxPromptTokens, seed);
+    }
+}

@@ -1,0 +1,88 @@
+package io.rollout.actor.service;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.rollout.actor.play.GroupPlayer;
+import io.rollout.actor.play.PlayerConfig;
+import io.rollout.actor.prompt.PromptBuilder;
+import io.rollout.env.client.EnvClient;
+import io.rollout.policy.Policy;
+import io.rollout.schemas.topics.TopicCatalog;
+import java.time.Duration;
+import java.util.Properties;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One actor, assembled: a weight follower started on the newest adapter version, a group
+ * player sampling from the policy (timed into the actor's meters) and the {@link ActorService}
+ * taking tasks. What {@code actor-service run} and the local launcher start.
+ */
+public final class Actor implements AutoCloseable {
+
+    private final WeightFollower follower;
+    private final ActorService service;
+    private final ExecutorService envCalls;
+
+    private Actor(WeightFollower follower, ActorService service, ExecutorService envCalls) {
+        this.follower = follower;
+        this.service = service;
+        this.envCalls = envCalls;
+    }
+
+    /**
+     * Starts an actor. The env client and the policy stay the caller's to close.
+     *
+     * @param adapterName the adapter followed on {@code policy.weights}
+     * @param topicWait how long to wait for the topics to exist and for the weights to be read
+     * @param envThreads threads making env-service calls (each round steps its episodes concurrently)
+     * @throws TimeoutException if {@code policy.weights} cannot be read to its end within {@code topicWait}
+     */
+    public static Actor start(Policy policy, EnvClient env, PlayerConfig player, ActorService.Settings settings,
+            TopicCatalog topics, Properties kafka, MeterRegistry registry, String adapterName, Duration topicWait,
+            int envThreads) throws TimeoutException {
+        WeightFollower follower = new WeightFollower(kafka, topics, adapterName, policy::adapterFromBytes, registry,
+                topicWait);
+        ExecutorService envCalls = null;
+        try {
+            follower.start(topicWait);
+            ActorMetrics metrics = new ActorMetrics(registry, follower::version);
+            AtomicInteger n = new AtomicInteger();
+            envCalls = Executors.newFixedThreadPool(envThreads, r -> {
+                Thread t = new Thread(r, settings.actorId() + "-env-" + n.getAndIncrement());
+                t.setDaemon(true);
+                return t;
+            });
+            GroupPlayer groupPlayer = new GroupPlayer(env, new PromptBuilder(policy, player.format(),
+                    player.historyLength(), player.maxPromptTokens()), metrics.timed(policy::generate), player,
+                    envCalls);
+            ActorService service = new ActorService(groupPlayer, follower.adapter(), follower, settings, topics, kafka,
+                    metrics);
+            service.start();
+            return new Actor(follower, service, envCalls);
+        } catch (TimeoutException | RuntimeException e) {
+            follower.close();
+            if (envCalls != null) {
+                envCalls.shutdownNow();
+            }
+            throw e;
+        }
+    }
+
+    public ActorService service() {
+        return service;
+    }
+
+    public WeightFollower follower() {
+        return follower;
+    }
+
+    /** Drains and stops the service (see {@link ActorService#close()}), then stops following weights. */
+    @Override
+    public void close() {
+        service.close();
+        follower.close();
+        envCalls.shutdownNow();
+    }
+}

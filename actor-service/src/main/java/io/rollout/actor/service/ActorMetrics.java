@@ -1,0 +1,102 @@
+package io.rollout.actor.service;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.rollout.actor.play.BatchGenerator;
+import io.rollout.records.TerminalReason;
+import java.util.EnumMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * The actor's meters, all named {@code rollout.actor.*}: tasks by outcome, steps and episodes
+ * published, groups in flight, the time spent generating and playing groups (their ratio is
+ * the share of actor time spent generating; the rest is waiting on env-service and Kafka), and
+ * the policy version in use.
+ */
+public final class ActorMetrics {
+
+    /** What became of a task. */
+    public enum TaskOutcome {
+        /** All steps published and acknowledged; the offset may be committed. */
+        COMPLETED,
+        /** Generation failed; the open episodes were ended as INFRA_ERROR, so the group is re-queued. */
+        FAILED,
+        /** Given up unfinished (partition revoked or shutdown); another actor replays it. */
+        ABANDONED,
+        /** Not a readable, valid task; sent to the dead-letter topic. */
+        DEAD_LETTERED;
+
+        String tag() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    private final MeterRegistry registry;
+    private final Map<TaskOutcome, Counter> tasks = new EnumMap<>(TaskOutcome.class);
+    private final Map<TerminalReason, Counter> episodes = new EnumMap<>(TerminalReason.class);
+    private final Counter steps;
+    private final Timer generate;
+    private final Timer group;
+
+    public ActorMetrics(MeterRegistry registry, Supplier<Number> policyVersion) {
+        this.registry = registry;
+        for (TaskOutcome o : TaskOutcome.values()) {
+            tasks.put(o, Counter.builder("rollout.actor.tasks").baseUnit("tasks")
+                    .description("Tasks taken from rollout.tasks, by outcome").tag("outcome", o.tag())
+                    .register(registry));
+        }
+        for (TerminalReason r : TerminalReason.values()) {
+            if (r != TerminalReason.NONE) {
+                episodes.put(r, Counter.builder("rollout.actor.episodes").baseUnit("episodes")
+                        .description("Episodes ended, by terminal reason")
+                        .tag("reason", r.name().toLowerCase(Locale.ROOT)).register(registry));
+            }
+        }
+        steps = Counter.builder("rollout.actor.steps").baseUnit("steps")
+                .description("Steps published to rollout.steps").register(registry);
+        generate = Timer.builder("rollout.actor.generate")
+                .description("Batched generation calls: the time the actor spends sampling").register(registry);
+        group = Timer.builder("rollout.actor.group.duration")
+                .description("Playing one task's group, from start to the last step's acknowledgement")
+                .register(registry);
+        Gauge.builder("rollout.actor.policy.version", policyVersion)
+                .description("Adapter version the actor samples with; 0 is the base model").register(registry);
+    }
+
+    public MeterRegistry registry() {
+        return registry;
+    }
+
+    /** {@code generator} with each call timed into {@code rollout.actor.generate}. */
+    public BatchGenerator timed(BatchGenerator generator) {
+        return (prompts, params, adapter) -> {
+            long start = System.nanoTime();
+            try {
+                return generator.generate(prompts, params, adapter);
+            } finally {
+                generate.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+            }
+        };
+    }
+
+    void task(TaskOutcome outcome) {
+        tasks.get(outcome).increment();
+    }
+
+    void step(TerminalReason reason) {
+        steps.increment();
+        Counter c = episodes.get(reason);
+        if (c != null) {
+            c.increment();
+        }
+    }
+
+    void groupPlayed(long nanos) {
+        group.record(nanos, TimeUnit.NANOSECONDS);
+    }
+}
