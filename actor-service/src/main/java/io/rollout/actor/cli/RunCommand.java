@@ -90,8 +90,8 @@ final class RunCommand implements Callable<Integer> {
             description = "Recorded in every step (default: actor-<pid>@<host>; env ACTOR_ID).")
     private String actorId;
 
-    @Option(names = "--consumer-group", defaultValue = "actors",
-            description = "Consumer group on rollout.tasks (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--consumer-group",
+            description = "Consumer group on rollout.tasks (default: the run prefix followed by 'actors').")
     private String consumerGroup;
 
     @Option(names = "--groups-in-flight", defaultValue = "2",
@@ -171,7 +171,8 @@ final class RunCommand implements Callable<Integer> {
         TopicCatalog topics;
         try {
             player = playerConfig(id, policy);
-            settings = new ActorService.Settings(id, consumerGroup, groupsInFlight, drainTimeout);
+            settings = new ActorService.Settings(id, consumerGroup != null ? consumerGroup : prefix + "actors",
+                    groupsInFlight, drainTimeout);
             props = KafkaSettings.merge(kafkaConfig, kafka, bootstrap);
             topics = TopicCatalog.builder().prefix(prefix).build();
             if (envThreads < 1) {

@@ -18,11 +18,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
-import java.util.Iterator;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
@@ -31,6 +32,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.consumer.CommitFailedException;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -42,6 +44,8 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RebalanceInProgressException;
+import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -57,9 +61,12 @@ import org.slf4j.LoggerFactory;
  * thread; the poll thread pauses the partitions while that many are taken. A task's offset is
  * committed only once all its steps are acknowledged, and offsets are committed in order per
  * partition, so a crash re-delivers every task whose steps might be incomplete. The steps of a
- * delivery carry its delivery attempt ({@link Attempts#delivery}: the task's attempt and the
- * consumer group generation), and a re-delivery always comes after a rebalance, so the advantage
- * stage tells a dead actor's partial group from its replay.
+ * delivery carry its delivery attempt ({@link Attempts#delivery}: the task's attempt and how
+ * many times its partition has been assigned). An actor that is assigned a partition first
+ * <em>claims</em> it: it raises the assignment counter kept in the metadata of the partition's
+ * committed offset and commits it, before it takes a task from there. A re-delivery needs a new
+ * assignment, so the advantage stage tells a dead actor's partial group from its replay, also
+ * when the whole consumer group was gone in between.
  *
  * <p><b>Rebalances</b> (cooperative): the tasks of a revoked partition that are done are
  * committed; the others are abandoned: their players stop before the next step is published,
@@ -79,6 +86,8 @@ public final class ActorService implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ActorService.class);
     private static final Duration POLL = Duration.ofMillis(100);
     private static final String SERVICE = "actor";
+    private static final String ASSIGNMENTS = "assignments=";
+    private static final Duration CLAIM_TIMEOUT = Duration.ofSeconds(30);
 
     /**
      * @param actorId recorded in steps, dead letters and the consumer's client id
@@ -109,6 +118,10 @@ public final class ActorService implements AutoCloseable {
     private final AvroSerde<Task> tasks = AvroSerde.of(Task.class);
     private final AvroSerde<Step> steps = AvroSerde.of(Step.class);
     private final Map<TopicPartition, TreeMap<Long, Job>> pending = new HashMap<>();
+    /** The assignment counter of each claimed partition (poll thread only). */
+    private final Map<TopicPartition, Long> claims = new HashMap<>();
+    /** Assigned partitions whose claim has not been committed yet: paused until it is. */
+    private final Set<TopicPartition> unclaimed = new HashSet<>();
     private final AtomicInteger inFlight = new AtomicInteger();
     private final CountDownLatch stopped = new CountDownLatch(1);
 
@@ -145,7 +158,6 @@ public final class ActorService implements AutoCloseable {
         p.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, settings.actorId() + "-tasks");
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         p.putIfAbsent(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        // Generation ids must rise at every rebalance for delivery attempts to order: classic protocol.
         p.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "classic");
         p.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, CooperativeStickyAssignor.class.getName());
         p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, Integer.toString(settings.groupsInFlight()));
@@ -207,8 +219,22 @@ public final class ActorService implements AutoCloseable {
                         break;
                     }
                 }
+                if (!unclaimed.isEmpty()) {
+                    claim(Set.copyOf(unclaimed));
+                }
+                Set<TopicPartition> skipped = new HashSet<>();
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(POLL)) {
-                    take(r);
+                    TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+                    if (skipped.contains(tp)) {
+                        continue;
+                    }
+                    if (draining || !claims.containsKey(tp)) {
+                        // Not taken now: read it again later, or let the next owner have it.
+                        consumer.seek(tp, r.offset());
+                        skipped.add(tp);
+                        continue;
+                    }
+                    take(r, tp);
                 }
                 commitDone(pending.keySet());
                 if (!draining) {
@@ -253,8 +279,7 @@ public final class ActorService implements AutoCloseable {
         return !playing || System.nanoTime() - drainStartNanos > settings.drainTimeout().toNanos();
     }
 
-    private void take(ConsumerRecord<byte[], byte[]> r) {
-        TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+    private void take(ConsumerRecord<byte[], byte[]> r, TopicPartition tp) {
         Task task;
         try {
             task = tasks.deserialize(r.topic(), r.value());
@@ -270,7 +295,7 @@ public final class ActorService implements AutoCloseable {
             pending.computeIfAbsent(tp, k -> new TreeMap<>()).put(r.offset(), done);
             return;
         }
-        int delivery = Attempts.delivery(task.getAttempt(), consumer.groupMetadata().generationId());
+        int delivery = Attempts.delivery(task.getAttempt(), claims.get(tp));
         Job job = new Job(tp, r.offset(), Task.newBuilder(task).setAttempt(delivery).build());
         pending.computeIfAbsent(tp, k -> new TreeMap<>()).put(r.offset(), job);
         inFlight.incrementAndGet();
@@ -281,21 +306,81 @@ public final class ActorService implements AutoCloseable {
         LOG.warn("actor {}: task at {}-{}@{} is unreadable or invalid, dead-lettering it: {}", settings.actorId(),
                 r.topic(), r.partition(), r.offset(), e.getMessage());
         metrics.task(TaskOutcome.DEAD_LETTERED);
-        producer.send(new ProducerRecord<>(topics.dlq().name(), null, r.key(), r.value(),
-                DeadLetters.headers(r.headers(), r.topic(), r.partition(), r.offset(), "INVALID",
-                        String.valueOf(e.getMessage()), SERVICE)));
+        try {
+            // Acknowledged before the offset can be committed, so a bad task is never lost.
+            producer.send(new ProducerRecord<>(topics.dlq().name(), null, r.key(), r.value(),
+                    DeadLetters.headers(r.headers(), r.topic(), r.partition(), r.offset(), "INVALID",
+                            String.valueOf(e.getMessage()), SERVICE))).get(60, TimeUnit.SECONDS);
+        } catch (InterruptedException | ExecutionException | java.util.concurrent.TimeoutException failed) {
+            throw new IllegalStateException("cannot dead-letter the task at " + r.topic() + "-" + r.partition() + "@"
+                    + r.offset(), failed);
+        }
     }
 
-    /** Pauses the partitions while {@code groupsInFlight} tasks are taken, resumes below. */
+    /** Pauses the partitions while {@code groupsInFlight} tasks are taken, resumes the claimed ones below. */
     private void flowControl() {
         if (inFlight.get() >= settings.groupsInFlight()) {
             consumer.pause(consumer.assignment());
         } else if (!consumer.paused().isEmpty()) {
-            consumer.resume(consumer.paused());
+            consumer.resume(consumer.paused().stream().filter(claims::containsKey).toList());
         }
     }
 
-    /** Commits, per partition, the offsets after the longest run of finished tasks. */
+    /**
+     * Claims newly assigned partitions: raises each one's assignment counter in its committed
+     * offset's metadata (keeping the offset) and commits it. A partition whose claim cannot be
+     * committed now stays paused and is claimed again on the next loop.
+     */
+    private void claim(Set<TopicPartition> partitions) {
+        Map<TopicPartition, OffsetAndMetadata> commits = new HashMap<>();
+        try {
+            Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(partitions, CLAIM_TIMEOUT);
+            for (TopicPartition tp : partitions) {
+                OffsetAndMetadata c = committed.get(tp);
+                long offset = c != null ? c.offset() : consumer.position(tp, CLAIM_TIMEOUT);
+                commits.put(tp, new OffsetAndMetadata(offset, metadata(assignments(c) + 1)));
+            }
+            consumer.commitSync(commits, CLAIM_TIMEOUT);
+        } catch (RebalanceInProgressException | CommitFailedException | RetriableException e) {
+            LOG.info("actor {}: claiming {} deferred: {}", settings.actorId(), partitions, e.getMessage());
+            consumer.pause(partitions);
+            unclaimed.addAll(partitions);
+            return;
+        }
+        commits.forEach((tp, c) -> {
+            claims.put(tp, assignments(c));
+            unclaimed.remove(tp);
+        });
+        LOG.info("actor {}: claimed {}", settings.actorId(), commits.entrySet().stream()
+                .map(e -> e.getKey() + " (assignment " + assignments(e.getValue()) + ")").toList());
+    }
+
+    private String metadata(long assignments) {
+        return ASSIGNMENTS + assignments + ";actor=" + settings.actorId();
+    }
+
+    /** The assignment counter in a committed offset's metadata; 0 when there is none. */
+    static long assignments(OffsetAndMetadata committed) {
+        if (committed == null || committed.metadata() == null) {
+            return 0;
+        }
+        for (String part : committed.metadata().split(";")) {
+            if (part.startsWith(ASSIGNMENTS)) {
+                try {
+                    return Long.parseLong(part.substring(ASSIGNMENTS.length()));
+                } catch (NumberFormatException e) {
+                    return 0;
+                }
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * Commits, per partition, the offset after the longest run of finished tasks. A commit
+     * refused because a rebalance is under way is retried on the next loop; the tasks stay
+     * pending until it succeeds.
+     */
     private void commitDone(Collection<TopicPartition> partitions) {
         Map<TopicPartition, OffsetAndMetadata> commits = new HashMap<>();
         for (TopicPartition tp : partitions) {
@@ -304,22 +389,26 @@ public final class ActorService implements AutoCloseable {
                 continue;
             }
             Long next = null;
-            Iterator<Map.Entry<Long, Job>> it = jobs.entrySet().iterator();
-            while (it.hasNext()) {
-                Map.Entry<Long, Job> e = it.next();
+            for (Map.Entry<Long, Job> e : jobs.entrySet()) {
                 if (e.getValue().state != Job.DONE) {
                     break;
                 }
                 next = e.getKey() + 1;
-                it.remove();
             }
             if (next != null) {
-                commits.put(tp, new OffsetAndMetadata(next, settings.actorId()));
+                commits.put(tp, new OffsetAndMetadata(next, metadata(claims.getOrDefault(tp, 0L))));
             }
         }
-        if (!commits.isEmpty()) {
-            consumer.commitSync(commits);
+        if (commits.isEmpty()) {
+            return;
         }
+        try {
+            consumer.commitSync(commits);
+        } catch (RebalanceInProgressException | CommitFailedException | RetriableException e) {
+            LOG.info("actor {}: commit deferred: {}", settings.actorId(), e.getMessage());
+            return;
+        }
+        commits.forEach((tp, offset) -> pending.get(tp).headMap(offset.offset()).clear());
     }
 
     /** Gives up every unfinished task of {@code partitions}; none publishes a step after this returns. */
@@ -332,26 +421,34 @@ public final class ActorService implements AutoCloseable {
         }
     }
 
+    private void forget(Collection<TopicPartition> partitions) {
+        partitions.forEach(tp -> {
+            claims.remove(tp);
+            unclaimed.remove(tp);
+        });
+    }
+
     private final class Rebalance implements ConsumerRebalanceListener {
         @Override
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-            try {
-                commitDone(partitions);
-            } catch (RuntimeException e) {
-                LOG.warn("actor {}: committing finished tasks of revoked partitions failed: {}", settings.actorId(),
-                        e.getMessage());
-            }
+            commitDone(partitions);
             abandon(partitions);
+            forget(partitions);
         }
 
         @Override
         public void onPartitionsLost(Collection<TopicPartition> partitions) {
             abandon(partitions);
+            forget(partitions);
         }
 
         @Override
         public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
             LOG.info("actor {}: assigned {}", settings.actorId(), partitions);
+            consumer.pause(partitions); // until claimed, and for good while draining
+            if (!draining && !partitions.isEmpty()) {
+                claim(Set.copyOf(partitions));
+            }
         }
     }
 

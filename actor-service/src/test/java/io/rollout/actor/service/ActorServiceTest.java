@@ -145,10 +145,10 @@ class ActorServiceTest {
             }
         }
         int attempt = steps.get(0).getAttempt();
-        int generation = attempt & ((1 << Attempts.GENERATION_BITS) - 1);
-        assertThat(generation).as("consumer group generation in the attempt").isGreaterThanOrEqualTo(1);
+        int assignment = attempt & ((1 << Attempts.ASSIGNMENT_BITS) - 1);
+        assertThat(assignment).as("the partition's assignment count in the attempt").isEqualTo(1);
         assertThat(Attempts.taskAttempt(attempt)).isZero();
-        assertThat(attempt).isEqualTo(Attempts.delivery(0, generation));
+        assertThat(attempt).isEqualTo(Attempts.delivery(0, assignment));
         assertThat(steps).allSatisfy(s -> {
             assertThat(s.getAttempt()).isEqualTo(attempt);
             assertThat(s.getActorId()).isEqualTo(actorId);

@@ -382,7 +382,8 @@ public final class TrainerService implements AutoCloseable {
         }
     }
 
-    static LoraConfig loraConfig(LoraSpec spec) {
+    /** The manifest form of a LoRA spec. */
+    public static LoraConfig loraConfig(LoraSpec spec) {
         return LoraConfig.newBuilder().setBaseModel(spec.baseModel()).setRank(spec.rank()).setAlpha((float) spec.alpha())
                 .setDropout((float) spec.dropout()).setTargetModules(new ArrayList<>(spec.targetModules())).build();
     }
