@@ -1,5 +1,7 @@
 package io.rollout.deploy;
 
+import io.rollout.actor.cli.ActorCommand;
+import io.rollout.deploy.local.LocalCommand;
 import io.rollout.env.cli.EnvServiceCommand;
 import io.rollout.learner.cli.LearnerCommand;
 import io.rollout.schemas.config.CommandLines;
@@ -16,7 +18,7 @@ import picocli.CommandLine;
         versionProvider = RolloutCommand.Version.class,
         description = "Kafka-based streaming rollout pipeline for training LLM agents with RL.",
         subcommands = {BrokerCommand.class, TopicsCommand.class, EnvServiceCommand.class, LearnerCommand.class,
-            PolicyCommand.class, CommandLine.HelpCommand.class},
+            PolicyCommand.class, ActorCommand.class, LocalCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 ok, 1 topics differ from the catalog, 2 bad usage, 3 Kafka unreachable or failed,",
             "4 a model, tokenizer or adapter cannot be used."})
 public final class RolloutCommand implements Runnable {

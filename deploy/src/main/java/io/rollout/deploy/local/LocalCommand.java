@@ -1,0 +1,519 @@
+package io.rollout.deploy.local;
+
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.rollout.actor.play.AdapterRef;
+import io.rollout.actor.play.AdapterVersion;
+import io.rollout.actor.play.GroupPlayer;
+import io.rollout.actor.play.PlayerConfig;
+import io.rollout.actor.prompt.CompactFormat;
+import io.rollout.actor.service.Actor;
+import io.rollout.actor.service.ActorService;
+import io.rollout.broker.EmbeddedKafkaBroker;
+import io.rollout.env.client.EnvClient;
+import io.rollout.env.household.HouseholdFactory;
+import io.rollout.env.server.EnvRegistry;
+import io.rollout.env.server.EnvServer;
+import io.rollout.env.server.SessionManager;
+import io.rollout.env.sokoban.SokobanFactory;
+import io.rollout.learner.advantage.AdvantageConfig;
+import io.rollout.learner.advantage.AdvantageService;
+import io.rollout.learner.checkpoint.CheckpointStore;
+import io.rollout.learner.gigpo.GigpoConfig;
+import io.rollout.learner.gigpo.GigpoMode;
+import io.rollout.learner.scheduler.SchedulerConfig;
+import io.rollout.learner.scheduler.SchedulerService;
+import io.rollout.learner.scheduler.TaskDistribution;
+import io.rollout.learner.scheduler.TaskScheduler;
+import io.rollout.learner.trainer.GgpoConfig;
+import io.rollout.learner.trainer.LossConfig;
+import io.rollout.learner.trainer.OptimizerConfig;
+import io.rollout.learner.trainer.SampleAssembler;
+import io.rollout.learner.trainer.TrainerConfig;
+import io.rollout.learner.trainer.TrainerService;
+import io.rollout.learner.trainer.UpdateStats;
+import io.rollout.policy.Policy;
+import io.rollout.policy.lora.LoraAdapter;
+import io.rollout.policy.lora.LoraSpec;
+import io.rollout.policy.tiny.TinyModelSpec;
+import io.rollout.policy.tiny.TinyModels;
+import io.rollout.records.Task;
+import io.rollout.schemas.observability.MetricsHttpServer;
+import io.rollout.schemas.observability.Registries;
+import io.rollout.schemas.topics.TopicCatalog;
+import io.rollout.schemas.topics.TopicProvisioner;
+import io.rollout.schemas.weights.WeightReader;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.stream.Stream;
+import org.apache.kafka.clients.CommonClientConfigs;
+import org.apache.kafka.clients.admin.Admin;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine;
+
+/** The whole loop in one JVM: broker, env-service, actors, advantage stream, trainer and scheduler. */
+@Command(
+        name = "local",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {
+            "Trains a policy on one machine: starts an embedded Kafka broker (or uses --bootstrap), creates the topics,",
+            "starts env-service,",
+            "--actors actors, the GiGPO advantage stream and the trainer with its task scheduler, all in this JVM.",
+            "Without --model it trains a tiny model (written to REPORT/model) on Sokoban. Prints every service's",
+            "/metrics address, then a progress line every --progress-every. Stops after --versions versions or",
+            "--minutes minutes, whichever comes first, evaluates the policy before and after training on",
+            "--eval-levels held-out levels (seeds disjoint from training's) and writes REPORT/report.json and PNG",
+            "charts (success rate and return per version, throughput, staleness)."
+        })
+public final class LocalCommand implements Callable<Integer> {
+
+    /** Training draws task seeds below this; the held-out evaluation uses seeds from it on. */
+    static final long EVAL_FIRST_SEED = 1_000_000_000L;
+    private static final String ADAPTER = "policy";
+
+    @CommandLine.Spec
+    private CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--env", defaultValue = "sokoban", description = "sokoban or household (default: ${DEFAULT-VALUE}).")
+    String env;
+
+    @Option(names = "--env-config", paramLabel = "KEY=VALUE",
+            description = "An environment setting for training and evaluation, e.g. dim_x=7. Repeatable.")
+    Map<String, String> envConfig = new LinkedHashMap<>();
+
+    @Option(names = "--model", paramLabel = "DIR",
+            description = "Base model directory (default: a tiny model written to REPORT/model).")
+    Path model;
+
+    @Option(names = "--report", paramLabel = "DIR", defaultValue = "report",
+            description = "Where report.json, the charts, the model and checkpoints go (default: ${DEFAULT-VALUE}).")
+    Path report;
+
+    @Option(names = "--bootstrap", paramLabel = "HOST:PORT[,...]",
+            description = "Use this Kafka cluster instead of starting an embedded broker (default: embedded).")
+    String bootstrap;
+
+    @Option(names = "--prefix", paramLabel = "PREFIX", defaultValue = "",
+            description = "Run prefix of the topic names, the actors' consumer group and the stream's application id.")
+    String prefix;
+
+    @Option(names = "--data-dir", paramLabel = "DIR",
+            description = "Broker and stream state (default: a temporary directory, deleted at exit).")
+    Path dataDir;
+
+    @Option(names = "--minutes", defaultValue = "15", description = "Training time bound (default: ${DEFAULT-VALUE}).")
+    double minutes;
+
+    @Option(names = "--versions", defaultValue = "0",
+            description = "Stop once this many versions are trained; 0: no bound (default: ${DEFAULT-VALUE}).")
+    long versions;
+
+    @Option(names = "--actors", defaultValue = "2", description = "Actors (default: ${DEFAULT-VALUE}).")
+    int actors;
+
+    @Option(names = "--groups-in-flight", defaultValue = "2",
+            description = "Groups each actor plays at once (default: ${DEFAULT-VALUE}).")
+    int groupsInFlight;
+
+    @Option(names = "--group-size", defaultValue = "8", description = "N: episodes per group (default: ${DEFAULT-VALUE}).")
+    int groupSize;
+
+    @Option(names = "--max-steps", defaultValue = "20",
+            description = "Steps per episode, invalid ones included (default: ${DEFAULT-VALUE}).")
+    int maxSteps;
+
+    @Option(names = "--batch-groups", defaultValue = "4", description = "Groups per update (default: ${DEFAULT-VALUE}).")
+    int batchGroups;
+
+    @Option(names = "--max-staleness", defaultValue = "1",
+            description = "Versions a sample may lag behind the trainer (default: ${DEFAULT-VALUE}).")
+    int maxStaleness;
+
+    @Option(names = "--gigpo-mode", defaultValue = "mean_norm",
+            description = "mean_norm or mean_std_norm (default: ${DEFAULT-VALUE}).")
+    String gigpoMode;
+
+    @Option(names = "--omega", defaultValue = "1.0", description = "Weight of the step-level advantage (default: ${DEFAULT-VALUE}).")
+    double omega;
+
+    @Option(names = "--ggpo", defaultValue = "ggpo", description = "none, flat or ggpo (default: ${DEFAULT-VALUE}).")
+    String ggpo;
+
+    @Option(names = "--lr", defaultValue = "5e-3", description = "AdamW learning rate (default: ${DEFAULT-VALUE}).")
+    double lr;
+
+    @Option(names = "--ppo-epochs", defaultValue = "2", description = "Passes over each batch (default: ${DEFAULT-VALUE}).")
+    int ppoEpochs;
+
+    @Option(names = "--kl-coef", defaultValue = "0.0",
+            description = "k3 KL to the base model; the tiny base is random, so none by default (default: ${DEFAULT-VALUE}).")
+    double klCoef;
+
+    @Option(names = "--entropy-coef", defaultValue = "0.001", description = "(default: ${DEFAULT-VALUE})")
+    double entropyCoef;
+
+    @Option(names = "--lora-rank", defaultValue = "8", description = "(default: ${DEFAULT-VALUE})")
+    int loraRank;
+
+    @Option(names = "--temperature", defaultValue = "1.0",
+            description = "Sampling temperature of actors and evaluation (default: ${DEFAULT-VALUE}).")
+    double temperature;
+
+    @Option(names = "--eval-levels", defaultValue = "200",
+            description = "Held-out levels evaluated before and after training; 0 skips (default: ${DEFAULT-VALUE}).")
+    int evalLevels;
+
+    @Option(names = "--seed", defaultValue = "0",
+            description = "Run seed: tasks, adapter init, sampling and GGPO noise (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--progress-every", paramLabel = "DURATION", defaultValue = "10s",
+            description = "Progress line interval (default: ${DEFAULT-VALUE}).")
+    Duration progressEvery;
+
+    private final List<AutoCloseable> closeables = new ArrayList<>();
+    private final Map<Long, VersionRecord> trained = new ConcurrentHashMap<>();
+
+    /** What the trainer reported of one version. */
+    record VersionRecord(long version, int groups, int samples, double loss, double staleness, double atS) {}
+
+    @Override
+    public Integer call() throws Exception {
+        validate();
+        PrintWriter out = spec.commandLine().getOut();
+        long t0 = System.nanoTime();
+        Files.createDirectories(report);
+        boolean tempData = dataDir == null;
+        Path data = tempData ? Files.createTempDirectory("rollout-local") : dataDir;
+        Path modelDir = model != null ? model : tinyModel(report.resolve("model"));
+        try {
+            return run(out, t0, data, modelDir);
+        } finally {
+            closeAll();
+            if (tempData) {
+                deleteTree(data);
+            }
+        }
+    }
+
+    private int run(PrintWriter out, long t0, Path data, Path modelDir) throws Exception {
+        out.println("report=" + report.toAbsolutePath());
+        out.flush();
+        String servers = bootstrap;
+        if (servers == null) {
+            EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder().dataDir(data.resolve("broker")).port(0)
+                    .start();
+            closeables.add(broker);
+            servers = broker.bootstrapServers();
+        }
+        Properties kafka = new Properties();
+        kafka.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, servers);
+        TopicCatalog topics = TopicCatalog.builder().prefix(prefix).build();
+        try (Admin admin = Admin.create(kafka)) {
+            new TopicProvisioner(admin, Optional.empty(), Duration.ofSeconds(60)).ensure(topics.all());
+        }
+        out.println("bootstrap=" + servers);
+
+        Policy policy = Policy.load(modelDir);
+        closeables.add(policy);
+        Map<String, String> urls = new LinkedHashMap<>();
+        EnvServer envServer = startEnvService();
+        urls.put("env-service", envServer.url() + "/metrics");
+        EnvClient envClient = EnvClient.create(envServer.url(), Duration.ofSeconds(5), Duration.ofSeconds(30));
+        closeables.add(envClient);
+
+        PlayerConfig player = playerConfig("eval");
+        Task evalTask = Task.newBuilder().setGroupId("eval").setEnv(env).setEnvConfig(Map.copyOf(envConfig))
+                .setSeed(EVAL_FIRST_SEED).setGroupSize(1).setMaxSteps(maxSteps).setAttempt(0).setPolicyVersion(0)
+                .setCreatedAtMs(System.currentTimeMillis()).build();
+        ExecutorService evalCalls = Executors.newFixedThreadPool(8);
+        closeables.add(evalCalls::shutdownNow);
+        GroupPlayer evalPlayer = GroupPlayer.create(policy, envClient, player, evalCalls);
+        Evaluation.Result initial = null;
+        if (evalLevels > 0) {
+            initial = Evaluation.run(evalPlayer, evalTask, EVAL_FIRST_SEED, evalLevels, 50, AdapterRef.base());
+            out.printf("eval before training: success %.3f (%d/%d levels), mean return %.3f, %.0f s%n",
+                    initial.successRate(), initial.successes(), initial.episodes(), initial.meanReturn(),
+                    initial.seconds());
+            out.flush();
+        }
+
+        // The learner side: advantage stream, then trainer and scheduler.
+        PrometheusMeterRegistry advantageRegistry = Registries.prometheusWithJvmMeters();
+        AdvantageConfig advantageConfig = AdvantageConfig.defaults().withGigpo(GigpoConfig.defaults()
+                .withMode(GigpoMode.parse(gigpoMode)).withOmega(omega)).withGroupTimeout(Duration.ofMinutes(5));
+        Properties streams = AdvantageService.streamsProperties(kafka, prefix + "rollout-advantage", data.resolve("streams"),
+                Duration.ofMillis(200), 1);
+        AdvantageService advantage = new AdvantageService(topics, advantageConfig, streams, advantageRegistry);
+        closeables.add(advantage);
+        advantage.start(Duration.ofSeconds(60));
+        urls.put("advantage", serve(advantageRegistry, advantage::healthy));
+
+        PrometheusMeterRegistry trainerRegistry = Registries.prometheusWithJvmMeters();
+        TrainerService[] holder = new TrainerService[1];
+        SchedulerConfig schedulerConfig = new SchedulerConfig(Math.max(actors * groupsInFlight * 2, batchGroups * 2),
+                batchGroups, maxStaleness, 3, Duration.ofMinutes(5), prefix + "local");
+        TaskScheduler taskScheduler = new TaskScheduler(schedulerConfig, TaskDistribution.parse(List.of(taskSpec())),
+                seed);
+        SchedulerService scheduler = new SchedulerService(kafka, topics, taskScheduler, () -> holder[0].version(),
+                Clock.systemUTC(), trainerRegistry);
+        TrainerConfig trainerConfig = new TrainerConfig(
+                new LossConfig(0.2, 0.2, 3.0, klCoef, 10.0, entropyCoef),
+                OptimizerConfig.defaults().withLearningRate(lr),
+                new GgpoConfig(GgpoConfig.Mode.parse(ggpo), 0.03, 0.01, 200), ppoEpochs, 32, 0, temperature, seed);
+        LoraSpec lora = LoraSpec.defaults(modelDir.getFileName().toString()).withRank(loraRank);
+        TrainerService.Settings settings = new TrainerService.Settings(batchGroups, maxStaleness, 10, ADAPTER, lora,
+                null, null);
+        long trainStart = System.nanoTime();
+        TrainerService trainer = new TrainerService(policy, trainerConfig, settings, topics, kafka,
+                new CheckpointStore(report.resolve("checkpoints"), 2), scheduler, trainerRegistry, Clock.systemUTC(),
+                new TrainerService.Listener() {
+                    @Override
+                    public void updated(long version, List<SampleAssembler.Group> groups, UpdateStats stats) {
+                        trained.put(version, new VersionRecord(version, groups.size(), stats.samples(), stats.loss(),
+                                staleness(version, groups), (System.nanoTime() - trainStart) / 1e9));
+                    }
+                });
+        holder[0] = trainer;
+        closeables.add(trainer);
+        trainer.start();
+        urls.put("trainer", serve(trainerRegistry, trainer::healthy));
+
+        StepMonitor monitor = new StepMonitor(kafka, topics);
+        closeables.add(monitor);
+        List<Actor> started = new ArrayList<>();
+        for (int i = 0; i < actors; i++) {
+            PrometheusMeterRegistry registry = Registries.prometheusWithJvmMeters();
+            String id = "actor-" + i;
+            Actor actor = Actor.start(policy, envClient, playerConfig(id), new ActorService.Settings(id, prefix + "actors",
+                    groupsInFlight, Duration.ofSeconds(10)), topics, kafka, registry, ADAPTER, Duration.ofSeconds(60),
+                    groupSize * groupsInFlight);
+            started.add(actor);
+            closeables.add(actor);
+            urls.put(id, serve(registry, actor.service()::healthy));
+        }
+        urls.forEach((name, url) -> out.println("metrics " + name + " " + url));
+        out.flush();
+
+        Progress progress = new Progress(out, monitor, trainer, trained, trainStart);
+        long deadline = trainStart + (long) (minutes * 60e9);
+        String stopReason;
+        while (true) {
+            Thread.sleep(Math.min(progressEvery.toMillis(), 1000));
+            progress.maybePrint(progressEvery);
+            if (trainer.failure() != null || advantage.failed()
+                    || started.stream().anyMatch(a -> a.service().failure() != null)) {
+                stopReason = "a service failed";
+                break;
+            }
+            if (versions > 0 && trainer.version() >= versions) {
+                stopReason = "reached " + versions + " versions";
+                break;
+            }
+            if (System.nanoTime() >= deadline) {
+                stopReason = "reached " + minutes + " minutes";
+                break;
+            }
+        }
+        double trainSeconds = (System.nanoTime() - trainStart) / 1e9;
+        progress.print();
+        out.println("stopping: " + stopReason);
+        out.flush();
+        for (Actor a : started) {
+            a.close();
+        }
+        trainer.close(); // finishes the update in progress and publishes it
+        long finalVersion = trainer.version();
+        monitor.close();
+
+        Evaluation.Result after = null;
+        if (evalLevels > 0) {
+            AdapterRef finalAdapter = finalAdapter(kafka, topics, policy, finalVersion);
+            after = Evaluation.run(evalPlayer, evalTask, EVAL_FIRST_SEED, evalLevels, 50, finalAdapter);
+            Optional.ofNullable(finalAdapter.get().adapter()).ifPresent(LoraAdapter::close);
+            out.printf("eval after training (version %d): success %.3f (%d/%d levels), mean return %.3f, %.0f s%n",
+                    after.version(), after.successRate(), after.successes(), after.episodes(), after.meanReturn(),
+                    after.seconds());
+        }
+        RunReport runReport = new RunReport(config(modelDir), monitor.byVersion(), trained, initial, after,
+                monitor.totals(), progress.timeline(), trainSeconds, (System.nanoTime() - t0) / 1e9, urls,
+                stopReason);
+        for (Path written : runReport.write(report)) {
+            out.println("wrote " + written);
+        }
+        out.flush();
+        Throwable failure = trainer.failure() != null ? trainer.failure()
+                : started.stream().map(a -> a.service().failure()).filter(f -> f != null).findFirst().orElse(null);
+        if (failure != null || advantage.failed()) {
+            spec.commandLine().getErr().println("error: " + (failure != null ? failure.getMessage()
+                    : "the advantage stream failed"));
+            return 1;
+        }
+        return 0;
+    }
+
+    private void validate() {
+        List<String> problems = new ArrayList<>();
+        if (!env.equals(SokobanFactory.NAME) && !env.equals("household")) {
+            problems.add("--env must be sokoban or household, got " + env);
+        }
+        if (!(minutes > 0)) {
+            problems.add("--minutes must be > 0, got " + minutes);
+        }
+        if (versions < 0) {
+            problems.add("--versions must be >= 0, got " + versions);
+        }
+        if (actors < 1 || groupsInFlight < 1 || groupSize < 1 || maxSteps < 1 || batchGroups < 1) {
+            problems.add("--actors, --groups-in-flight, --group-size, --max-steps and --batch-groups must be >= 1");
+        }
+        if (evalLevels < 0) {
+            problems.add("--eval-levels must be >= 0, got " + evalLevels);
+        }
+        try {
+            GigpoMode.parse(gigpoMode);
+            GgpoConfig.Mode.parse(ggpo);
+            TaskDistribution.parse(List.of(taskSpec()));
+        } catch (IllegalArgumentException e) {
+            problems.add(e.getMessage());
+        }
+        if (!problems.isEmpty()) {
+            throw new CommandLine.ParameterException(spec.commandLine(), String.join("; ", problems));
+        }
+    }
+
+    private String taskSpec() {
+        StringBuilder s = new StringBuilder("env=" + env + ",seeds=0-" + EVAL_FIRST_SEED + ",group-size=" + groupSize
+                + ",max-steps=" + maxSteps);
+        envConfig.forEach((k, v) -> s.append(",config.").append(k).append('=').append(v));
+        return s.toString();
+    }
+
+    private PlayerConfig playerConfig(String id) {
+        PlayerConfig defaults = PlayerConfig.defaults(id, CompactFormat.NAME);
+        return defaults.withTemperature(temperature).withSeed(seed + id.hashCode());
+    }
+
+    private EnvServer startEnvService() {
+        SessionManager sessions = new SessionManager(
+                new EnvRegistry(List.of(new SokobanFactory(), new HouseholdFactory())), 4096, Duration.ofMinutes(10),
+                System::nanoTime);
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        EnvServer server = EnvServer.start(new EnvServer.Options("127.0.0.1", 0, 1 << 20, Duration.ofMinutes(1)),
+                sessions, registry);
+        closeables.add(server);
+        return server;
+    }
+
+    private String serve(PrometheusMeterRegistry registry, java.util.function.BooleanSupplier healthy) {
+        MetricsHttpServer http = MetricsHttpServer.start("127.0.0.1", 0, registry, healthy);
+        closeables.add(http);
+        return http.url() + "/metrics";
+    }
+
+    /** The newest version on policy.weights, as the actors would load it. */
+    private static AdapterRef finalAdapter(Properties kafka, TopicCatalog topics, Policy policy, long expected)
+            throws Exception {
+        try (WeightReader reader = WeightReader.builder(kafka, topics, ADAPTER).open()) {
+            Optional<io.rollout.schemas.weights.AdapterVersion> newest = reader.catchUp(Duration.ofSeconds(60));
+            if (newest.isEmpty()) {
+                return AdapterRef.base();
+            }
+            if (newest.get().version() != expected) {
+                throw new IllegalStateException("policy.weights holds version " + newest.get().version()
+                        + " but the trainer ended at " + expected);
+            }
+            return new AdapterRef(new AdapterVersion(newest.get().version(),
+                    policy.adapterFromBytes(newest.get().bytes())));
+        }
+    }
+
+    /** Mean versions between a sample's generating policy and the one it trained (version - 1). */
+    private static double staleness(long version, List<SampleAssembler.Group> groups) {
+        long n = 0;
+        double sum = 0;
+        for (SampleAssembler.Group g : groups) {
+            for (SampleAssembler.Located l : g.samples()) {
+                sum += Math.max(0, version - 1 - l.sample().getPolicyVersion());
+                n++;
+            }
+        }
+        return n == 0 ? 0 : sum / n;
+    }
+
+    private Map<String, Object> config(Path modelDir) {
+        Map<String, Object> c = new LinkedHashMap<>();
+        c.put("env", env);
+        c.put("env_config", envConfig);
+        c.put("model", modelDir.toString());
+        c.put("tiny_model", model == null);
+        c.put("minutes", minutes);
+        c.put("versions", versions);
+        c.put("actors", actors);
+        c.put("groups_in_flight", groupsInFlight);
+        c.put("group_size", groupSize);
+        c.put("max_steps", maxSteps);
+        c.put("batch_groups", batchGroups);
+        c.put("max_staleness", maxStaleness);
+        c.put("gigpo_mode", gigpoMode);
+        c.put("omega", omega);
+        c.put("ggpo", ggpo);
+        c.put("lr", lr);
+        c.put("ppo_epochs", ppoEpochs);
+        c.put("kl_coef", klCoef);
+        c.put("entropy_coef", entropyCoef);
+        c.put("lora_rank", loraRank);
+        c.put("temperature", temperature);
+        c.put("eval_levels", evalLevels);
+        c.put("eval_seeds", evalLevels == 0 ? "" : EVAL_FIRST_SEED + "-" + (EVAL_FIRST_SEED + evalLevels - 1));
+        c.put("train_seeds", "0-" + (EVAL_FIRST_SEED - 1));
+        c.put("seed", seed);
+        c.put("prefix", prefix);
+        c.put("embedded_broker", bootstrap == null);
+        c.put("cpus", Runtime.getRuntime().availableProcessors());
+        return c;
+    }
+
+    private Path tinyModel(Path dir) throws IOException {
+        if (!Files.exists(dir.resolve("config.json"))) {
+            TinyModels.write(dir, TinyModelSpec.defaults(), TinyModels.defaultWords(), seed);
+        }
+        return dir;
+    }
+
+    private void closeAll() {
+        for (int i = closeables.size() - 1; i >= 0; i--) {
+            try {
+                closeables.get(i).close();
+            } catch (Exception e) {
+                spec.commandLine().getErr().println("warning: closing failed: " + e.getMessage());
+            }
+        }
+        closeables.clear();
+    }
+
+    private static void deleteTree(Path dir) {
+        try (Stream<Path> paths = Files.walk(dir)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException | UncheckedIOException e) {
+            // a temporary directory; the OS cleans it up eventually
+        }
+    }
+}

@@ -1,0 +1,307 @@
+package io.rollout.deploy.bench;
+
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.distribution.ValueAtPercentile;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.rollout.actor.play.AdapterRef;
+import io.rollout.actor.play.BatchGenerator;
+import io.rollout.actor.play.GroupPlayer;
+import io.rollout.actor.play.PlayerConfig;
+import io.rollout.actor.prompt.PromptBuilder;
+import io.rollout.actor.service.Actor;
+import io.rollout.actor.service.ActorMetrics;
+import io.rollout.actor.service.ActorService;
+import io.rollout.broker.EmbeddedKafkaBroker;
+import io.rollout.env.client.EnvClient;
+import io.rollout.env.server.EnvRegistry;
+import io.rollout.env.server.EnvServer;
+import io.rollout.env.server.SessionManager;
+import io.rollout.env.sokoban.SokobanFactory;
+import io.rollout.learner.advantage.AdvantageConfig;
+import io.rollout.learner.advantage.AdvantageService;
+import io.rollout.learner.trainer.TrainerService;
+import io.rollout.policy.Policy;
+import io.rollout.policy.lora.LoraAdapter;
+import io.rollout.policy.lora.LoraSpec;
+import io.rollout.policy.sampling.Completion;
+import io.rollout.policy.tiny.TinyModelSpec;
+import io.rollout.policy.tiny.TinyModels;
+import io.rollout.records.LoraConfig;
+import io.rollout.records.Task;
+import io.rollout.schemas.topics.TopicCatalog;
+import io.rollout.schemas.topics.TopicProvisioner;
+import io.rollout.schemas.weights.WeightPublisher;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.SplittableRandom;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.CommonClientConfigs;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * The actor side of the pipeline on one embedded broker, in two parts.
+ *
+ * <ol>
+ *   <li><b>Overhead</b>: actors whose policy picks uniformly random actions (no model call; the
+ *       tiny model's tokenizer builds the prompts) play {@code GROUPS} Sokoban groups of 8
+ *       episodes against env-service; steps go through the advantage stream (exactly-once) into
+ *       {@code train.samples}. End-to-end steps/s = samples / (first task sent → last sample
+ *       read, read_committed). Then, on the same broker, a producer with the actors' settings
+ *       (acks=all, idempotent) sends records of the mean step size as fast as it can: raw
+ *       records/s. The ratio is the pipeline's share of raw throughput.</li>
+ *   <li><b>Tiny model</b>: actors sampling from the tiny model play for {@code SECONDS} while a
+ *       publisher puts a new adapter version on {@code policy.weights} every 2 s. Reports the
+ *       share of the actors' worker time spent in generation calls, in the rest of a group's
+ *       play (env-service calls, prompt building, publishing) and idle, and the adapter swap
+ *       latency from a version's manifest timestamp to the first step generated with it.</li>
+ * </ol>
+ *
+ * <pre>mvn -B -q -pl deploy -Pbench test-compile exec:exec [-Dbench.args="GROUPS SECONDS ACTORS", default "300 60 2"]</pre>
+ */
+public final class PipelineBenchmark {
+
+    private static final String[] MOVES = {"up", "down", "left", "right"};
+
+    public static void main(String[] args) throws Exception {
+        int groups = args.length > 0 ? Integer.parseInt(args[0]) : 300;
+        int seconds = args.length > 1 ? Integer.parseInt(args[1]) : 60;
+        int actors = args.length > 2 ? Integer.parseInt(args[2]) : 2;
+        Path dir = Files.createTempDirectory("pipeline-bench");
+        Path model = dir.resolve("model");
+        TinyModels.write(model, TinyModelSpec.defaults(), TinyModels.defaultWords(), 7);
+        SessionManager sessions = new SessionManager(new EnvRegistry(List.of(new SokobanFactory())), 4096,
+                Duration.ofMinutes(5), System::nanoTime);
+        try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder().dataDir(dir.resolve("broker")).port(0).start();
+                EnvServer env = EnvServer.start(new EnvServer.Options("127.0.0.1", 0, 1 << 20, Duration.ofMinutes(1)),
+                        sessions, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+                EnvClient client = EnvClient.create(env.url(), Duration.ofSeconds(5), Duration.ofSeconds(30));
+                Policy policy = Policy.load(model)) {
+            Properties kafka = new Properties();
+            kafka.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+            System.out.printf("machine: %d cpus; %d actors, 2 groups in flight each%n",
+                    Runtime.getRuntime().availableProcessors(), actors);
+            overhead(kafka, dir, client, policy, groups, actors);
+            tinyModel(kafka, client, policy, seconds, actors);
+        }
+    }
+
+    private static TopicCatalog topics(Properties kafka, String prefix) throws Exception {
+        TopicCatalog topics = TopicCatalog.builder().prefix(prefix).build();
+        try (Admin admin = Admin.create(kafka)) {
+            new TopicProvisioner(admin, Optional.empty(), Duration.ofSeconds(60)).ensure(topics.all());
+        }
+        return topics;
+    }
+
+    private static void sendTasks(Properties kafka, TopicCatalog topics, String prefix, int groups) throws Exception {
+        try (KafkaProducer<String, Task> producer = new KafkaProducer<>(kafka, topics.tasks().keySerde().serializer(),
+                topics.tasks().valueSerde().serializer())) {
+            for (int g = 0; g < groups; g++) {
+                String id = prefix + g;
+                producer.send(new ProducerRecord<>(topics.tasks().name(), id, Task.newBuilder().setGroupId(id)
+                        .setEnv("sokoban").setEnvConfig(Map.of()).setSeed(g).setGroupSize(8).setMaxSteps(20)
+                        .setAttempt(0).setPolicyVersion(0).setCreatedAtMs(System.currentTimeMillis()).build()));
+            }
+            producer.flush();
+        }
+    }
+
+    private static void overhead(Properties kafka, Path dir, EnvClient client, Policy policy, int groups, int actors)
+            throws Exception {
+        TopicCatalog topics = topics(kafka, "overhead.");
+        try (AdvantageService advantage = new AdvantageService(topics, AdvantageConfig.defaults(),
+                AdvantageService.streamsProperties(kafka, "overhead-advantage", dir.resolve("streams"),
+                        Duration.ofMillis(100), 1), new SimpleMeterRegistry())) {
+            advantage.start(Duration.ofSeconds(60));
+            ExecutorService envCalls = Executors.newFixedThreadPool(16);
+            List<ActorService> services = new ArrayList<>();
+            for (int a = 0; a < actors; a++) {
+                PlayerConfig config = PlayerConfig.defaults("random-" + a, "compact");
+                SplittableRandom random = new SplittableRandom(a);
+                int[] tokens = new int[8];
+                float[] logProbs = new float[8];
+                java.util.Arrays.fill(logProbs, (float) Math.log(0.25));
+                BatchGenerator uniform = (prompts, params, adapter) -> {
+                    List<Completion> out = new ArrayList<>(prompts.size());
+                    synchronized (random) {
+                        for (int i = 0; i < prompts.size(); i++) {
+                            out.add(new Completion(tokens, logProbs, MOVES[random.nextInt(4)], null));
+                        }
+                    }
+                    return out;
+                };
+                ActorMetrics metrics = new ActorMetrics(new SimpleMeterRegistry(), () -> 0);
+                GroupPlayer player = new GroupPlayer(client, new PromptBuilder(policy, config.format(), 0, 4096),
+                        metrics.timed(uniform), config, envCalls);
+                ActorService service = new ActorService(player, AdapterRef.base(), null,
+                        new ActorService.Settings("random-" + a, "overhead-actors", 2, Duration.ofSeconds(10)),
+                        topics, kafka, metrics);
+                service.start();
+                services.add(service);
+            }
+            long start = System.nanoTime();
+            sendTasks(kafka, topics, "overhead-", groups);
+            long samples = awaitSamples(kafka, topics, groups);
+            double seconds = (System.nanoTime() - start) / 1e9;
+            services.forEach(ActorService::close);
+            envCalls.shutdownNow();
+            long[] stepBytes = new long[1];
+            long steps = countRecords(kafka, topics.steps().name(), stepBytes);
+            int meanBytes = (int) (stepBytes[0] / Math.max(1, steps));
+            double pipeline = samples / seconds;
+            double raw = rawProducer(kafka, meanBytes, Math.max(50_000, (int) steps));
+            System.out.printf("overhead: %d groups, %d steps (mean %d bytes) -> %d samples in %.1f s: %.0f steps/s "
+                    + "end to end%n", groups, steps, meanBytes, samples, seconds, pipeline);
+            System.out.printf("overhead: raw producer, %d-byte records, acks=all idempotent: %.0f records/s%n",
+                    meanBytes, raw);
+            System.out.printf("overhead: pipeline / raw = %.1f%% (target >= 40%%)%n", 100 * pipeline / raw);
+        }
+    }
+
+    /** Reads train.samples (read_committed) until every group's samples are in; returns the count. */
+    private static long awaitSamples(Properties kafka, TopicCatalog topics, int groups) {
+        Properties p = new Properties();
+        p.putAll(kafka);
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(),
+                new ByteArrayDeserializer())) {
+            List<TopicPartition> parts = io.rollout.schemas.topics.Partitions.of(consumer, topics.samples().name(),
+                    Duration.ofSeconds(30));
+            consumer.assign(parts);
+            consumer.seekToBeginning(parts);
+            java.util.Map<String, Integer> expected = new java.util.HashMap<>();
+            java.util.Map<String, Integer> seen = new java.util.HashMap<>();
+            long count = 0;
+            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(20);
+            while (System.nanoTime() < deadline) {
+                for (var r : consumer.poll(Duration.ofMillis(100))) {
+                    var s = topics.samples().valueSerde().deserializer().deserialize(r.topic(), r.value());
+                    expected.put(s.getGroupId().toString(), s.getGroupSamples());
+                    seen.merge(s.getGroupId().toString(), 1, Integer::sum);
+                    count++;
+                }
+                if (expected.size() == groups && expected.equals(seen)) {
+                    return count;
+                }
+            }
+            throw new IllegalStateException("only " + expected.size() + " of " + groups + " groups trained-ready in 20 min");
+        }
+    }
+
+    /** Records on a topic (all partitions), adding their value sizes to {@code bytes[0]}. */
+    private static long countRecords(Properties kafka, String topic, long[] bytes) {
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(kafka, new ByteArrayDeserializer(),
+                new ByteArrayDeserializer())) {
+            List<TopicPartition> parts = io.rollout.schemas.topics.Partitions.of(consumer, topic, Duration.ofSeconds(30));
+            consumer.assign(parts);
+            consumer.seekToBeginning(parts);
+            java.util.Map<TopicPartition, Long> end = consumer.endOffsets(parts);
+            long n = 0;
+            while (parts.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
+                for (var r : consumer.poll(Duration.ofMillis(200))) {
+                    bytes[0] += r.value().length;
+                    n++;
+                }
+            }
+            return n;
+        }
+    }
+
+    private static double rawProducer(Properties kafka, int bytes, int records) throws Exception {
+        try (Admin admin = Admin.create(kafka)) {
+            admin.createTopics(List.of(new NewTopic("raw.steps", 6, (short) 1))).all().get();
+        }
+        Properties p = new Properties();
+        p.putAll(kafka);
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        p.put(ProducerConfig.LINGER_MS_CONFIG, "5");
+        byte[] value = new byte[bytes];
+        new SplittableRandom(1).nextBytes(value);
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(),
+                new ByteArraySerializer())) {
+            long start = System.nanoTime();
+            for (int i = 0; i < records; i++) {
+                producer.send(new ProducerRecord<>("raw.steps", ("g-" + (i / 80)).getBytes(), value));
+            }
+            producer.flush();
+            return records / ((System.nanoTime() - start) / 1e9);
+        }
+    }
+
+    private static void tinyModel(Properties kafka, EnvClient client, Policy policy, int seconds, int actors)
+            throws Exception {
+        TopicCatalog topics = topics(kafka, "tiny.");
+        List<Actor> started = new ArrayList<>();
+        List<SimpleMeterRegistry> registries = new ArrayList<>();
+        for (int a = 0; a < actors; a++) {
+            SimpleMeterRegistry registry = new SimpleMeterRegistry();
+            registries.add(registry);
+            started.add(Actor.start(policy, client, PlayerConfig.defaults("tiny-" + a, "compact").withSeed((long) a),
+                    new ActorService.Settings("tiny-" + a, "tiny-actors", 2, Duration.ofSeconds(10)), topics, kafka,
+                    registry, "policy", Duration.ofSeconds(30), 16));
+        }
+        sendTasks(kafka, topics, "tiny-", 100_000);
+        LoraSpec spec = LoraSpec.defaults("tiny");
+        LoraConfig lora = TrainerService.loraConfig(spec);
+        long start = System.nanoTime();
+        try (WeightPublisher publisher = WeightPublisher.builder(kafka, topics, "policy").open()) {
+            for (long v = 1; System.nanoTime() - start < TimeUnit.SECONDS.toNanos(seconds); v++) {
+                try (LoraAdapter adapter = policy.newAdapter(spec, v)) {
+                    publisher.publish(v, adapter.toBytes(), lora);
+                }
+                Thread.sleep(2000);
+            }
+        }
+        double wall = (System.nanoTime() - start) / 1e9;
+        double generate = 0;
+        double played = 0;
+        long swaps = 0;
+        double p50 = 0;
+        double p99 = 0;
+        double max = 0;
+        for (SimpleMeterRegistry r : registries) {
+            generate += r.get("rollout.actor.generate").timer().totalTime(TimeUnit.SECONDS);
+            played += r.get("rollout.actor.group.duration").timer().totalTime(TimeUnit.SECONDS);
+            Timer swap = r.get("rollout.actor.adapter.swap.latency").timer();
+            swaps += swap.count();
+            max = Math.max(max, swap.max(TimeUnit.MILLISECONDS));
+            for (ValueAtPercentile v : swap.takeSnapshot().percentileValues()) {
+                if (v.percentile() == 0.5) {
+                    p50 = Math.max(p50, v.value(TimeUnit.MILLISECONDS));
+                } else if (v.percentile() == 0.99) {
+                    p99 = Math.max(p99, v.value(TimeUnit.MILLISECONDS));
+                }
+            }
+        }
+        long steps = registries.stream().mapToLong(r -> (long) r.get("rollout.actor.steps").counter().count()).sum();
+        started.forEach(Actor::close);
+        double workerTime = wall * actors * 2;
+        System.out.printf("tiny model: %d steps in %.0f s (%.0f steps/s) by %d actors x 2 groups in flight%n", steps,
+                wall, steps / wall, actors);
+        System.out.printf("tiny model: worker time generating %.1f%%, other group play (env-service, prompts, "
+                + "publishing) %.1f%%, idle %.1f%%%n", 100 * generate / workerTime,
+                100 * (played - generate) / workerTime, 100 * (1 - played / workerTime));
+        System.out.printf("tiny model: adapter swaps measured %d; latency p50 %.0f ms, p99 %.0f ms, max %.0f ms "
+                + "(target p99 <= 1000 ms)%n", swaps, p50, p99, max);
+    }
+}
