@@ -5,8 +5,8 @@ import io.rollout.deploy.local.LocalCommand;
 import io.rollout.env.cli.EnvServiceCommand;
 import io.rollout.learner.cli.LearnerCommand;
 import io.rollout.schemas.config.CommandLines;
-import picocli.CommandLine.Command;
 import picocli.CommandLine;
+import picocli.CommandLine.Command;
 
 /**
  * The {@code rollout} launcher: every service of the pipeline and the embedded broker in

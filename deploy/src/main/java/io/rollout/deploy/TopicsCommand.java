@@ -4,9 +4,9 @@ import io.rollout.schemas.config.CommandLines;
 import io.rollout.schemas.config.Durations;
 import io.rollout.schemas.kafka.KafkaSettings;
 import io.rollout.schemas.topics.TopicCatalog;
+import io.rollout.schemas.topics.TopicProvisioner;
 import io.rollout.schemas.topics.TopicProvisioner.Outcome;
 import io.rollout.schemas.topics.TopicProvisioner.Status;
-import io.rollout.schemas.topics.TopicProvisioner;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -21,9 +21,9 @@ import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.common.KafkaException;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import picocli.CommandLine;
 
 /** Creates the catalog's topics idempotently and verifies existing ones. */
 @Command(

@@ -58,7 +58,8 @@ import org.slf4j.LoggerFactory;
  * {@code rollout.steps} (idempotent producer, acks=all).
  *
  * <p><b>Delivery.</b> Up to {@code groupsInFlight} tasks play at once, each on its own worker
- * thread; the poll thread pauses the partitions while that many are taken. A task's offset is
+ * thread, and as many again wait fetched; the poll thread pauses the partitions while twice
+ * that many are taken. A task's offset is
  * committed only once all its steps are acknowledged, and offsets are committed in order per
  * partition, so a crash re-delivers every task whose steps might be incomplete. The steps of a
  * delivery carry its delivery attempt ({@link Attempts#delivery}: the task's attempt and how
@@ -130,6 +131,7 @@ public final class ActorService implements AutoCloseable {
     private ExecutorService workers;
     private Thread pollThread;
     private volatile boolean draining;
+    private long drainStartNanos;
     private volatile Throwable failure;
 
     /**
@@ -258,8 +260,6 @@ public final class ActorService implements AutoCloseable {
         }
     }
 
-    private long drainStartNanos;
-
     /** One drain step: true once nothing is in play or the drain timeout passed. */
     private boolean drain() {
         if (drainStartNanos == 0) {
@@ -317,9 +317,13 @@ public final class ActorService implements AutoCloseable {
         }
     }
 
-    /** Pauses the partitions while {@code groupsInFlight} tasks are taken, resumes the claimed ones below. */
+    /**
+     * Pauses the partitions while twice {@code groupsInFlight} tasks are taken (as many again
+     * wait, fetched, for a free player, so a finished group's player starts the next one at
+     * once instead of after a fetch), and resumes the claimed ones below.
+     */
     private void flowControl() {
-        if (inFlight.get() >= settings.groupsInFlight()) {
+        if (inFlight.get() >= 2 * settings.groupsInFlight()) {
             consumer.pause(consumer.assignment());
         } else if (!consumer.paused().isEmpty()) {
             consumer.resume(consumer.paused().stream().filter(claims::containsKey).toList());

@@ -64,9 +64,9 @@ import java.util.concurrent.Executors;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import picocli.CommandLine;
 
 /** The whole loop in one JVM: broker, env-service, actors, advantage stream, trainer and scheduler. */
 @Command(

@@ -17,6 +17,8 @@ import java.util.TreeSet;
  * whose first step that version generated, {@code steps} it generated (and the share of valid
  * actions among them, {@code valid_rate}), and {@code samples},
  * {@code loss} and {@code staleness} of the update that produced it (null for version 0).
+ * The success chart also shows the success rate's trailing mean over 10 versions (a version's
+ * 4 or so groups make its own rate noisy) and the share of valid actions.
  */
 final class RunReport {
 
@@ -127,13 +129,17 @@ final class RunReport {
                 : Double.NaN).toArray();
         double[] ret = vs.stream().mapToDouble(v -> played.containsKey(v) ? played.get(v).meanReturn()
                 : Double.NaN).toArray();
+        double[] valid = vs.stream().mapToDouble(v -> played.containsKey(v) ? played.get(v).validRate()
+                : Double.NaN).toArray();
         double[] stale = vs.stream().mapToDouble(v -> trained.containsKey(v) ? trained.get(v).staleness()
                 : Double.NaN).toArray();
         double[] t = timeline.stream().mapToDouble(Progress.Point::tS).toArray();
         double[] steps = timeline.stream().mapToDouble(Progress.Point::stepsPerS).toArray();
 
-        LineChart successChart = LineChart.titled("Success rate per policy version (training episodes)")
-                .xLabel("policy version").yLabel("success rate").yRange(0, 1).series("training", x, success);
+        LineChart successChart = LineChart.titled("Success rate and valid actions per policy version")
+                .xLabel("policy version").yLabel("rate").yRange(0, 1).series("success (training)", x, success)
+                .series("success, mean of 10 versions", x, trailingMean(success, 10))
+                .series("valid actions", x, valid);
         LineChart returnChart = LineChart.titled("Mean episode return per policy version")
                 .xLabel("policy version").yLabel("return").series("training", x, ret);
         if (initial != null) {
@@ -155,6 +161,23 @@ final class RunReport {
                 .yLabel("steps/s").series("steps/s", t, steps), dir.resolve("throughput.png")));
         out.add(write(LineChart.titled("Staleness of trained samples (versions behind)").xLabel("policy version")
                 .yLabel("versions").series("mean staleness", x, stale), dir.resolve("staleness.png")));
+        return out;
+    }
+
+    /** The mean of the finite values among the last {@code window} (this one included); NaN if none. */
+    static double[] trailingMean(double[] y, int window) {
+        double[] out = new double[y.length];
+        for (int i = 0; i < y.length; i++) {
+            double sum = 0;
+            int n = 0;
+            for (int j = Math.max(0, i - window + 1); j <= i; j++) {
+                if (Double.isFinite(y[j])) {
+                    sum += y[j];
+                    n++;
+                }
+            }
+            out[i] = n == 0 ? Double.NaN : sum / n;
+        }
         return out;
     }
 

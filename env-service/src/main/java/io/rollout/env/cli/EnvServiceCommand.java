@@ -7,6 +7,7 @@ import io.rollout.env.remote.RemoteEnvFactory;
 import io.rollout.env.server.EnvRegistry;
 import io.rollout.env.server.EnvServer;
 import io.rollout.env.server.SessionManager;
+import io.rollout.schemas.config.CommandLines;
 import io.rollout.schemas.config.Durations;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -35,18 +36,7 @@ public final class EnvServiceCommand implements Runnable {
 
     /** The configured command line: one-line errors, exit 2 for usage, 1 for failures. */
     public static CommandLine commandLine() {
-        CommandLine cli = new CommandLine(new EnvServiceCommand());
-        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-            commandLine.getErr().println("error: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
-            return 1;
-        });
-        cli.setParameterExceptionHandler((e, args) -> {
-            CommandLine at = e.getCommandLine();
-            at.getErr().println("error: " + e.getMessage());
-            at.getErr().println("Try '" + at.getCommandSpec().qualifiedName() + " --help' for more information.");
-            return 2;
-        });
-        return cli;
+        return CommandLines.of(new EnvServiceCommand(), 1);
     }
 
     @Override
