@@ -1,8 +1,8 @@
 package io.rollout.learner.cli;
 
 import io.rollout.schemas.config.CommandLines;
-import picocli.CommandLine.Command;
 import picocli.CommandLine;
+import picocli.CommandLine.Command;
 
 /** {@code learner-service}: the trainer with its scheduler, the advantage stage and offline GiGPO. */
 @Command(
