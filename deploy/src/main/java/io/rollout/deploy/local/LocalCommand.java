@@ -74,14 +74,15 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         sortOptions = false,
         description = {
-            "Trains a policy on one machine: starts an embedded Kafka broker (or uses --bootstrap), creates the topics,",
-            "starts env-service,",
-            "--actors actors, the GiGPO advantage stream and the trainer with its task scheduler, all in this JVM.",
-            "Without --model it trains a tiny model (written to REPORT/model) on Sokoban. Prints every service's",
-            "/metrics address, then a progress line every --progress-every. Stops after --versions versions or",
-            "--minutes minutes, whichever comes first, evaluates the policy before and after training on",
-            "--eval-levels held-out levels (seeds disjoint from training's) and writes REPORT/report.json and PNG",
-            "charts (success rate and return per version, throughput, staleness)."
+            "Trains a policy on one machine: starts an embedded Kafka broker (or uses --bootstrap), creates the "
+                + "topics, starts env-service, --actors actors, the GiGPO advantage stream and the trainer with its "
+                + "task scheduler, all in this JVM. Without --model it trains a tiny model (written to REPORT/model) "
+                + "on Sokoban.",
+            "Prints every service's /metrics address, then a progress line every --progress-every. Stops after "
+                + "--versions versions or --minutes minutes, whichever comes first, evaluates the policy before and "
+                + "after training on --eval-levels held-out levels (seeds disjoint from training's) and writes "
+                + "REPORT/report.json and PNG charts (success rate and return per version, throughput, staleness). "
+                + "Exit code 1 if a service failed (the report is still written)."
         })
 public final class LocalCommand implements Callable<Integer> {
 
@@ -343,6 +344,8 @@ public final class LocalCommand implements Callable<Integer> {
         trainer.close(); // finishes the update in progress and publishes it
         long finalVersion = trainer.version();
         monitor.close();
+        closeables.removeAll(started);
+        closeables.removeAll(List.of(trainer, monitor));
 
         Evaluation.Result after = null;
         if (evalLevels > 0) {

@@ -134,6 +134,9 @@ final class StepMonitor implements AutoCloseable {
 
     @Override
     public void close() {
+        if (closed) {
+            return;
+        }
         closed = true;
         consumer.wakeup();
         try {
