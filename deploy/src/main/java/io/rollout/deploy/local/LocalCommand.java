@@ -59,8 +59,10 @@ import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
@@ -82,6 +84,7 @@ import picocli.CommandLine.Option;
                 + "--versions versions or --minutes minutes, whichever comes first, evaluates the policy before and "
                 + "after training on --eval-levels held-out levels (seeds disjoint from training's) and writes "
                 + "REPORT/report.json and PNG charts (success rate and return per version, throughput, staleness). "
+                + "SIGTERM or Ctrl-C ends training early; the evaluation and the report still follow. "
                 + "Exit code 1 if a service failed (the report is still written)."
         })
 public final class LocalCommand implements Callable<Integer> {
@@ -191,6 +194,7 @@ public final class LocalCommand implements Callable<Integer> {
     Duration progressEvery;
 
     private final List<AutoCloseable> closeables = new ArrayList<>();
+    private volatile boolean stopRequested;
     private final Map<Long, VersionRecord> trained = new ConcurrentHashMap<>();
 
     /** What the trainer reported of one version. */
@@ -205,12 +209,29 @@ public final class LocalCommand implements Callable<Integer> {
         boolean tempData = dataDir == null;
         Path data = tempData ? Files.createTempDirectory("rollout-local") : dataDir;
         Path modelDir = model != null ? model : tinyModel(report.resolve("model"));
+        // SIGTERM or Ctrl-C ends training early; the run still evaluates, reports and cleans up.
+        CountDownLatch finished = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            stopRequested = true;
+            try {
+                finished.await(5, TimeUnit.MINUTES);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "local-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
         try {
             return run(out, t0, data, modelDir);
         } finally {
             closeAll();
             if (tempData) {
                 deleteTree(data);
+            }
+            finished.countDown();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running: it returns now that the run is finished
             }
         }
     }
@@ -331,6 +352,10 @@ public final class LocalCommand implements Callable<Integer> {
             }
             if (System.nanoTime() >= deadline) {
                 stopReason = "reached " + minutes + " minutes";
+                break;
+            }
+            if (stopRequested) {
+                stopReason = "asked to stop";
                 break;
             }
         }

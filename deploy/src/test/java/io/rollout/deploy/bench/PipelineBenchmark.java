@@ -75,7 +75,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  *       latency from a version's manifest timestamp to the first step generated with it.</li>
  * </ol>
  *
- * <pre>mvn -B -q -pl deploy -Pbench test-compile exec:exec [-Dbench.args="GROUPS SECONDS ACTORS", default "300 60 2"]</pre>
+ * <pre>mvn -B -q -pl deploy -Pbench test-compile exec:exec
+ *     [-Dbench.args="GROUPS SECONDS ACTORS IN_FLIGHT", default "300 60 2 2"]</pre>
  */
 public final class PipelineBenchmark {
 
@@ -85,6 +86,7 @@ public final class PipelineBenchmark {
         int groups = args.length > 0 ? Integer.parseInt(args[0]) : 300;
         int seconds = args.length > 1 ? Integer.parseInt(args[1]) : 60;
         int actors = args.length > 2 ? Integer.parseInt(args[2]) : 2;
+        int inFlight = args.length > 3 ? Integer.parseInt(args[3]) : 2;
         Path dir = Files.createTempDirectory("pipeline-bench");
         Path model = dir.resolve("model");
         TinyModels.write(model, TinyModelSpec.defaults(), TinyModels.defaultWords(), 7);
@@ -97,10 +99,10 @@ public final class PipelineBenchmark {
                 Policy policy = Policy.load(model)) {
             Properties kafka = new Properties();
             kafka.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
-            System.out.printf("machine: %d cpus; %d actors, 2 groups in flight each%n",
-                    Runtime.getRuntime().availableProcessors(), actors);
-            overhead(kafka, dir, client, policy, groups, actors);
-            tinyModel(kafka, client, policy, seconds, actors);
+            System.out.printf("machine: %d cpus; %d actors, %d groups in flight each%n",
+                    Runtime.getRuntime().availableProcessors(), actors, inFlight);
+            overhead(kafka, dir, client, policy, groups, actors, inFlight);
+            tinyModel(kafka, client, policy, seconds, actors, inFlight);
         }
     }
 
@@ -125,14 +127,14 @@ public final class PipelineBenchmark {
         }
     }
 
-    private static void overhead(Properties kafka, Path dir, EnvClient client, Policy policy, int groups, int actors)
-            throws Exception {
+    private static void overhead(Properties kafka, Path dir, EnvClient client, Policy policy, int groups, int actors,
+            int inFlight) throws Exception {
         TopicCatalog topics = topics(kafka, "overhead.");
         try (AdvantageService advantage = new AdvantageService(topics, AdvantageConfig.defaults(),
                 AdvantageService.streamsProperties(kafka, "overhead-advantage", dir.resolve("streams"),
                         Duration.ofMillis(100), 1), new SimpleMeterRegistry())) {
             advantage.start(Duration.ofSeconds(60));
-            ExecutorService envCalls = Executors.newFixedThreadPool(16);
+            ExecutorService envCalls = Executors.newFixedThreadPool(8 * inFlight * actors);
             List<ActorService> services = new ArrayList<>();
             for (int a = 0; a < actors; a++) {
                 PlayerConfig config = PlayerConfig.defaults("random-" + a, "compact");
@@ -153,7 +155,7 @@ public final class PipelineBenchmark {
                 GroupPlayer player = new GroupPlayer(client, new PromptBuilder(policy, config.format(), 0, 4096),
                         metrics.timed(uniform), config, envCalls);
                 ActorService service = new ActorService(player, AdapterRef.base(), null,
-                        new ActorService.Settings("random-" + a, "overhead-actors", 2, Duration.ofSeconds(10)),
+                        new ActorService.Settings("random-" + a, "overhead-actors", inFlight, Duration.ofSeconds(10)),
                         topics, kafka, metrics);
                 service.start();
                 services.add(service);
@@ -259,8 +261,8 @@ public final class PipelineBenchmark {
         }
     }
 
-    private static void tinyModel(Properties kafka, EnvClient client, Policy policy, int seconds, int actors)
-            throws Exception {
+    private static void tinyModel(Properties kafka, EnvClient client, Policy policy, int seconds, int actors,
+            int inFlight) throws Exception {
         TopicCatalog topics = topics(kafka, "tiny.");
         List<Actor> started = new ArrayList<>();
         List<SimpleMeterRegistry> registries = new ArrayList<>();
@@ -268,8 +270,8 @@ public final class PipelineBenchmark {
             SimpleMeterRegistry registry = new SimpleMeterRegistry();
             registries.add(registry);
             started.add(Actor.start(policy, client, PlayerConfig.defaults("tiny-" + a, "compact").withSeed((long) a),
-                    new ActorService.Settings("tiny-" + a, "tiny-actors", 2, Duration.ofSeconds(10)), topics, kafka,
-                    registry, "policy", Duration.ofSeconds(30), 16));
+                    new ActorService.Settings("tiny-" + a, "tiny-actors", inFlight, Duration.ofSeconds(10)), topics, kafka,
+                    registry, "policy", Duration.ofSeconds(30), 8 * inFlight));
         }
         sendTasks(kafka, topics, "tiny-", 100_000);
         LoraSpec spec = LoraSpec.defaults("tiny");
@@ -304,9 +306,9 @@ public final class PipelineBenchmark {
         }
         long steps = registries.stream().mapToLong(r -> (long) r.get("rollout.actor.steps").counter().count()).sum();
         started.forEach(Actor::close);
-        double workerTime = wall * actors * 2;
-        System.out.printf("tiny model: %d steps in %.0f s (%.0f steps/s) by %d actors x 2 groups in flight%n", steps,
-                wall, steps / wall, actors);
+        double workerTime = wall * actors * inFlight;
+        System.out.printf("tiny model: %d steps in %.0f s (%.0f steps/s) by %d actors x %d groups in flight%n", steps,
+                wall, steps / wall, actors, inFlight);
         System.out.printf("tiny model: player time generating %.1f%%, waiting (env-service, Kafka acks, prompts, "
                 + "next task) %.1f%%%n", 100 * generate / workerTime, 100 * (1 - generate / workerTime));
         System.out.printf("tiny model: adapter swaps measured %d; latency p50 %.0f ms, p99 %.0f ms, max %.0f ms "
