@@ -108,7 +108,7 @@ public final class LocalCommand implements Callable<Integer> {
     Path model;
 
     @Option(names = "--report", paramLabel = "DIR", defaultValue = "report",
-            description = "Where report.json, the charts, the model and checkpoints go (default: ${DEFAULT-VALUE}).")
+            description = "Where report.json, the charts and the tiny model go (default: ${DEFAULT-VALUE}).")
     Path report;
 
     @Option(names = "--bootstrap", paramLabel = "HOST:PORT[,...]",
@@ -120,7 +120,8 @@ public final class LocalCommand implements Callable<Integer> {
     String prefix;
 
     @Option(names = "--data-dir", paramLabel = "DIR",
-            description = "Broker and stream state (default: a temporary directory, deleted at exit).")
+            description = "Broker data, stream state and trainer checkpoints; a run on the same directory resumes "
+                    + "(default: a temporary directory, deleted at exit).")
     Path dataDir;
 
     @Option(names = "--minutes", defaultValue = "15", description = "Training time bound (default: ${DEFAULT-VALUE}).")
@@ -306,7 +307,7 @@ public final class LocalCommand implements Callable<Integer> {
                 null, null);
         long trainStart = System.nanoTime();
         TrainerService trainer = new TrainerService(policy, trainerConfig, settings, topics, kafka,
-                new CheckpointStore(report.resolve("checkpoints"), 2), scheduler, trainerRegistry, Clock.systemUTC(),
+                new CheckpointStore(data.resolve("checkpoints"), 2), scheduler, trainerRegistry, Clock.systemUTC(),
                 new TrainerService.Listener() {
                     @Override
                     public void updated(long version, List<SampleAssembler.Group> groups, UpdateStats stats) {
