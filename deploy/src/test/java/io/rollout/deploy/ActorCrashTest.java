@@ -23,6 +23,7 @@ import io.rollout.policy.tiny.TinyModels;
 import io.rollout.records.Step;
 import io.rollout.records.Task;
 import io.rollout.records.TrainingSample;
+import io.rollout.schemas.serde.AvroSerde;
 import io.rollout.schemas.topics.Attempts;
 import io.rollout.schemas.topics.TopicCatalog;
 import io.rollout.schemas.topics.TopicProvisioner;
@@ -44,6 +45,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.Test;
@@ -58,6 +60,7 @@ class ActorCrashTest {
 
     private static final String PREFIX = "crash.";
     private static final String GROUP = "crash-group";
+    private static final AvroSerde<Step> STEPS = AvroSerde.of(Step.class);
 
     @TempDir
     Path dir;
@@ -92,7 +95,7 @@ class ActorCrashTest {
 
             Process doomed = startActorProcess(env.url(), model);
             try (KafkaConsumer<String, byte[]> steps = consumer(kafka, "read_uncommitted")) {
-                steps.assign(List.of(new org.apache.kafka.common.TopicPartition(topics.steps().name(), 0)));
+                steps.assign(List.of(new TopicPartition(topics.steps().name(), 0)));
                 steps.seekToBeginning(steps.assignment());
                 Step first = awaitFirstStep(steps, doomed);
                 doomed.destroyForcibly();
@@ -154,7 +157,7 @@ class ActorCrashTest {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
         while (System.nanoTime() < deadline) {
             for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(50))) {
-                return io.rollout.schemas.serde.AvroSerde.of(Step.class).deserialize(r.topic(), r.value());
+                return STEPS.deserialize(r.topic(), r.value());
             }
             if (!doomed.isAlive()) {
                 throw new AssertionError("the actor process exited early:\n" + Files.readString(dir.resolve("doomed.log")));
@@ -168,7 +171,7 @@ class ActorCrashTest {
     private static List<TrainingSample> awaitSamples(Properties kafka, TopicCatalog topics, Duration timeout) {
         List<TrainingSample> out = new ArrayList<>();
         try (KafkaConsumer<String, byte[]> consumer = consumer(kafka, "read_committed")) {
-            consumer.assign(List.of(new org.apache.kafka.common.TopicPartition(topics.samples().name(), 0)));
+            consumer.assign(List.of(new TopicPartition(topics.samples().name(), 0)));
             consumer.seekToBeginning(consumer.assignment());
             long deadline = System.nanoTime() + timeout.toNanos();
             int expected = -1;
@@ -191,13 +194,13 @@ class ActorCrashTest {
     private static List<Step> readAll(Properties kafka, String topic) {
         List<Step> out = new ArrayList<>();
         try (KafkaConsumer<String, byte[]> consumer = consumer(kafka, "read_uncommitted")) {
-            org.apache.kafka.common.TopicPartition tp = new org.apache.kafka.common.TopicPartition(topic, 0);
+            TopicPartition tp = new TopicPartition(topic, 0);
             consumer.assign(List.of(tp));
             consumer.seekToBeginning(List.of(tp));
             long end = consumer.endOffsets(List.of(tp)).get(tp);
             while (consumer.position(tp) < end) {
                 for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                    out.add(io.rollout.schemas.serde.AvroSerde.of(Step.class).deserialize(r.topic(), r.value()));
+                    out.add(STEPS.deserialize(r.topic(), r.value()));
                 }
             }
         }

@@ -281,13 +281,14 @@ public final class ActorService implements AutoCloseable {
 
     private void take(ConsumerRecord<byte[], byte[]> r, TopicPartition tp) {
         Task task;
+        int delivery;
         try {
             task = tasks.deserialize(r.topic(), r.value());
             if (task == null) {
                 throw new IllegalArgumentException("a null task");
             }
             GroupPlayer.validate(task);
-            Attempts.delivery(task.getAttempt(), 0);
+            delivery = Attempts.delivery(task.getAttempt(), claims.get(tp));
         } catch (RuntimeException e) {
             deadLetter(r, e);
             Job done = new Job(tp, r.offset(), null);
@@ -295,7 +296,6 @@ public final class ActorService implements AutoCloseable {
             pending.computeIfAbsent(tp, k -> new TreeMap<>()).put(r.offset(), done);
             return;
         }
-        int delivery = Attempts.delivery(task.getAttempt(), claims.get(tp));
         Job job = new Job(tp, r.offset(), Task.newBuilder(task).setAttempt(delivery).build());
         pending.computeIfAbsent(tp, k -> new TreeMap<>()).put(r.offset(), job);
         inFlight.incrementAndGet();
@@ -475,7 +475,7 @@ public final class ActorService implements AutoCloseable {
         final Task task;
         final List<Future<RecordMetadata>> sends = new ArrayList<>();
         final Map<Integer, Integer> nextT = new HashMap<>();
-        final Map<Integer, Boolean> ended = new HashMap<>();
+        final Set<Integer> ended = new HashSet<>();
         volatile int state = PLAYING;
         volatile boolean started;
         private boolean counted;
@@ -501,7 +501,7 @@ public final class ActorService implements AutoCloseable {
             metrics.step(step.getTerminalReason());
             nextT.put(step.getEpisode(), step.getT() + 1);
             if (step.getDone()) {
-                ended.put(step.getEpisode(), true);
+                ended.add(step.getEpisode());
             }
             if (follower != null) {
                 follower.generated(step.getPolicyVersion());
@@ -571,7 +571,7 @@ public final class ActorService implements AutoCloseable {
 
         private void endOpenEpisodes() {
             for (int e = 0; e < task.getGroupSize(); e++) {
-                if (!ended.containsKey(e)) {
+                if (!ended.contains(e)) {
                     publish(Step.newBuilder()
                             .setGroupId(task.getGroupId()).setEpisode(e).setGroupSize(task.getGroupSize())
                             .setAttempt(task.getAttempt()).setT(nextT.getOrDefault(e, 0)).setEnv(task.getEnv())

@@ -78,16 +78,17 @@ public final class WeightFollower implements AutoCloseable {
     /** Tells the follower a step was generated with {@code version}; the first one per version is timed. */
     public void generated(long version) {
         if (version <= lastMeasured) {
-            return;
+            return; // the common case, on every step: one volatile read
         }
-        Long at = publishedAtMs.remove(version);
+        Long at;
         synchronized (this) {
             if (version <= lastMeasured) {
                 return;
             }
             lastMeasured = version;
+            at = publishedAtMs.remove(version);
+            publishedAtMs.keySet().removeIf(k -> k < version);
         }
-        publishedAtMs.keySet().removeIf(k -> k < version);
         if (at != null) {
             swapLatency.record(Math.max(0, System.currentTimeMillis() - at), TimeUnit.MILLISECONDS);
         }

@@ -38,7 +38,7 @@ final class Progress {
     private final long startNanos;
     private final List<Point> timeline = new ArrayList<>();
     private long lastNanos;
-    private StepMonitor.Totals last = new StepMonitor.Totals(0, 0, 0, 0);
+    private StepMonitor.Tally last = StepMonitor.Tally.EMPTY;
     private long lastGroups;
 
     Progress(PrintWriter out, StepMonitor monitor, TrainerService trainer,
@@ -65,7 +65,7 @@ final class Progress {
             return;
         }
         double dt = Math.max(1e-9, (now - lastNanos) / 1e9);
-        StepMonitor.Totals totals = monitor.totals();
+        StepMonitor.Tally totals = monitor.totals();
         long version = trainer.version();
         long groups = trained.values().stream().mapToLong(LocalCommand.VersionRecord::groups).sum();
         long episodes = totals.episodes() - last.episodes();

@@ -3,6 +3,7 @@ package io.rollout.deploy.local;
 import io.rollout.records.Step;
 import io.rollout.records.TerminalReason;
 import io.rollout.schemas.serde.AvroSerde;
+import io.rollout.schemas.topics.Partitions;
 import io.rollout.schemas.topics.TopicCatalog;
 import java.time.Duration;
 import java.util.HashMap;
@@ -28,8 +29,23 @@ final class StepMonitor implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(StepMonitor.class);
 
-    /** Totals of one policy version. */
-    record VersionTotals(long steps, long validSteps, long episodes, long successes, double returnSum) {
+    /** What was played: of one policy version, or of all. */
+    record Tally(long steps, long validSteps, long episodes, long successes, double returnSum) {
+        static final Tally EMPTY = new Tally(0, 0, 0, 0, 0);
+
+        Tally plusStep(boolean valid) {
+            return new Tally(steps + 1, validSteps + (valid ? 1 : 0), episodes, successes, returnSum);
+        }
+
+        Tally plusEpisode(boolean won, double episodeReturn) {
+            return new Tally(steps, validSteps, episodes + 1, successes + (won ? 1 : 0), returnSum + episodeReturn);
+        }
+
+        Tally plus(Tally o) {
+            return new Tally(steps + o.steps, validSteps + o.validSteps, episodes + o.episodes,
+                    successes + o.successes, returnSum + o.returnSum);
+        }
+
         double validRate() {
             return steps == 0 ? Double.NaN : (double) validSteps / steps;
         }
@@ -43,20 +59,13 @@ final class StepMonitor implements AutoCloseable {
         }
     }
 
-    /** Running totals over all versions. */
-    record Totals(long steps, long episodes, long successes, double returnSum) {}
-
     private final KafkaConsumer<String, byte[]> consumer;
     private final AvroSerde<Step> serde = AvroSerde.of(Step.class);
     private final String topic;
     private final Map<String, Episode> open = new HashMap<>();
-    private final TreeMap<Long, long[]> counts = new TreeMap<>(); // version -> steps, episodes, successes, valid
-    private final TreeMap<Long, Double> returns = new TreeMap<>();
+    private final TreeMap<Long, Tally> byVersion = new TreeMap<>();
     private final Thread thread;
-    private long steps;
-    private long episodes;
-    private long successes;
-    private double returnSum;
+    private Tally total = Tally.EMPTY;
     private volatile boolean closed;
 
     StepMonitor(Properties kafka, TopicCatalog topics) {
@@ -67,7 +76,7 @@ final class StepMonitor implements AutoCloseable {
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         this.topic = topics.steps().name();
         this.consumer = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());
-        consumer.assign(io.rollout.schemas.topics.Partitions.of(consumer, topic, Duration.ofSeconds(30)));
+        consumer.assign(Partitions.of(consumer, topic, Duration.ofSeconds(30)));
         consumer.seekToBeginning(consumer.assignment());
         this.thread = new Thread(this::run, "local-step-monitor");
         thread.setDaemon(true);
@@ -94,12 +103,8 @@ final class StepMonitor implements AutoCloseable {
     }
 
     private synchronized void add(Step s) {
-        steps++;
-        long[] generated = counts.computeIfAbsent(s.getPolicyVersion(), v -> new long[4]);
-        generated[0]++;
-        if (s.getValid()) {
-            generated[3]++;
-        }
+        total = total.plusStep(s.getValid());
+        byVersion.merge(s.getPolicyVersion(), Tally.EMPTY.plusStep(s.getValid()), Tally::plus);
         String key = s.getGroupId() + "/" + s.getAttempt() + "/" + s.getEpisode();
         Episode ep = open.computeIfAbsent(key, k -> new Episode(s.getPolicyVersion()));
         ep.returnSum += s.getReward();
@@ -111,25 +116,17 @@ final class StepMonitor implements AutoCloseable {
             return;
         }
         boolean won = s.getTerminalReason() == TerminalReason.SUCCESS;
-        long[] c = counts.computeIfAbsent(ep.version, v -> new long[4]);
-        c[1]++;
-        episodes++;
-        if (won) {
-            c[2]++;
-            successes++;
-        }
-        returns.merge(ep.version, ep.returnSum, Double::sum);
-        returnSum += ep.returnSum;
+        total = total.plusEpisode(won, ep.returnSum);
+        byVersion.merge(ep.version, Tally.EMPTY.plusEpisode(won, ep.returnSum), Tally::plus);
     }
 
-    synchronized Totals totals() {
-        return new Totals(steps, episodes, successes, returnSum);
+    /** Over all versions. */
+    synchronized Tally totals() {
+        return total;
     }
 
-    synchronized Map<Long, VersionTotals> byVersion() {
-        Map<Long, VersionTotals> out = new TreeMap<>();
-        counts.forEach((v, c) -> out.put(v, new VersionTotals(c[0], c[3], c[1], c[2], returns.getOrDefault(v, 0.0))));
-        return out;
+    synchronized Map<Long, Tally> byVersion() {
+        return new TreeMap<>(byVersion);
     }
 
     @Override

@@ -29,7 +29,10 @@ import io.rollout.policy.sampling.Completion;
 import io.rollout.policy.tiny.TinyModelSpec;
 import io.rollout.policy.tiny.TinyModels;
 import io.rollout.records.LoraConfig;
+import io.rollout.records.Step;
 import io.rollout.records.Task;
+import io.rollout.schemas.serde.AvroSerde;
+import io.rollout.schemas.topics.Partitions;
 import io.rollout.schemas.topics.TopicCatalog;
 import io.rollout.schemas.topics.TopicProvisioner;
 import io.rollout.schemas.weights.WeightPublisher;
@@ -37,6 +40,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -141,7 +146,7 @@ public final class PipelineBenchmark {
                 SplittableRandom random = new SplittableRandom(a);
                 int[] tokens = new int[8];
                 float[] logProbs = new float[8];
-                java.util.Arrays.fill(logProbs, (float) Math.log(0.25));
+                Arrays.fill(logProbs, (float) Math.log(0.25));
                 BatchGenerator uniform = (prompts, params, adapter) -> {
                     List<Completion> out = new ArrayList<>(prompts.size());
                     synchronized (random) {
@@ -186,12 +191,12 @@ public final class PipelineBenchmark {
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(),
                 new ByteArrayDeserializer())) {
-            List<TopicPartition> parts = io.rollout.schemas.topics.Partitions.of(consumer, topics.samples().name(),
+            List<TopicPartition> parts = Partitions.of(consumer, topics.samples().name(),
                     Duration.ofSeconds(30));
             consumer.assign(parts);
             consumer.seekToBeginning(parts);
-            java.util.Map<String, Integer> expected = new java.util.HashMap<>();
-            java.util.Map<String, Integer> seen = new java.util.HashMap<>();
+            Map<String, Integer> expected = new HashMap<>();
+            Map<String, Integer> seen = new HashMap<>();
             long count = 0;
             long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(20);
             while (System.nanoTime() < deadline) {
@@ -213,13 +218,13 @@ public final class PipelineBenchmark {
     private static long countRecords(Properties kafka, String topic, long[] bytes) {
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(kafka, new ByteArrayDeserializer(),
                 new ByteArrayDeserializer())) {
-            List<TopicPartition> parts = io.rollout.schemas.topics.Partitions.of(consumer, topic, Duration.ofSeconds(30));
+            List<TopicPartition> parts = Partitions.of(consumer, topic, Duration.ofSeconds(30));
             consumer.assign(parts);
             consumer.seekToBeginning(parts);
-            java.util.Map<TopicPartition, Long> end = consumer.endOffsets(parts);
+            Map<TopicPartition, Long> end = consumer.endOffsets(parts);
             long n = 0;
             List<Long> envMicros = new ArrayList<>();
-            var steps = io.rollout.schemas.serde.AvroSerde.of(io.rollout.records.Step.class);
+            var steps = AvroSerde.of(Step.class);
             while (parts.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
                 for (var r : consumer.poll(Duration.ofMillis(200))) {
                     bytes[0] += r.value().length;
