@@ -62,6 +62,7 @@ class LocalRunTest {
         assertThat(r.path("eval").path("final").path("version").asLong()).isGreaterThanOrEqualTo(3);
         assertThat(r.path("eval").path("initial").path("success_rate").asDouble()).isBetween(0.0, 1.0);
         assertThat(r.path("eval").path("final").path("success_rate").asDouble()).isBetween(0.0, 1.0);
+        assertThat(r.path("eval").path("random_moves").path("episodes").asInt()).isEqualTo(8);
         assertThat(r.path("throughput").path("steps_per_s").asDouble()).isPositive();
         assertThat(r.path("wall_s").asDouble()).isPositive();
         for (String chart : List.of("success.png", "return.png", "throughput.png", "staleness.png")) {

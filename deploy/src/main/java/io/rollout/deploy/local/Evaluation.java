@@ -1,13 +1,18 @@
 package io.rollout.deploy.local;
 
 import io.rollout.actor.play.AdapterRef;
+import io.rollout.actor.play.BatchGenerator;
 import io.rollout.actor.play.GroupPlayer;
+import io.rollout.policy.sampling.Completion;
 import io.rollout.records.Step;
 import io.rollout.records.Task;
 import io.rollout.records.TerminalReason;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
 
 /**
  * The held-out evaluation: one episode on each of {@code levels} fixed seeds, disjoint from the
@@ -37,6 +42,22 @@ final class Evaluation {
     }
 
     private Evaluation() {}
+
+    /**
+     * A generator that answers every prompt with a uniformly random word of {@code moves}, seeded:
+     * the reference a policy that has learnt only the answer format is measured against.
+     */
+    static BatchGenerator randomMoves(List<String> moves, long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        return (prompts, params, adapter) -> {
+            List<Completion> out = new ArrayList<>(prompts.size());
+            for (int i = 0; i < prompts.size(); i++) {
+                out.add(new Completion(new int[0], new float[0], moves.get(random.nextInt(moves.size())),
+                        Completion.FinishReason.STOP_TOKEN));
+            }
+            return out;
+        };
+    }
 
     static Result run(GroupPlayer player, Task template, long firstSeed, int levels, int batch, AdapterRef adapter) {
         long start = System.nanoTime();

@@ -7,6 +7,7 @@ import io.rollout.actor.play.AdapterVersion;
 import io.rollout.actor.play.GroupPlayer;
 import io.rollout.actor.play.PlayerConfig;
 import io.rollout.actor.prompt.CompactFormat;
+import io.rollout.actor.prompt.PromptBuilder;
 import io.rollout.actor.service.Actor;
 import io.rollout.actor.service.ActorService;
 import io.rollout.broker.EmbeddedKafkaBroker;
@@ -63,6 +64,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
@@ -271,11 +273,21 @@ public final class LocalCommand implements Callable<Integer> {
         closeables.add(evalCalls::shutdownNow);
         GroupPlayer evalPlayer = GroupPlayer.create(policy, envClient, player, evalCalls);
         Evaluation.Result initial = null;
+        Evaluation.Result randomMoves = null;
         if (evalLevels > 0) {
             initial = Evaluation.run(evalPlayer, evalTask, EVAL_FIRST_SEED, evalLevels, 50, AdapterRef.base());
             out.printf("eval before training: success %.3f (%d/%d levels), mean return %.3f, %.0f s%n",
                     initial.successRate(), initial.successes(), initial.episodes(), initial.meanReturn(),
                     initial.seconds());
+            if (env.equals(SokobanFactory.NAME)) {
+                GroupPlayer random = new GroupPlayer(envClient, new PromptBuilder(policy, player.format(),
+                        player.historyLength(), player.maxPromptTokens()),
+                        Evaluation.randomMoves(CompactFormat.DEFAULT_VOCABULARY, seed), player, evalCalls);
+                randomMoves = Evaluation.run(random, evalTask, EVAL_FIRST_SEED, evalLevels, 50, AdapterRef.base());
+                out.printf("reference, uniformly random moves: success %.3f (%d/%d levels), mean return %.3f%n",
+                        randomMoves.successRate(), randomMoves.successes(), randomMoves.episodes(),
+                        randomMoves.meanReturn());
+            }
             out.flush();
         }
 
@@ -382,7 +394,7 @@ public final class LocalCommand implements Callable<Integer> {
                     after.version(), after.successRate(), after.successes(), after.episodes(), after.meanReturn(),
                     after.seconds());
         }
-        RunReport runReport = new RunReport(config(modelDir), monitor.byVersion(), trained, initial, after,
+        RunReport runReport = new RunReport(config(modelDir), monitor.byVersion(), trained, initial, after, randomMoves,
                 monitor.totals(), progress.timeline(), trainSeconds, (System.nanoTime() - t0) / 1e9, urls,
                 stopReason);
         for (Path written : runReport.write(report)) {
@@ -451,7 +463,7 @@ public final class LocalCommand implements Callable<Integer> {
         return server;
     }
 
-    private String serve(PrometheusMeterRegistry registry, java.util.function.BooleanSupplier healthy) {
+    private String serve(PrometheusMeterRegistry registry, BooleanSupplier healthy) {
         MetricsHttpServer http = MetricsHttpServer.start("127.0.0.1", 0, registry, healthy);
         closeables.add(http);
         return http.url() + "/metrics";

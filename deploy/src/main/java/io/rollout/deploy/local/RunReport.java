@@ -25,25 +25,28 @@ final class RunReport {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private final Map<String, Object> config;
-    private final Map<Long, StepMonitor.VersionTotals> played;
+    private final Map<Long, StepMonitor.Tally> played;
     private final Map<Long, LocalCommand.VersionRecord> trained;
     private final Evaluation.Result initial;
+    private final Evaluation.Result randomMoves;
     private final Evaluation.Result after;
-    private final StepMonitor.Totals totals;
+    private final StepMonitor.Tally totals;
     private final List<Progress.Point> timeline;
     private final double trainSeconds;
     private final double wallSeconds;
     private final Map<String, String> metrics;
     private final String stopReason;
 
-    RunReport(Map<String, Object> config, Map<Long, StepMonitor.VersionTotals> played,
+    RunReport(Map<String, Object> config, Map<Long, StepMonitor.Tally> played,
             Map<Long, LocalCommand.VersionRecord> trained, Evaluation.Result initial, Evaluation.Result after,
-            StepMonitor.Totals totals, List<Progress.Point> timeline, double trainSeconds, double wallSeconds,
+            Evaluation.Result randomMoves,
+            StepMonitor.Tally totals, List<Progress.Point> timeline, double trainSeconds, double wallSeconds,
             Map<String, String> metrics, String stopReason) {
         this.config = config;
         this.played = played;
         this.trained = trained;
         this.initial = initial;
+        this.randomMoves = randomMoves;
         this.after = after;
         this.totals = totals;
         this.timeline = timeline;
@@ -73,7 +76,7 @@ final class RunReport {
         root.put("config", config);
         List<Map<String, Object>> vs = new ArrayList<>();
         for (long v : versions()) {
-            StepMonitor.VersionTotals p = played.get(v);
+            StepMonitor.Tally p = played.get(v);
             LocalCommand.VersionRecord t = trained.get(v);
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("version", v);
@@ -96,6 +99,7 @@ final class RunReport {
         eval.put("final", after == null ? null : after.toJson());
         eval.put("improvement_pp", initial == null || after == null ? null
                 : 100 * (after.successRate() - initial.successRate()));
+        eval.put("random_moves", randomMoves == null ? null : randomMoves.toJson());
         root.put("eval", eval);
         Map<String, Object> throughput = new LinkedHashMap<>();
         long samples = trained.values().stream().mapToLong(LocalCommand.VersionRecord::samples).sum();
