@@ -1,5 +1,7 @@
 package io.rollout.env;
 
+import java.util.Optional;
+
 /**
  * A multi-turn text environment: one episode at a time, driven by one caller (not
  * thread-safe). The same seed and config give the same initial state on every machine,
@@ -26,6 +28,15 @@ public interface Environment extends AutoCloseable {
      * @throws EnvInfrastructureException when a backing service (a remote server) fails
      */
     StepResult step(String action);
+
+    /**
+     * The action an expert would take next in the running episode, as action text this
+     * environment accepts, or empty when it knows none (no episode, episode over, or no oracle):
+     * the teacher of warm-start demonstrations.
+     */
+    default Optional<String> expertAction() {
+        return Optional.empty();
+    }
 
     /** Releases what the environment holds (a remote session, for instance). */
     @Override

@@ -2,16 +2,24 @@ package io.rollout.env.cli;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.rollout.env.EnvConfig;
 import io.rollout.env.EnvironmentFactory;
+import io.rollout.env.Seeds;
 import io.rollout.env.remote.RemoteEnvFactory;
 import io.rollout.env.server.EnvRegistry;
 import io.rollout.env.server.EnvServer;
 import io.rollout.env.server.SessionManager;
+import io.rollout.env.sokoban.LevelStats;
+import io.rollout.env.sokoban.SokobanConfig;
 import io.rollout.schemas.config.CommandLines;
 import io.rollout.schemas.config.Durations;
+import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine;
@@ -24,7 +32,7 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         versionProvider = EnvServiceCommand.Version.class,
         description = "Environments (Sokoban, a text household task, remote environment servers) behind an HTTP API.",
-        subcommands = {EnvServiceCommand.Serve.class, CommandLine.HelpCommand.class})
+        subcommands = {EnvServiceCommand.Serve.class, EnvServiceCommand.Levels.class, CommandLine.HelpCommand.class})
 public final class EnvServiceCommand implements Runnable {
 
     @CommandLine.Spec
@@ -126,6 +134,71 @@ public final class EnvServiceCommand implements Runnable {
         private static Duration sweepInterval(Duration ttl) {
             Duration quarter = ttl.dividedBy(4);
             return quarter.compareTo(Duration.ofSeconds(30)) > 0 ? Duration.ofSeconds(30) : quarter;
+        }
+    }
+
+    /** Measures how hard a range of Sokoban levels is. */
+    @Command(
+            name = "levels",
+            mixinStandardHelpOptions = true,
+            description = {
+                "Generates the Sokoban levels of a seed range and prints how hard they are: the distribution of "
+                    + "their shortest solutions (moves, by breadth-first search) and the success rate of a player "
+                    + "that moves uniformly at random for max_steps moves. Nothing is served.",
+                "Example: levels --env-config player_walk=3 --env-config min_solution=6 --first-seed 1000000000 "
+                    + "--levels 500"
+            })
+    static final class Levels implements Callable<Integer> {
+
+        @CommandLine.Spec
+        private CommandLine.Model.CommandSpec spec;
+
+        @Option(names = "--env-config", paramLabel = "KEY=VALUE",
+                description = "A Sokoban setting (dim_x, dim_y, num_boxes, max_steps, search_depth, player_walk, "
+                        + "min_solution). Repeatable; unset keys take the environment's defaults.")
+        Map<String, String> envConfig = new LinkedHashMap<>();
+
+        @Option(names = "--first-seed", defaultValue = "1000000000",
+                description = "First level seed (default: ${DEFAULT-VALUE}, the first held-out level of 'rollout local').")
+        long firstSeed;
+
+        @Option(names = "--levels", defaultValue = "500", description = "Levels to measure (default: ${DEFAULT-VALUE}).")
+        int levels;
+
+        @Option(names = "--random-episodes", defaultValue = "20",
+                description = "Random-move episodes per level (default: ${DEFAULT-VALUE}).")
+        int randomEpisodes;
+
+        @Option(names = "--seed", defaultValue = "0", description = "Seed of the random moves (default: ${DEFAULT-VALUE}).")
+        long seed;
+
+        @Override
+        public Integer call() {
+            if (levels < 1 || randomEpisodes < 0) {
+                throw new CommandLine.ParameterException(spec.commandLine(),
+                        "--levels must be >= 1 and --random-episodes >= 0");
+            }
+            SokobanConfig config;
+            try {
+                Seeds.check(firstSeed);
+                Seeds.check(firstSeed + levels - 1);
+                config = SokobanConfig.from(EnvConfig.of(envConfig));
+            } catch (RuntimeException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+            }
+            LevelStats stats = LevelStats.measure(config, firstSeed, levels, randomEpisodes, seed);
+            PrintWriter out = spec.commandLine().getOut();
+            out.printf("levels=%d seeds=%d-%d config=%s%n", levels, firstSeed, firstSeed + levels - 1, config.asMap());
+            out.printf(Locale.ROOT, "shortest solution: mean %.2f moves, >=5 moves %.3f%n",
+                    stats.meanSolution(), stats.shareAtLeast(5));
+            StringBuilder hist = new StringBuilder("moves:levels");
+            stats.solutionLengths().entrySet().stream().sorted(Map.Entry.comparingByKey())
+                    .forEach(e -> hist.append(' ').append(e.getKey()).append(':').append(e.getValue()));
+            out.println(hist);
+            out.printf(Locale.ROOT, "random mover: success %.3f (%d episodes per level, %d moves each)%n",
+                    stats.randomSuccess(), randomEpisodes, config.maxSteps());
+            out.flush();
+            return 0;
         }
     }
 

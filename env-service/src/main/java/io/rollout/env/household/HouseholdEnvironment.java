@@ -28,6 +28,8 @@ public final class HouseholdEnvironment implements Environment {
     private int maxSteps;
     private int steps;
     private boolean done;
+    private List<String> plan = List.of();
+    private boolean onPlan;
 
     @Override
     public String name() {
@@ -48,6 +50,8 @@ public final class HouseholdEnvironment implements Environment {
         this.maxSteps = maxSteps;
         this.steps = 0;
         this.done = false;
+        this.plan = HouseholdPlanner.plan(world, goal);
+        this.onPlan = true;
         String text = world.roomDescription() + "\n\nYour task is to: " + goal.describe();
         return new Observation(text, world.anchor(), world.admissibleActions());
     }
@@ -60,6 +64,7 @@ public final class HouseholdEnvironment implements Environment {
         if (done) {
             throw new EnvInputException(Kind.EPISODE_DONE, "the household episode is over after " + steps + " steps");
         }
+        onPlan = onPlan && steps < plan.size() && plan.get(steps).equals(action);
         steps++;
         Optional<String> feedback = CommandParser.parse(action).flatMap(world::execute);
         boolean won = feedback.isPresent() && goal.isSatisfied(world);
@@ -68,6 +73,16 @@ public final class HouseholdEnvironment implements Environment {
         List<String> admissible = done ? List.of() : world.admissibleActions();
         Observation observation = new Observation(feedback.orElse(NOTHING_HAPPENS), world.anchor(), admissible);
         return new StepResult(observation, won ? SUCCESS_REWARD : 0.0, done, won, feedback.isPresent());
+    }
+
+    /**
+     * The next command of the plan {@link HouseholdPlanner} made at reset from the hidden state,
+     * while every command so far followed it; empty once the agent left the plan.
+     */
+    @Override
+    public Optional<String> expertAction() {
+        return world != null && !done && onPlan && steps < plan.size() ? Optional.of(plan.get(steps))
+                : Optional.empty();
     }
 
     /** The live world of the running episode (tests read it to plan). */

@@ -27,6 +27,7 @@ public final class SokobanEnvironment implements Environment {
     public static final double SOLVED_REWARD = 10.0;
 
     private final SokobanGenerator generator;
+    private SokobanSolver solver;
     private SokobanLevel level;
     private Observation observation;
     private int maxSteps;
@@ -102,6 +103,18 @@ public final class SokobanEnvironment implements Environment {
             observation = Observation.ofState(SokobanRenderer.render(next));
         }
         return new StepResult(observation, reward, done, won, true);
+    }
+
+    /** The first move of a shortest solution from the current position, by breadth-first search. */
+    @Override
+    public Optional<String> expertAction() {
+        if (level == null || done) {
+            return Optional.empty();
+        }
+        if (solver == null) {
+            solver = new SokobanSolver();
+        }
+        return solver.solve(level, maxSteps - steps).filter(path -> !path.isEmpty()).map(path -> path.get(0).word());
     }
 
     /** The current position, or null before the first reset. */

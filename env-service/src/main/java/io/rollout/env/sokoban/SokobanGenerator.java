@@ -4,6 +4,7 @@ import io.rollout.env.EnvInputException;
 import io.rollout.env.EnvInputException.Kind;
 import io.rollout.env.SeededRandom;
 import java.util.Arrays;
+import java.util.OptionalInt;
 
 /**
  * Generates a level from a seed the way gym-sokoban's {@code generate_room} does (which
@@ -18,15 +19,21 @@ import java.util.Arrays;
  *       the first state with the highest score {@code box_swaps * sum of the boxes' Manhattan
  *       distances from their own targets}, where {@code box_swaps} counts how often the pulled
  *       box changed; like gym-sokoban, only states with every target uncovered score.</li>
+   <li>with {@code player_walk > 0}, verl-agent's random walk of the player: with probability 0.8
+ *       when the boxes lie one cell in all from their targets, else 0.5, the player walks up to
+ *       {@code player_walk} steps (verl-agent: 3), each to a uniformly chosen free neighbour it has
+ *       not stood on, continuing after each step with probability 0.5. Without it the player
+ *       always starts next to the box it pulled last.</li>
  * </ol>
  * Known differences from the Python code: gym-sokoban's {@code ttl} stops the search two moves
  * short of {@code search_depth}; its original {@code box_swaps} counted every pull (the
  * RAGEN/verl-agent copy counts changes of pulled box, as here); and the RAGEN/verl-agent copy
- * tries pulls only and then randomly walks the player up to 3 steps, which this does not.
+ * tries pulls only, where this also tries plain moves.
  * A try is rejected when no state scored (no box could be moved off), when the room has too few
- * floor cells, or when the shortest solution takes more than {@code max_steps} moves (checked
- * with {@link SokobanSolver}); then the next try continues on the same {@link SeededRandom}, so
- * the same seed always yields the same level. Not thread-safe: it reuses its search buffers.
+ * floor cells, when the shortest solution takes more than {@code max_steps} moves or fewer than
+ * {@code min_solution} (checked with {@link SokobanSolver}); then the next try continues on the
+ * same {@link SeededRandom}, so the same seed always yields the same level. Not thread-safe: it
+ * reuses its search buffers.
  */
 public final class SokobanGenerator {
 
@@ -37,6 +44,8 @@ public final class SokobanGenerator {
     static final double P_CHANGE_DIRECTION = 0.35;
     /** gym-sokoban's cap on explored reverse-play states per try. */
     static final int MAX_EXPLORED_STATES = 300_000;
+    /** verl-agent's chance that the player's walk goes on after each step. */
+    static final double CONTINUE_WALK = 0.5;
 
     // gym-sokoban's carving masks, row by row; the centre sits on the walker.
     private static final int[][] MASKS = {
@@ -138,13 +147,56 @@ public final class SokobanGenerator {
         if (bestScore <= 0) {
             return null;
         }
+        int walked = config.playerWalk() > 0 ? walkPlayer(random, targets, config.playerWalk()) : 0;
         SokobanLevel level = SokobanLevel.of(rows, cols, walls, targets, bestBoxCell, bestPlayer);
-        // The reverse path, played forwards, already solves the level in bestDepth moves.
-        if (bestDepth <= config.maxSteps()
-                || solver.shortestSolutionLength(level, config.maxSteps()).isPresent()) {
+        // Walking back and then playing the reverse path forwards solves the level in walked + bestDepth moves.
+        if (config.minSolution() <= 1 && walked + bestDepth <= config.maxSteps()) {
             return level;
         }
-        return null;
+        OptionalInt shortest = solver.shortestSolutionLength(level, config.maxSteps());
+        return shortest.isPresent() && shortest.getAsInt() >= config.minSolution() ? level : null;
+    }
+
+    /**
+     * verl-agent's post-generation walk: moves {@code bestPlayer} and returns the steps taken.
+     * The player walks only onto floor and empty targets, never twice onto a cell.
+     */
+    private int walkPlayer(SeededRandom random, int[] targets, int maxSteps) {
+        int displacement = 0;
+        for (int i = 0; i < numBoxes; i++) {
+            int b = bestBoxCell[i];
+            int t = targets[i];
+            displacement += Math.abs(b / cols - t / cols) + Math.abs(b % cols - t % cols);
+        }
+        double moveProbability = displacement == 1 ? 0.8 : 0.5;
+        if (random.nextDouble() > moveProbability) {
+            return 0;
+        }
+        boolean[] blocked = walls.clone();
+        for (int i = 0; i < numBoxes; i++) {
+            blocked[bestBoxCell[i]] = true;
+        }
+        blocked[bestPlayer] = true;
+        int[] options = new int[REVERSE_ORDER.length];
+        int steps = 0;
+        while (steps < maxSteps) {
+            int n = 0;
+            for (int d : delta) {
+                if (!blocked[bestPlayer + d]) {
+                    options[n++] = bestPlayer + d;
+                }
+            }
+            if (n == 0) {
+                break;
+            }
+            bestPlayer = options[random.nextInt(n)];
+            blocked[bestPlayer] = true;
+            steps++;
+            if (steps >= maxSteps || random.nextDouble() > CONTINUE_WALK) {
+                break;
+            }
+        }
+        return steps;
     }
 
     private static boolean[] topology(SeededRandom random, int rows, int cols, SokobanConfig config) {

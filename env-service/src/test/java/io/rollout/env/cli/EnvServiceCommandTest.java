@@ -66,6 +66,20 @@ class EnvServiceCommandTest {
         assertUsageError(run("serve", "--bogus"), "Unknown option: '--bogus'");
     }
 
+    @Test
+    void shouldMeasureHowHardARangeOfLevelsIs() {
+        Result result = run("levels", "--levels", "40", "--random-episodes", "5", "--env-config", "player_walk=3",
+                "--env-config", "min_solution=3");
+
+        assertThat(result.code).as(result.err).isZero();
+        assertThat(result.out).contains("levels=40 seeds=1000000000-1000000039",
+                "player_walk=3", "min_solution=3", "shortest solution: mean ", "random mover: success ");
+        assertThat(result.out).containsPattern("moves:levels( \\d+:\\d+)+\n");
+        assertThat(result.out).doesNotContainPattern("moves:levels.* [12]:");
+        assertUsageError(run("levels", "--env-config", "min_solution=20"), "min_solution=20 exceeds max_steps=15");
+        assertUsageError(run("levels", "--levels", "0"), "--levels must be >= 1");
+    }
+
     private static void assertUsageError(Result result, String message) {
         assertThat(result.code).isEqualTo(2);
         assertThat(result.err.lines().findFirst()).hasValueSatisfying(l -> assertThat(l).startsWith("error: ").contains(message));

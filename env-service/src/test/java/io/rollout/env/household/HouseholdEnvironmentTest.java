@@ -147,7 +147,7 @@ class HouseholdEnvironmentTest {
             for (long seed = 0; seed < 200; seed++) {
                 HouseholdEnvironment env = new HouseholdEnvironment();
                 env.reset(seed, EnvConfig.of(config));
-                List<String> plan = Solver.plan(env.world(), env.goal());
+                List<String> plan = HouseholdPlanner.plan(env.world(), env.goal());
                 assertThat(plan.size()).isLessThanOrEqualTo(10);
                 StepResult last = null;
                 for (int k = 0; k < plan.size(); k++) {
@@ -164,6 +164,25 @@ class HouseholdEnvironmentTest {
     }
 
     @Test
+    void shouldFollowThePlanAsExpertUntilTheAgentLeavesIt() {
+        HouseholdEnvironment env = new HouseholdEnvironment();
+        assertThat(env.expertAction()).isEmpty();
+        env.reset(5, EnvConfig.empty());
+        List<String> plan = HouseholdPlanner.plan(env.world(), env.goal());
+        StepResult last = null;
+        for (String command : plan) {
+            assertThat(env.expertAction()).contains(command);
+            last = env.step(env.expertAction().orElseThrow());
+        }
+        assertThat(last.won()).isTrue();
+        assertThat(env.expertAction()).isEmpty();
+
+        env.reset(5, EnvConfig.empty());
+        env.step("inventory");
+        assertThat(env.expertAction()).isEmpty();
+    }
+
+    @Test
     void shouldKeepTheEasiestSettingShort() {
         Map<String, String> easy = Map.of("receptacles", "3", "distractors", "0", "goal_types", "pick_and_place");
         for (long seed = 0; seed < 200; seed++) {
@@ -172,7 +191,7 @@ class HouseholdEnvironmentTest {
             assertThat(env.world().receptacles()).hasSize(3);
             assertThat(env.world().items()).hasSize(1);
             assertThat(o.text()).contains("Your task is to: put ");
-            assertThat(Solver.plan(env.world(), env.goal()).size()).isLessThanOrEqualTo(6);
+            assertThat(HouseholdPlanner.plan(env.world(), env.goal()).size()).isLessThanOrEqualTo(6);
         }
     }
 

@@ -263,11 +263,42 @@ class SokobanEnvironmentTest {
         assertThat(factory.description()).isNotBlank();
         assertThat(factory.configDefaults()).containsExactly(
                 Map.entry("dim_x", "6"), Map.entry("dim_y", "6"), Map.entry("num_boxes", "1"),
-                Map.entry("max_steps", "15"), Map.entry("search_depth", "30"));
+                Map.entry("max_steps", "15"), Map.entry("search_depth", "30"), Map.entry("player_walk", "0"),
+                Map.entry("min_solution", "0"));
         try (var created = factory.create()) {
             assertThat(created).isInstanceOf(SokobanEnvironment.class);
             assertThat(created.reset(3, EnvConfig.of(factory.configDefaults())))
                     .isEqualTo(created.reset(3, EnvConfig.empty()));
+        }
+    }
+
+    @Test
+    void shouldNameTheFirstMoveOfAShortestSolutionAsTheExpertAction() {
+        assertThat(env.expertAction()).isEmpty();
+        env.start(CORRIDOR, 10);
+
+        assertThat(env.expertAction()).contains("right");
+        env.step("left");
+        assertThat(env.expertAction()).contains("right");
+        env.step("right");
+        env.step("right");
+        env.step("right");
+
+        assertThat(env.isDone()).isTrue();
+        assertThat(env.expertAction()).isEmpty();
+    }
+
+    @Test
+    void shouldSolveEveryHarderLevelByFollowingTheExpert() {
+        EnvConfig harder = EnvConfig.of(Map.of("player_walk", "3", "min_solution", "3"));
+        for (long seed = 0; seed < 50; seed++) {
+            env.reset(seed, harder);
+            StepResult last = null;
+            while (!env.isDone()) {
+                last = env.step(env.expertAction().orElseThrow());
+            }
+            assertThat(last.won()).as("seed %d", seed).isTrue();
+            assertThat(env.steps()).as("seed %d", seed).isBetween(3, 15);
         }
     }
 

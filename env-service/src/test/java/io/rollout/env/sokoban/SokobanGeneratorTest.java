@@ -104,6 +104,86 @@ class SokobanGeneratorTest {
                 .hasMessageContaining("tries");
     }
 
+    private static final Map<String, String> HARDER = Map.of("player_walk", "3", "min_solution", "3");
+
+    @Test
+    void shouldGenerateTheSameHarderLevelForTheSameSeed() {
+        SokobanConfig harder = SokobanConfig.from(EnvConfig.of(HARDER));
+        SokobanGenerator one = new SokobanGenerator();
+        SokobanGenerator other = new SokobanGenerator();
+        for (long seed : new long[] {0, 7, 1_000_000_000L, (1L << 53) - 1}) {
+            String first = one.generate(seed, harder).toString();
+            // The same generator after another config, and a fresh one, give the same level.
+            one.generate(seed + 1, DEFAULTS);
+
+            assertThat(one.generate(seed, harder).toString()).as("seed %d", seed).isEqualTo(first);
+            assertThat(other.generate(seed, harder).toString()).as("seed %d", seed).isEqualTo(first);
+        }
+    }
+
+    @Test
+    void shouldMakeEveryHarderLevelSolvableWithinMaxStepsAndNoShorterThanMinSolution() {
+        SokobanConfig harder = SokobanConfig.from(EnvConfig.of(HARDER));
+        SokobanGenerator generator = new SokobanGenerator();
+        SokobanSolver solver = new SokobanSolver();
+        for (long seed = 1_000_000_000L; seed < 1_000_000_300L; seed++) {
+            int moves = solver.shortestSolutionLength(generator.generate(seed, harder), harder.maxSteps())
+                    .orElseThrow(() -> new AssertionError("unsolvable"));
+
+            assertThat(moves).isBetween(3, harder.maxSteps());
+        }
+        assertSolvableByReplay(EnvConfig.of(HARDER), harder, 100);
+    }
+
+    // The walk moves the player away from the box it pulled last in about half of the levels:
+    // without it the player always starts next to a box.
+    @Test
+    void shouldWalkThePlayerAwayFromTheBoxesInSomeLevels() {
+        SokobanConfig walk = SokobanConfig.from(EnvConfig.of(Map.of("player_walk", "3")));
+        SokobanGenerator generator = new SokobanGenerator();
+        int apart = 0;
+        int plainApart = 0;
+        for (long seed = 0; seed < 200; seed++) {
+            apart += nextToABox(generator.generate(seed, walk)) ? 0 : 1;
+            plainApart += nextToABox(generator.generate(seed, DEFAULTS)) ? 0 : 1;
+        }
+
+        assertThat(plainApart).isZero();
+        assertThat(apart).isBetween(40, 160);
+    }
+
+    @Test
+    void shouldRefuseAMinimumSolutionLongerThanMaxSteps() {
+        assertThatThrownBy(() -> SokobanConfig.from(EnvConfig.of(Map.of("min_solution", "16"))))
+                .isInstanceOfSatisfying(EnvInputException.class, e -> assertThat(e.kind()).isEqualTo(Kind.BAD_CONFIG_VALUE))
+                .hasMessageContaining("min_solution=16").hasMessageContaining("max_steps=15");
+        assertThatThrownBy(() -> SokobanConfig.from(EnvConfig.of(Map.of("player_walk", "11"))))
+                .isInstanceOfSatisfying(EnvInputException.class, e -> assertThat(e.kind()).isEqualTo(Kind.BAD_CONFIG_VALUE))
+                .hasMessageContaining("player_walk");
+    }
+
+    @Test
+    void shouldMeasureHarderLevelsAsHarderForARandomMover() {
+        LevelStats plain = LevelStats.measure(DEFAULTS, 1_000_000_000L, 100, 10, 0);
+        LevelStats harder = LevelStats.measure(SokobanConfig.from(EnvConfig.of(HARDER)), 1_000_000_000L, 100, 10, 0);
+
+        assertThat(plain.solutionLengths().values().stream().mapToInt(Integer::intValue).sum()).isEqualTo(100);
+        assertThat(harder.solutionLengths().keySet()).allMatch(moves -> moves >= 3);
+        assertThat(harder.meanSolution()).isGreaterThan(plain.meanSolution() + 1);
+        assertThat(harder.randomSuccess()).isLessThan(plain.randomSuccess() / 2);
+        assertThat(harder.shareAtLeast(3)).isEqualTo(1.0);
+        assertThat(LevelStats.measure(DEFAULTS, 1_000_000_000L, 100, 10, 0)).isEqualTo(plain);
+    }
+
+    private static boolean nextToABox(SokobanLevel level) {
+        for (Direction d : Direction.values()) {
+            if (level.hasBox(level.neighbour(level.player(), d))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Solves each level with the solver and replays the moves as text through the environment. */
     private static void assertSolvableByReplay(EnvConfig envConfig, SokobanConfig config, int seeds) {
         SokobanEnvironment env = new SokobanEnvironment();

@@ -7,10 +7,14 @@ import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 
-/** Plans the shortest obvious command sequence for a fresh household by reading its state. */
-final class Solver {
+/**
+ * Plans the shortest obvious command sequence for a fresh household by reading its hidden state
+ * (where the object lies, which receptacles must be opened): the oracle behind the household's
+ * demonstrations. At most 10 commands for every goal type.
+ */
+final class HouseholdPlanner {
 
-    private Solver() {
+    private HouseholdPlanner() {
     }
 
     static List<String> plan(Household world, Goal goal) {
