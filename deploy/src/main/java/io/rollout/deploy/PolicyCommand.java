@@ -2,6 +2,7 @@ package io.rollout.deploy;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.rollout.deploy.warmstart.WarmStartCommand;
 import io.rollout.policy.ModelFormatException;
 import io.rollout.policy.Policy;
 import io.rollout.policy.lora.LoraAdapter;
@@ -31,7 +32,8 @@ import picocli.CommandLine.Option;
             "Runs the policy model of a Hugging Face directory (Qwen2 or Llama: config.json,",
             "safetensors, tokenizer.json) on the CPU, or writes a tiny random one to try things on."
         },
-        subcommands = {PolicyCommand.Logits.class, PolicyCommand.Generate.class, PolicyCommand.InitTiny.class},
+        subcommands = {PolicyCommand.Logits.class, PolicyCommand.Generate.class, PolicyCommand.InitTiny.class,
+            WarmStartCommand.class},
         footer = {"", "Exit codes: 0 ok, 2 bad usage, 4 the model, tokenizer or adapter cannot be used."})
 final class PolicyCommand implements Runnable {
 

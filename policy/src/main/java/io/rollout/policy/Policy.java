@@ -134,6 +134,23 @@ public final class Policy implements AutoCloseable {
         return tokenizer().encode(template.render(messages, defaultSystem));
     }
 
+    /**
+     * The token a response ends with: the chat template's end of turn (e.g. {@code <|im_end|>})
+     * for a chat prompt, else the model's first eos token; -1 when the model names none.
+     */
+    public int endOfResponseToken(boolean chat) {
+        if (chat && tokenizer != null) {
+            for (String s : template.stopStrings()) {
+                int id = tokenizer.tokenId(s);
+                if (id >= 0) {
+                    return id;
+                }
+            }
+        }
+        List<Integer> eos = model.config().stopTokenIds();
+        return eos.isEmpty() ? -1 : eos.get(0);
+    }
+
     /** Samples one completion per prompt (KV cache, batched). */
     public List<Completion> generate(List<int[]> prompts, SamplingParams params, LoraAdapter adapter) {
         return generator.generate(prompts, params, adapter);

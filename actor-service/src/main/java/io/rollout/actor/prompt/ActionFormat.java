@@ -31,6 +31,12 @@ public interface ActionFormat {
     /** The action in {@code response}, or empty when it has none. */
     Optional<String> parse(String response, Observation current);
 
+    /**
+     * The response text that answers {@code action} in this format, as the model should write it:
+     * {@link #parse} reads {@code action} back from it. Warm-start demonstrations are written in it.
+     */
+    String answer(String action);
+
     /** Response length that suits the format when the configuration gives none. */
     int defaultMaxNewTokens();
 

@@ -93,6 +93,12 @@ public final class CompactFormat implements ActionFormat {
         return true;
     }
 
+    /** The action after one space, as it follows {@code action:}. */
+    @Override
+    public String answer(String action) {
+        return " " + action;
+    }
+
     @Override
     public int defaultMaxNewTokens() {
         return 8;

@@ -59,6 +59,12 @@ public final class ThinkActionFormat implements ActionFormat {
         return last == null || last.isBlank() ? Optional.empty() : Optional.of(last.strip());
     }
 
+    /** An empty reasoning block, then the action in its tags. */
+    @Override
+    public String answer(String action) {
+        return "<think></think>\n<action>" + action + "</action>";
+    }
+
     @Override
     public int defaultMaxNewTokens() {
         return 256;

@@ -6,16 +6,20 @@ import io.rollout.actor.play.AdapterRef;
 import io.rollout.actor.play.AdapterVersion;
 import io.rollout.actor.play.GroupPlayer;
 import io.rollout.actor.play.PlayerConfig;
+import io.rollout.actor.prompt.ActionFormat;
 import io.rollout.actor.prompt.CompactFormat;
 import io.rollout.actor.prompt.PromptBuilder;
 import io.rollout.actor.service.Actor;
 import io.rollout.actor.service.ActorService;
 import io.rollout.broker.EmbeddedKafkaBroker;
+import io.rollout.deploy.warmstart.WarmStart;
+import io.rollout.deploy.warmstart.WarmStartSpec;
 import io.rollout.env.client.EnvClient;
 import io.rollout.env.household.HouseholdFactory;
 import io.rollout.env.server.EnvRegistry;
 import io.rollout.env.server.EnvServer;
 import io.rollout.env.server.SessionManager;
+import io.rollout.env.sokoban.SokobanConfig;
 import io.rollout.env.sokoban.SokobanFactory;
 import io.rollout.learner.advantage.AdvantageConfig;
 import io.rollout.learner.advantage.AdvantageService;
@@ -55,6 +59,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
@@ -106,8 +111,44 @@ public final class LocalCommand implements Callable<Integer> {
     Map<String, String> envConfig = new LinkedHashMap<>();
 
     @Option(names = "--model", paramLabel = "DIR",
-            description = "Base model directory (default: a tiny model written to REPORT/model).")
+            description = "Base model directory (default: a tiny random model written to REPORT/base).")
     Path model;
+
+    @Option(names = "--format", defaultValue = "compact",
+            description = "The actors' action format: compact (the observation, then 'action:') or think-action "
+                    + "(verl-agent's <think>/<action> prompt through the model's chat template, for instruction "
+                    + "models) (default: ${DEFAULT-VALUE}).")
+    String format;
+
+    @Option(names = "--history", paramLabel = "TURNS",
+            description = "Earlier turns each prompt shows (default: the format's, 0 for compact, 2 for think-action).")
+    Integer history;
+
+    @Option(names = "--max-new-tokens", paramLabel = "N",
+            description = "Response length bound (default: the format's, 8 for compact, 256 for think-action).")
+    Integer maxNewTokens;
+
+    @Option(names = "--warm-start", defaultValue = "auto",
+            description = "Supervised warm start on expert demonstrations before RL: auto (only for the tiny "
+                    + "model), on or off (default: ${DEFAULT-VALUE}). The warm-started model is written to "
+                    + "REPORT/model and reused by a later run with the same base, settings and seed.")
+    String warmStart;
+
+    @Option(names = "--warm-start-demos", paramLabel = "N", defaultValue = "3000",
+            description = "Demonstration steps of the warm start (default: ${DEFAULT-VALUE}).")
+    int warmStartDemos;
+
+    @Option(names = "--warm-start-epochs", paramLabel = "N", defaultValue = "2",
+            description = "Passes over the demonstrations (default: ${DEFAULT-VALUE}).")
+    int warmStartEpochs;
+
+    @Option(names = "--warm-start-lr", paramLabel = "LR", defaultValue = "3e-3",
+            description = "Peak learning rate of the warm start (default: ${DEFAULT-VALUE}).")
+    double warmStartLr;
+
+    @Option(names = "--warm-start-minutes", paramLabel = "MIN", defaultValue = "3",
+            description = "Time bound of the warm start's training (default: ${DEFAULT-VALUE}).")
+    double warmStartMinutes;
 
     @Option(names = "--report", paramLabel = "DIR", defaultValue = "report",
             description = "Where report.json, the charts and the tiny model go (default: ${DEFAULT-VALUE}).")
@@ -164,10 +205,10 @@ public final class LocalCommand implements Callable<Integer> {
     @Option(names = "--ggpo", defaultValue = "ggpo", description = "none, flat or ggpo (default: ${DEFAULT-VALUE}).")
     String ggpo;
 
-    @Option(names = "--lr", defaultValue = "5e-3", description = "AdamW learning rate (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--lr", defaultValue = "1e-3", description = "AdamW learning rate (default: ${DEFAULT-VALUE}).")
     double lr;
 
-    @Option(names = "--ppo-epochs", defaultValue = "2", description = "Passes over each batch (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--ppo-epochs", defaultValue = "1", description = "Passes over each batch (default: ${DEFAULT-VALUE}).")
     int ppoEpochs;
 
     @Option(names = "--kl-coef", defaultValue = "0.0",
@@ -184,7 +225,7 @@ public final class LocalCommand implements Callable<Integer> {
             description = "Sampling temperature of actors and evaluation (default: ${DEFAULT-VALUE}).")
     double temperature;
 
-    @Option(names = "--eval-levels", defaultValue = "200",
+    @Option(names = "--eval-levels", defaultValue = "500",
             description = "Held-out levels evaluated before and after training; 0 skips (default: ${DEFAULT-VALUE}).")
     int evalLevels;
 
@@ -210,8 +251,15 @@ public final class LocalCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         Files.createDirectories(report);
         boolean tempData = dataDir == null;
-        Path data = tempData ? Files.createTempDirectory("rollout-local") : dataDir;
-        Path modelDir = model != null ? model : tinyModel(report.resolve("model"));
+        // In the report directory, not the OS temp folder, which the OS may clean under a running stream.
+        Path data = tempData ? Files.createTempDirectory(report.toAbsolutePath(), "data-") : dataDir;
+        Path logFile = report.resolve("local.log").toAbsolutePath();
+        LocalLog log = LocalLog.redirect(logFile);
+        closeables.add(log);
+        out.println("report=" + report.toAbsolutePath());
+        out.println("log=" + logFile);
+        out.flush();
+        Path base = model != null ? model : tinyModel(report.resolve("base"));
         // SIGTERM or Ctrl-C ends training early; the run still evaluates, reports and cleans up.
         CountDownLatch finished = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
@@ -224,7 +272,7 @@ public final class LocalCommand implements Callable<Integer> {
         }, "local-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
-            return run(out, t0, data, modelDir);
+            return run(out, t0, data, base);
         } finally {
             closeAll();
             if (tempData) {
@@ -239,9 +287,9 @@ public final class LocalCommand implements Callable<Integer> {
         }
     }
 
-    private int run(PrintWriter out, long t0, Path data, Path modelDir) throws Exception {
-        out.println("report=" + report.toAbsolutePath());
-        out.flush();
+    private int run(PrintWriter out, long t0, Path data, Path base) throws Exception {
+        WarmStartRun warm = warmStartEnabled() ? warmStart(out, base) : null;
+        Path modelDir = warm == null ? base : warm.dir();
         String servers = bootstrap;
         if (servers == null) {
             EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder().dataDir(data.resolve("broker")).port(0)
@@ -266,7 +314,7 @@ public final class LocalCommand implements Callable<Integer> {
         closeables.add(envClient);
 
         PlayerConfig player = playerConfig("eval");
-        Task evalTask = Task.newBuilder().setGroupId("eval").setEnv(env).setEnvConfig(Map.copyOf(envConfig))
+        Task evalTask = Task.newBuilder().setGroupId("eval").setEnv(env).setEnvConfig(effectiveEnvConfig())
                 .setSeed(EVAL_FIRST_SEED).setGroupSize(1).setMaxSteps(maxSteps).setAttempt(0).setPolicyVersion(0)
                 .setCreatedAtMs(System.currentTimeMillis()).build();
         ExecutorService evalCalls = Executors.newFixedThreadPool(8);
@@ -348,8 +396,8 @@ public final class LocalCommand implements Callable<Integer> {
         urls.forEach((name, url) -> out.println("metrics " + name + " " + url));
         out.flush();
 
-        Progress progress = new Progress(out, monitor, trainer, trained, trainStart);
         long deadline = trainStart + (long) (minutes * 60e9);
+        Progress progress = new Progress(out, monitor, trainer, trained, trainStart, deadline);
         String stopReason;
         while (true) {
             Thread.sleep(Math.min(progressEvery.toMillis(), 1000));
@@ -394,7 +442,7 @@ public final class LocalCommand implements Callable<Integer> {
                     after.version(), after.successRate(), after.successes(), after.episodes(), after.meanReturn(),
                     after.seconds());
         }
-        RunReport runReport = new RunReport(config(modelDir), monitor.byVersion(), trained, initial, after, randomMoves,
+        RunReport runReport = new RunReport(config(modelDir), warm == null ? null : warm.toJson(), monitor.byVersion(), trained, initial, after, randomMoves,
                 monitor.totals(), progress.timeline(), trainSeconds, (System.nanoTime() - t0) / 1e9, urls,
                 stopReason);
         for (Path written : runReport.write(report)) {
@@ -415,6 +463,20 @@ public final class LocalCommand implements Callable<Integer> {
         List<String> problems = new ArrayList<>();
         if (!env.equals(SokobanFactory.NAME) && !env.equals("household")) {
             problems.add("--env must be sokoban or household, got " + env);
+        }
+        if (!List.of("auto", "on", "off").contains(warmStart)) {
+            problems.add("--warm-start must be auto, on or off, got " + warmStart);
+        }
+        try {
+            ActionFormat.named(format, List.of());
+            if (warmStartEnabled()) {
+                warmStartSpec();
+            }
+        } catch (IllegalArgumentException e) {
+            problems.add(e.getMessage());
+        }
+        if (history != null && history < 0 || maxNewTokens != null && maxNewTokens < 1) {
+            problems.add("--history must be >= 0 and --max-new-tokens >= 1");
         }
         if (!(minutes > 0)) {
             problems.add("--minutes must be > 0, got " + minutes);
@@ -443,13 +505,86 @@ public final class LocalCommand implements Callable<Integer> {
     private String taskSpec() {
         StringBuilder s = new StringBuilder("env=" + env + ",seeds=0-" + EVAL_FIRST_SEED + ",group-size=" + groupSize
                 + ",max-steps=" + maxSteps);
-        envConfig.forEach((k, v) -> s.append(",config.").append(k).append('=').append(v));
+        effectiveEnvConfig().forEach((k, v) -> s.append(",config.").append(k).append('=').append(v));
         return s.toString();
     }
 
+    /**
+     * The environment settings of training and evaluation: {@code --env-config} over the local
+     * defaults. Sokoban's defaults make levels that need skill: verl-agent's random walk of the
+     * player after generation (up to 3 steps) and a shortest solution of at least 3 moves, so a
+     * player moving at random solves about 6% of them (gym-sokoban's plain levels: about 33%).
+     */
+    Map<String, String> effectiveEnvConfig() {
+        Map<String, String> c = new LinkedHashMap<>();
+        if (env.equals(SokobanFactory.NAME)) {
+            c.put(SokobanConfig.PLAYER_WALK, "3");
+            c.put(SokobanConfig.MIN_SOLUTION, "3");
+        }
+        c.putAll(envConfig);
+        return c;
+    }
+
     private PlayerConfig playerConfig(String id) {
-        PlayerConfig defaults = PlayerConfig.defaults(id, CompactFormat.NAME);
-        return defaults.withTemperature(temperature).withSeed(seed + id.hashCode());
+        PlayerConfig defaults = PlayerConfig.defaults(id, format);
+        PlayerConfig c = defaults.withTemperature(temperature).withSeed(seed + id.hashCode());
+        if (maxNewTokens != null) {
+            c = c.withMaxNewTokens(maxNewTokens);
+        }
+        return history == null ? c : c.withHistory(history, c.maxPromptTokens());
+    }
+
+    private boolean warmStartEnabled() {
+        return warmStart.equals("on") || warmStart.equals("auto") && model == null;
+    }
+
+    /** The warm start {@code local} makes with its default settings (Sokoban, seed 0). */
+    public static WarmStartSpec defaultWarmStartSpec() {
+        return CommandLine.populateCommand(new LocalCommand()).warmStartSpec();
+    }
+
+    private WarmStartSpec warmStartSpec() {
+        PlayerConfig player = playerConfig("warm-start");
+        return new WarmStartSpec(env, effectiveEnvConfig(), format, player.historyLength(), maxSteps, warmStartDemos,
+                500, warmStartEpochs, 32, warmStartLr, warmStartMinutes * 60, seed);
+    }
+
+    /** A warm-started model and whether this run made it or reused one. */
+    record WarmStartRun(Path dir, boolean reused, Map<?, ?> record) {
+        Map<String, Object> toJson() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("model", dir.toString());
+            m.put("reused", reused);
+            m.put("spec", record.get("spec"));
+            ((Map<?, ?>) record.get("result")).forEach((k, v) -> m.put(k.toString(), v));
+            return m;
+        }
+    }
+
+    /** Writes REPORT/model, the warm-started base, unless it already holds one for this base and spec. */
+    private WarmStartRun warmStart(PrintWriter out, Path base) throws IOException {
+        Path dir = report.resolve("model");
+        WarmStartSpec spec = warmStartSpec();
+        boolean reused = WarmStart.matches(dir, base, spec);
+        if (reused) {
+            out.println("warm start: reusing " + dir + " (same base, settings and seed)");
+        } else {
+            out.printf(Locale.ROOT, "warm start: %d demonstration steps, %d epochs, at most %.1f minutes%n",
+                    spec.demonstrations(), spec.epochs(), spec.maxSeconds() / 60);
+            out.flush();
+            WarmStart.run(base, dir, spec, (step, steps, loss, seconds) -> {
+                out.printf(Locale.ROOT, "warm start: step %d/%d loss %.4f %.0f s%n", step, steps, loss, seconds);
+                out.flush();
+            });
+        }
+        Map<?, ?> record = WarmStart.recorded(dir);
+        Map<?, ?> result = (Map<?, ?>) record.get("result");
+        out.printf(Locale.ROOT, "warm start: %s demonstration steps, held-out demonstration loss %.3f -> %.3f, %.0f s%n",
+                result.get("demonstrations"), ((Number) result.get("held_out_loss_before")).doubleValue(),
+                ((Number) result.get("held_out_loss_after")).doubleValue(),
+                ((Number) result.get("seconds")).doubleValue());
+        out.flush();
+        return new WarmStartRun(dir, reused, record);
     }
 
     private EnvServer startEnvService() {
@@ -502,7 +637,8 @@ public final class LocalCommand implements Callable<Integer> {
     private Map<String, Object> config(Path modelDir) {
         Map<String, Object> c = new LinkedHashMap<>();
         c.put("env", env);
-        c.put("env_config", envConfig);
+        c.put("env_config", effectiveEnvConfig());
+        c.put("format", format);
         c.put("model", modelDir.toString());
         c.put("tiny_model", model == null);
         c.put("minutes", minutes);
@@ -532,10 +668,9 @@ public final class LocalCommand implements Callable<Integer> {
         return c;
     }
 
-    private Path tinyModel(Path dir) throws IOException {
-        if (!Files.exists(dir.resolve("config.json"))) {
-            TinyModels.write(dir, TinyModelSpec.defaults(), TinyModels.defaultWords(), seed);
-        }
+    /** Writes the tiny random model; the same seed writes the same bytes, so a rerun changes nothing. */
+    private Path tinyModel(Path dir) {
+        TinyModels.write(dir, TinyModelSpec.defaults(), TinyModels.defaultWords(), seed);
         return dir;
     }
 

@@ -6,13 +6,16 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
- * The live progress line of a local run, one per interval:
- * {@code t=120s version=5 groups/s=0.40 steps/s=131 success=0.212 return=-0.52 staleness=0.31 loss=0.0123}.
- * Rates are over the interval; success and return over the episodes that ended in it;
- * staleness and loss are the newest version's. Keeps the throughput timeline for the report.
+ * The live status line of a local run's training, one per interval:
+ * {@code train t=120s left=13m00s version=5 success=0.212 valid=0.91 return=-0.52 steps/s=131 groups/s=0.40
+ * staleness=0.31 loss=0.0123}. Rates are over the interval; success, valid (the share of valid
+ * actions) and return over the steps and episodes that ended in it; staleness and loss are the
+ * newest version's; left is the time to the {@code --minutes} bound. Keeps the throughput
+ * timeline for the report.
  */
 final class Progress {
 
@@ -36,18 +39,20 @@ final class Progress {
     private final TrainerService trainer;
     private final Map<Long, LocalCommand.VersionRecord> trained;
     private final long startNanos;
+    private final long deadlineNanos;
     private final List<Point> timeline = new ArrayList<>();
     private long lastNanos;
     private StepMonitor.Tally last = StepMonitor.Tally.EMPTY;
     private long lastGroups;
 
     Progress(PrintWriter out, StepMonitor monitor, TrainerService trainer,
-            Map<Long, LocalCommand.VersionRecord> trained, long startNanos) {
+            Map<Long, LocalCommand.VersionRecord> trained, long startNanos, long deadlineNanos) {
         this.out = out;
         this.monitor = monitor;
         this.trainer = trainer;
         this.trained = trained;
         this.startNanos = startNanos;
+        this.deadlineNanos = deadlineNanos;
         this.lastNanos = startNanos;
     }
 
@@ -75,10 +80,14 @@ final class Progress {
                 (groups - lastGroups) / dt, success, ret);
         timeline.add(p);
         LocalCommand.VersionRecord newest = trained.get(version);
-        out.printf("t=%.0fs version=%d groups/s=%.2f steps/s=%.0f success=%s return=%s staleness=%s loss=%s%n",
-                p.tS(), version, p.groupsPerS(), p.stepsPerS(), fmt(success, "%.3f"), fmt(ret, "%.2f"),
-                newest == null ? "-" : String.format("%.2f", newest.staleness()),
-                newest == null ? "-" : String.format("%.4f", newest.loss()));
+        long steps = totals.steps() - last.steps();
+        double valid = steps == 0 ? Double.NaN : (double) (totals.validSteps() - last.validSteps()) / steps;
+        long left = Math.max(0, (deadlineNanos - now) / 1_000_000_000L);
+        out.printf(Locale.ROOT, "train t=%.0fs left=%dm%02ds version=%d success=%s valid=%s return=%s steps/s=%.0f "
+                + "groups/s=%.2f staleness=%s loss=%s%n", p.tS(), left / 60, left % 60, version, fmt(success, "%.3f"),
+                fmt(valid, "%.2f"), fmt(ret, "%.2f"), p.stepsPerS(), p.groupsPerS(),
+                newest == null ? "-" : String.format(Locale.ROOT, "%.2f", newest.staleness()),
+                newest == null ? "-" : String.format(Locale.ROOT, "%.4f", newest.loss()));
         out.flush();
         last = totals;
         lastGroups = groups;
@@ -90,6 +99,6 @@ final class Progress {
     }
 
     private static String fmt(double v, String format) {
-        return Double.isFinite(v) ? String.format(format, v) : "-";
+        return Double.isFinite(v) ? String.format(Locale.ROOT, format, v) : "-";
     }
 }

@@ -36,13 +36,15 @@ final class RunReport {
     private final double wallSeconds;
     private final Map<String, String> metrics;
     private final String stopReason;
+    private final Map<String, Object> warmStart;
 
-    RunReport(Map<String, Object> config, Map<Long, StepMonitor.Tally> played,
+    RunReport(Map<String, Object> config, Map<String, Object> warmStart, Map<Long, StepMonitor.Tally> played,
             Map<Long, LocalCommand.VersionRecord> trained, Evaluation.Result initial, Evaluation.Result after,
             Evaluation.Result randomMoves,
             StepMonitor.Tally totals, List<Progress.Point> timeline, double trainSeconds, double wallSeconds,
             Map<String, String> metrics, String stopReason) {
         this.config = config;
+        this.warmStart = warmStart;
         this.played = played;
         this.trained = trained;
         this.initial = initial;
@@ -100,6 +102,7 @@ final class RunReport {
         eval.put("improvement_pp", initial == null || after == null ? null
                 : 100 * (after.successRate() - initial.successRate()));
         eval.put("random_moves", randomMoves == null ? null : randomMoves.toJson());
+        eval.put("warm_start", warmStart);
         root.put("eval", eval);
         Map<String, Object> throughput = new LinkedHashMap<>();
         long samples = trained.values().stream().mapToLong(LocalCommand.VersionRecord::samples).sum();
@@ -146,8 +149,13 @@ final class RunReport {
                 .series("valid actions", x, valid);
         LineChart returnChart = LineChart.titled("Mean episode return per policy version")
                 .xLabel("policy version").yLabel("return").series("training", x, ret);
+        if (randomMoves != null) {
+            successChart.reference(String.format("held-out eval, random moves: %.3f", randomMoves.successRate()),
+                    randomMoves.successRate());
+        }
         if (initial != null) {
-            successChart.reference(String.format("held-out eval, base: %.3f", initial.successRate()),
+            successChart.reference(String.format("held-out eval, %s: %.3f",
+                    warmStart == null ? "base" : "warm-started base", initial.successRate()),
                     initial.successRate());
             returnChart.reference(String.format("held-out eval, base: %.2f", initial.meanReturn()),
                     initial.meanReturn());

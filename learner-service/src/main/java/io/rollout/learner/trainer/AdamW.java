@@ -46,7 +46,11 @@ public final class AdamW implements AutoCloseable {
      * gradients. Returns the global gradient norm before clipping.
      */
     public double update() {
-        double learningRate = config.learningRate();
+        return update(config.learningRate());
+    }
+
+    /** {@link #update()} at {@code learningRate} instead of the configured rate (a schedule). */
+    public double update(double learningRate) {
         try (NDManager scope = manager.newSubManager()) {
             List<NDArray> grads = new ArrayList<>(params.size());
             double sumSquares = 0;

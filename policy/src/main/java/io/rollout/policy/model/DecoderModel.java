@@ -94,6 +94,40 @@ public final class DecoderModel implements AutoCloseable {
         return linears;
     }
 
+    /**
+     * Every weight of the model by its Hugging Face tensor name, in checkpoint order: what a
+     * full-parameter trainer updates in place and what {@code model.safetensors} holds. The
+     * arrays are the model's own; changing them changes the model.
+     */
+    public Map<String, NDArray> namedWeights() {
+        Map<String, NDArray> w = new LinkedHashMap<>();
+        w.put("model.embed_tokens.weight", embed);
+        for (int i = 0; i < layers.size(); i++) {
+            DecoderLayer l = layers.get(i);
+            String p = "model.layers." + i + ".";
+            w.put(p + "input_layernorm.weight", l.inputNorm());
+            for (Linear lin : List.of(l.q(), l.k(), l.v(), l.o())) {
+                putLinear(w, lin);
+            }
+            w.put(p + "post_attention_layernorm.weight", l.postAttentionNorm());
+            for (Linear lin : List.of(l.gate(), l.up(), l.down())) {
+                putLinear(w, lin);
+            }
+        }
+        w.put("model.norm.weight", finalNorm);
+        if (lmHead.weight() != embed) {
+            w.put("lm_head.weight", lmHead.weight());
+        }
+        return w;
+    }
+
+    private static void putLinear(Map<String, NDArray> w, Linear lin) {
+        w.put(lin.key() + ".weight", lin.weight());
+        if (lin.bias() != null) {
+            w.put(lin.key() + ".bias", lin.bias());
+        }
+    }
+
     /** A KV cache for {@code batch} sequences of at most {@code capacity} tokens. */
     public KvCache newCache(NDManager scope, int batch, int capacity) {
         return new KvCache(scope, config, batch, capacity, dtype);
