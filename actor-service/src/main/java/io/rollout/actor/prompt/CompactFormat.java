@@ -5,6 +5,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * A short format for small models such as the tiny test model, whose word-level tokenizer
@@ -13,14 +15,17 @@ import java.util.Optional;
  * plain text. The action is the first word of the response that is an action: where the
  * environment lists admissible actions, the first position at which one of them (possibly
  * several words) begins, longest match first; where it lists none (Sokoban), the first word of
- * the configured vocabulary. Matching ignores case and returns the action as the environment
- * or the vocabulary spells it.
+ * the configured vocabulary. Words are compared as a pre-tokenizer splits text (words and runs
+ * of punctuation, so spacing around punctuation does not matter); matching ignores case and
+ * returns the action as the environment or the vocabulary spells it.
  */
 public final class CompactFormat implements ActionFormat {
 
     public static final String NAME = "compact";
     /** Sokoban's moves: the vocabulary when none is configured. */
     public static final List<String> DEFAULT_VOCABULARY = List.of("up", "down", "left", "right");
+
+    private static final Pattern PIECE = Pattern.compile("\\w+|[^\\w\\s]+", Pattern.UNICODE_CHARACTER_CLASS);
 
     private final List<String> vocabulary;
 
@@ -58,11 +63,11 @@ public final class CompactFormat implements ActionFormat {
 
     @Override
     public Optional<String> parse(String response, Observation current) {
-        String[] words = response.strip().split("\\s+");
+        String[] words = words(response);
         List<String> candidates = current.admissibleActions().isEmpty() ? vocabulary : current.admissibleActions();
         List<String[]> split = new ArrayList<>();
         for (String c : candidates) {
-            split.add(c.strip().split("\\s+"));
+            split.add(words(c));
         }
         for (int i = 0; i < words.length; i++) {
             String best = null;
@@ -79,6 +84,20 @@ public final class CompactFormat implements ActionFormat {
             }
         }
         return Optional.empty();
+    }
+
+    /**
+     * Words and runs of punctuation, as a pre-tokenizer splits them: {@code in/on} is three
+     * pieces, so an answer matches whether a tokenizer decodes it with spaces around the slash
+     * (the tiny model's word-level one does) or without.
+     */
+    private static String[] words(String text) {
+        List<String> out = new ArrayList<>();
+        Matcher m = PIECE.matcher(text);
+        while (m.find()) {
+            out.add(m.group());
+        }
+        return out.toArray(String[]::new);
     }
 
     private static boolean startsAt(String[] words, int at, String[] action) {

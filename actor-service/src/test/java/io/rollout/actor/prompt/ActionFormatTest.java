@@ -60,6 +60,24 @@ class ActionFormatTest {
         assertThat(compact.parse("up go to fridge 2", HOUSEHOLD)).isEmpty();
     }
 
+    // The tiny model's word-level tokenizer decodes "in/on" as "in / on": punctuation spacing must not matter.
+    @Test
+    void shouldMatchAdmissibleActionsWhateverTheSpacingAroundPunctuation() {
+        Observation holding = new Observation("You arrive at cabinet 1.", "cabinet",
+                List.of("put mug 1 in/on cabinet 1", "go to fridge 1"));
+
+        assertThat(compact.parse("put mug 1 in / on cabinet 1", holding)).contains("put mug 1 in/on cabinet 1");
+        assertThat(compact.parse("put mug 1 in/on cabinet 1", holding)).contains("put mug 1 in/on cabinet 1");
+        assertThat(compact.parse("put mug 1 in on cabinet 1", holding)).isEmpty();
+    }
+
+    @Test
+    void shouldReadBackTheActionOfItsOwnAnswer() {
+        assertThat(compact.parse(compact.answer("go to countertop 1"), HOUSEHOLD)).contains("go to countertop 1");
+        assertThat(compact.parse(compact.answer("left"), SOKOBAN)).contains("left");
+        assertThat(think.parse(think.answer("open fridge 1"), HOUSEHOLD)).contains("open fridge 1");
+    }
+
     @Test
     void shouldUseAConfiguredVocabularyWhereTheEnvironmentListsNoActions() {
         ActionFormat custom = ActionFormat.named("compact", List.of("north", "south"));

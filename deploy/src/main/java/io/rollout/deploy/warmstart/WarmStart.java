@@ -1,5 +1,6 @@
 package io.rollout.deploy.warmstart;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.rollout.actor.prompt.ActionFormat;
@@ -226,12 +227,13 @@ public final class WarmStart {
 
     /** Whether {@code dir} holds a model warm-started from {@code base} under {@code spec}. */
     public static boolean matches(Path dir, Path base, WarmStartSpec spec) throws IOException {
-        Map<?, ?> record = recorded(dir);
-        if (record == null) {
+        if (recorded(dir) == null) {
             return false;
         }
-        Map<String, Object> expected = JSON.convertValue(Map.of("spec", spec.toJson(), "base", baseIdentity(base)),
-                Map.class);
+        // Both sides as parsed JSON, so a long and an int of the same value compare equal.
+        JsonNode record = JSON.readTree(dir.resolve(RECORD_FILE).toFile());
+        JsonNode expected = JSON.readTree(JSON.writeValueAsBytes(Map.of("spec", spec.toJson(), "base",
+                baseIdentity(base))));
         return expected.get("spec").equals(record.get("spec")) && expected.get("base").equals(record.get("base"));
     }
 

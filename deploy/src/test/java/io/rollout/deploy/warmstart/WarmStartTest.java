@@ -12,6 +12,7 @@ import io.rollout.actor.prompt.ActionFormat;
 import io.rollout.actor.prompt.CompactFormat;
 import io.rollout.actor.prompt.PromptBuilder;
 import io.rollout.env.EnvConfig;
+import io.rollout.env.Environment;
 import io.rollout.env.client.EnvClient;
 import io.rollout.env.household.HouseholdFactory;
 import io.rollout.env.server.EnvRegistry;
@@ -153,24 +154,10 @@ class WarmStartTest {
         PlayerConfig player = PlayerConfig.defaults("actor-0", format).withHistory(history, 4096).withSeed(1L);
         ActionFormat actionFormat = player.format();
         PromptBuilder prompts = new PromptBuilder(policy, actionFormat, history, 4096);
-        Demonstrations.Set demos = Demonstrations.collect(policy, prompts, WarmStart.environment(env),
-                EnvConfig.of(config), 20, 1000, new Iterator<Long>() {
-                    boolean first = true;
-
-                    @Override
-                    public boolean hasNext() {
-                        return true;
-                    }
-
-                    @Override
-                    public Long next() {
-                        if (!first) {
-                            throw new IllegalStateException("one level is enough");
-                        }
-                        first = false;
-                        return seed;
-                    }
-                }::next);
+        Demonstrations.Set demos;
+        try (Environment expert = WarmStart.environment(env).create()) {
+            demos = Demonstrations.episode(policy, prompts, expert, EnvConfig.of(config), 20, seed);
+        }
         assertThat(demos.episodes()).isEqualTo(1);
         assertThat(demos.solved()).isEqualTo(1);
         List<Demonstrations.Step> steps = demos.steps();
