@@ -40,7 +40,8 @@ public final class Policy implements AutoCloseable {
         this.dir = dir;
         this.model = model;
         this.tokenizer = tokenizer;
-        this.template = tokenizer == null ? ChatTemplate.PLAIN : ChatTemplate.detect(tokenizer);
+        // the model's own chat_template when it ships one, else a built-in format (ChatTemplate.load)
+        this.template = tokenizer == null ? ChatTemplate.PLAIN : ChatTemplate.load(dir, tokenizer);
         Set<Integer> stops = new LinkedHashSet<>(model.config().stopTokenIds());
         if (tokenizer != null) {
             for (String s : template.stopStrings()) {
@@ -56,7 +57,8 @@ public final class Policy implements AutoCloseable {
 
     /**
      * Loads the model in {@code dir} ({@code config.json}, safetensors, and
-     * {@code tokenizer.json} when present).
+     * {@code tokenizer.json} when present, with the chat template of {@code chat_template.jinja}
+     * or {@code tokenizer_config.json}).
      *
      * @param device {@code cpu}, {@code gpu} or {@code gpu:N}
      * @param dtype {@code auto} (= float32), {@code float32}, {@code float16} (GPU) or
@@ -72,7 +74,14 @@ public final class Policy implements AutoCloseable {
         DecoderModel model = ModelLoader.load(dir, d, dataType(dtype));
         try {
             TextTokenizer tok = Files.isRegularFile(dir.resolve(TextTokenizer.FILE)) ? TextTokenizer.load(dir) : null;
-            return new Policy(dir, model, tok);
+            try {
+                return new Policy(dir, model, tok);
+            } catch (RuntimeException e) {
+                if (tok != null) {
+                    tok.close();
+                }
+                throw e;
+            }
         } catch (RuntimeException e) {
             model.close();
             throw e;
@@ -125,6 +134,7 @@ public final class Policy implements AutoCloseable {
         return tokenizer;
     }
 
+    /** The model's chat template ({@link ChatTemplate#load}); {@link ChatTemplate#PLAIN} without a tokenizer. */
     public ChatTemplate chatTemplate() {
         return template;
     }

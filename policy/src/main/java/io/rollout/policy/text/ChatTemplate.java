@@ -1,80 +1,31 @@
 package io.rollout.policy.text;
 
+import java.nio.file.Path;
+import java.time.Clock;
 import java.util.List;
 
 /**
  * Renders a conversation into the prompt text an instruction model was trained on, ending
  * with the opening of the assistant's turn. The rendered text contains the special tokens
  * as text; the tokenizer maps them to their ids.
+ *
+ * <p>A model is prompted with its own Jinja {@code chat_template} ({@link #load}); the
+ * built-in {@link #CHATML}, {@link #LLAMA3} and {@link #PLAIN} formats are the fallback for a
+ * model directory that ships none.
  */
-public enum ChatTemplate {
+public interface ChatTemplate {
 
-    /** Qwen2's ChatML: {@code <|im_start|>role\ncontent<|im_end|>\n}. */
-    CHATML {
-        @Override
-        public String render(List<Message> messages, String defaultSystem) {
-            StringBuilder sb = new StringBuilder();
-            if ((messages.isEmpty() || !messages.get(0).role().equals("system")) && defaultSystem != null) {
-                sb.append("<|im_start|>system\n").append(defaultSystem).append("<|im_end|>\n");
-            }
-            for (Message m : messages) {
-                sb.append("<|im_start|>").append(m.role()).append('\n').append(m.content()).append("<|im_end|>\n");
-            }
-            return sb.append("<|im_start|>assistant\n").toString();
-        }
+    /** Qwen2's ChatML, {@code <|im_start|>role\ncontent<|im_end|>\n} (fallback). */
+    ChatTemplate CHATML = BuiltInTemplate.CHATML;
 
-        @Override
-        public List<String> stopStrings() {
-            return List.of("<|im_end|>");
-        }
-    },
-
-    /** Llama 3's header format. */
-    LLAMA3 {
-        @Override
-        public String render(List<Message> messages, String defaultSystem) {
-            StringBuilder sb = new StringBuilder("<|begin_of_text|>");
-            if ((messages.isEmpty() || !messages.get(0).role().equals("system")) && defaultSystem != null) {
-                header(sb, "system").append(defaultSystem).append("<|eot_id|>");
-            }
-            for (Message m : messages) {
-                header(sb, m.role()).append(m.content().strip()).append("<|eot_id|>");
-            }
-            return header(sb, "assistant").toString();
-        }
-
-        private StringBuilder header(StringBuilder sb, String role) {
-            return sb.append("<|start_header_id|>").append(role).append("<|end_header_id|>\n\n");
-        }
-
-        @Override
-        public List<String> stopStrings() {
-            return List.of("<|eot_id|>");
-        }
-    },
+    /** Llama 3's header format (fallback). */
+    ChatTemplate LLAMA3 = BuiltInTemplate.LLAMA3;
 
     /** No template: the messages' contents joined by newlines (base models). */
-    PLAIN {
-        @Override
-        public String render(List<Message> messages, String defaultSystem) {
-            StringBuilder sb = new StringBuilder();
-            for (Message m : messages) {
-                if (sb.length() > 0) {
-                    sb.append('\n');
-                }
-                sb.append(m.content());
-            }
-            return sb.toString();
-        }
-
-        @Override
-        public List<String> stopStrings() {
-            return List.of();
-        }
-    };
+    ChatTemplate PLAIN = BuiltInTemplate.PLAIN;
 
     /** One turn of a conversation: role {@code system}, {@code user} or {@code assistant}. */
-    public record Message(String role, String content) {
+    record Message(String role, String content) {
         public static Message system(String content) {
             return new Message("system", content);
         }
@@ -90,18 +41,41 @@ public enum ChatTemplate {
 
     /**
      * The prompt text for {@code messages}; a {@code defaultSystem} message is put first when
-     * the conversation has none (null for none).
+     * the conversation has none (null for none; a model's own template may then add its own
+     * default, as Qwen2.5's does).
      */
-    public abstract String render(List<Message> messages, String defaultSystem);
-
-    /** Text that ends the assistant's turn, for when the tokenizer lacks it as a token. */
-    public abstract List<String> stopStrings();
+    String render(List<Message> messages, String defaultSystem);
 
     /**
-     * The template a tokenizer was trained with, told by its special tokens: ChatML when it has
-     * {@code <|im_start|>}, Llama 3 when it has {@code <|start_header_id|>}, plain otherwise.
+     * Text that ends the assistant's turn, most specific first (the end-of-turn marker the
+     * template writes, e.g. {@code <|im_end|>}); the policy stops on these tokens.
      */
-    public static ChatTemplate detect(TextTokenizer tokenizer) {
+    List<String> stopStrings();
+
+    /**
+     * The template a model directory prescribes: its {@code chat_template.jinja}, else the
+     * {@code chat_template} of its {@code tokenizer_config.json}, rendered as Hugging Face
+     * renders it; only when it has neither, the built-in format {@link #detect} picks.
+     *
+     * @throws io.rollout.policy.ModelFormatException naming the file when the template or
+     *     config cannot be read or parsed
+     */
+    static ChatTemplate load(Path modelDir, TextTokenizer tokenizer) {
+        return load(modelDir, tokenizer, Clock.systemDefaultZone());
+    }
+
+    /** As {@link #load(Path, TextTokenizer)}, with the clock a template's {@code strftime_now} reads. */
+    static ChatTemplate load(Path modelDir, TextTokenizer tokenizer, Clock clock) {
+        ChatTemplate own = JinjaChatTemplate.load(modelDir, tokenizer, clock);
+        return own != null ? own : detect(tokenizer);
+    }
+
+    /**
+     * The built-in template a tokenizer was trained with, told by its special tokens: ChatML
+     * when it has {@code <|im_start|>}, Llama 3 when it has {@code <|start_header_id|>}, plain
+     * otherwise.
+     */
+    static ChatTemplate detect(TextTokenizer tokenizer) {
         if (tokenizer.tokenId("<|im_start|>") >= 0) {
             return CHATML;
         }
