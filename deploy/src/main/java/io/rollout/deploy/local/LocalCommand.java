@@ -43,6 +43,7 @@ import io.rollout.policy.lora.LoraSpec;
 import io.rollout.policy.tiny.TinyModelSpec;
 import io.rollout.policy.tiny.TinyModels;
 import io.rollout.records.Task;
+import io.rollout.schemas.config.CommandLines;
 import io.rollout.schemas.observability.MetricsHttpServer;
 import io.rollout.schemas.observability.Registries;
 import io.rollout.schemas.topics.TopicCatalog;
@@ -540,7 +541,9 @@ public final class LocalCommand implements Callable<Integer> {
 
     /** The warm start {@code local} makes with its default settings (Sokoban, seed 0). */
     public static WarmStartSpec defaultWarmStartSpec() {
-        return CommandLine.populateCommand(new LocalCommand()).warmStartSpec();
+        LocalCommand defaults = new LocalCommand();
+        CommandLines.of(defaults, 1).parseArgs();
+        return defaults.warmStartSpec();
     }
 
     private WarmStartSpec warmStartSpec() {
