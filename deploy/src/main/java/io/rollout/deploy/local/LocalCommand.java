@@ -86,12 +86,15 @@ import picocli.CommandLine.Option;
         description = {
             "Trains a policy on one machine: starts an embedded Kafka broker (or uses --bootstrap), creates the "
                 + "topics, starts env-service, --actors actors, the GiGPO advantage stream and the trainer with its "
-                + "task scheduler, all in this JVM. Without --model it trains a tiny model (written to REPORT/model) "
-                + "on Sokoban.",
-            "Prints every service's /metrics address, then a progress line every --progress-every. Stops after "
-                + "--versions versions or --minutes minutes, whichever comes first, evaluates the policy before and "
-                + "after training on --eval-levels held-out levels (seeds disjoint from training's) and writes "
-                + "REPORT/report.json and PNG charts (success rate and return per version, throughput, staleness). "
+                + "task scheduler, all in this JVM. Without --model it makes a tiny random model (REPORT/base) and "
+                + "warm-starts it on expert demonstrations (REPORT/model, reused by a later run with the same "
+                + "settings and seed), as pipelines do before RL; --warm-start on does the same for a --model.",
+            "Sokoban levels default to player_walk=3 and min_solution=3, where a player moving at random solves "
+                + "about 6%. The policy is evaluated on --eval-levels held-out levels (seeds disjoint from "
+                + "training's) before and after training, beside a player that moves uniformly at random.",
+            "Prints a status line every --progress-every; the full log goes to REPORT/local.log. Stops after "
+                + "--versions versions or --minutes minutes, whichever comes first, and writes REPORT/report.json "
+                + "and PNG charts (success rate and return per version, throughput, staleness). "
                 + "SIGTERM or Ctrl-C ends training early; the evaluation and the report still follow. "
                 + "Exit code 1 if a service failed (the report is still written)."
         })
@@ -128,6 +131,26 @@ public final class LocalCommand implements Callable<Integer> {
     @Option(names = "--max-new-tokens", paramLabel = "N",
             description = "Response length bound (default: the format's, 8 for compact, 256 for think-action).")
     Integer maxNewTokens;
+
+    @Option(names = "--actions", split = ",", paramLabel = "WORD[,WORD...]",
+            description = "compact only: the action words accepted where an environment lists none "
+                    + "(default: up,down,left,right).")
+    List<String> actions = new ArrayList<>();
+
+    @Option(names = "--top-p", defaultValue = "1.0",
+            description = "Nucleus sampling of actors and evaluation (default: ${DEFAULT-VALUE}).")
+    double topP;
+
+    @Option(names = "--max-prompt-tokens", paramLabel = "N", defaultValue = "4096",
+            description = "Prompt length bound; history goes first, then the prompt's start (default: ${DEFAULT-VALUE}).")
+    int maxPromptTokens;
+
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu, gpu or gpu:N (default: ${DEFAULT-VALUE}).")
+    String device;
+
+    @Option(names = "--dtype", defaultValue = "auto",
+            description = "auto (= float32), float32, float16 or float64 (default: ${DEFAULT-VALUE}).")
+    String dtype;
 
     @Option(names = "--warm-start", defaultValue = "auto",
             description = "Supervised warm start on expert demonstrations before RL: auto (only for the tiny "
@@ -306,7 +329,7 @@ public final class LocalCommand implements Callable<Integer> {
         }
         out.println("bootstrap=" + servers);
 
-        Policy policy = Policy.load(modelDir);
+        Policy policy = Policy.load(modelDir, device, dtype);
         closeables.add(policy);
         Map<String, String> urls = new LinkedHashMap<>();
         EnvServer envServer = startEnvService();
@@ -476,8 +499,13 @@ public final class LocalCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             problems.add(e.getMessage());
         }
-        if (history != null && history < 0 || maxNewTokens != null && maxNewTokens < 1) {
-            problems.add("--history must be >= 0 and --max-new-tokens >= 1");
+        if (history != null && history < 0 || maxNewTokens != null && maxNewTokens < 1 || maxPromptTokens < 1) {
+            problems.add("--history must be >= 0, --max-new-tokens and --max-prompt-tokens >= 1");
+        }
+        try {
+            playerConfig("check");
+        } catch (IllegalArgumentException e) {
+            problems.add(e.getMessage());
         }
         if (!(minutes > 0)) {
             problems.add("--minutes must be > 0, got " + minutes);
@@ -526,13 +554,11 @@ public final class LocalCommand implements Callable<Integer> {
         return c;
     }
 
-    private PlayerConfig playerConfig(String id) {
-        PlayerConfig defaults = PlayerConfig.defaults(id, format);
-        PlayerConfig c = defaults.withTemperature(temperature).withSeed(seed + id.hashCode());
-        if (maxNewTokens != null) {
-            c = c.withMaxNewTokens(maxNewTokens);
-        }
-        return history == null ? c : c.withHistory(history, c.maxPromptTokens());
+    PlayerConfig playerConfig(String id) {
+        ActionFormat f = ActionFormat.named(format, actions);
+        return new PlayerConfig(id, format, actions, temperature, topP,
+                maxNewTokens != null ? maxNewTokens : f.defaultMaxNewTokens(),
+                history != null ? history : f.defaultHistory(), maxPromptTokens, seed + id.hashCode());
     }
 
     private boolean warmStartEnabled() {
@@ -548,7 +574,8 @@ public final class LocalCommand implements Callable<Integer> {
 
     private WarmStartSpec warmStartSpec() {
         PlayerConfig player = playerConfig("warm-start");
-        return new WarmStartSpec(env, effectiveEnvConfig(), format, player.historyLength(), maxSteps, warmStartDemos,
+        return new WarmStartSpec(env, effectiveEnvConfig(), format, player.historyLength(), player.maxPromptTokens(),
+                maxSteps, warmStartDemos,
                 500, warmStartEpochs, 32, warmStartLr, warmStartMinutes * 60, seed);
     }
 
@@ -642,6 +669,11 @@ public final class LocalCommand implements Callable<Integer> {
         c.put("env", env);
         c.put("env_config", effectiveEnvConfig());
         c.put("format", format);
+        c.put("history", playerConfig("report").historyLength());
+        c.put("max_new_tokens", playerConfig("report").maxNewTokens());
+        c.put("top_p", topP);
+        c.put("device", device);
+        c.put("dtype", dtype);
         c.put("model", modelDir.toString());
         c.put("tiny_model", model == null);
         c.put("minutes", minutes);

@@ -110,7 +110,7 @@ public final class WarmStart {
         deleteTree(tmp);
         try (Policy policy = Policy.load(base)) {
             ActionFormat format = ActionFormat.named(spec.format(), List.of());
-            PromptBuilder prompts = new PromptBuilder(policy, format, spec.history(), policy.config().maxPositions());
+            PromptBuilder prompts = new PromptBuilder(policy, format, spec.history(), spec.maxPromptTokens());
             SplittableRandom seeds = new SplittableRandom(spec.seed());
             Demonstrations.Set train = Demonstrations.collect(policy, prompts, factory, config, spec.maxSteps(),
                     spec.demonstrations(), () -> seeds.nextLong(TRAINING_SEEDS));

@@ -60,6 +60,10 @@ public final class WarmStartCommand implements Callable<Integer> {
             description = "Earlier turns a prompt shows, as the actors' setting (default: the format's, 0 for compact).")
     Integer history;
 
+    @Option(names = "--max-prompt-tokens", paramLabel = "N", defaultValue = "4096",
+            description = "Prompt length bound, as the actors' setting (default: ${DEFAULT-VALUE}).")
+    int maxPromptTokens;
+
     @Option(names = "--max-steps", defaultValue = "20",
             description = "Steps per demonstration episode at most (default: ${DEFAULT-VALUE}).")
     int maxSteps;
@@ -93,7 +97,7 @@ public final class WarmStartCommand implements Callable<Integer> {
         WarmStartSpec warm;
         try {
             int turns = history != null ? history : ActionFormat.named(format, List.of()).defaultHistory();
-            warm = new WarmStartSpec(env, envConfig, format, turns, maxSteps, demonstrations, heldOut, epochs,
+            warm = new WarmStartSpec(env, envConfig, format, turns, maxPromptTokens, maxSteps, demonstrations, heldOut, epochs,
                     batchSize, lr, maxMinutes * 60, seed);
             WarmStart.environment(env);
         } catch (IllegalArgumentException e) {

@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
 
 /**
  * What a warm start does: which environment's expert is imitated in which prompt format, on how
@@ -16,6 +17,7 @@ import java.util.Objects;
  * @param envConfig environment settings of the demonstration episodes
  * @param format the actors' action format ({@code compact} or {@code think-action})
  * @param history earlier turns a prompt shows, as the actors' {@code --history}
+ * @param maxPromptTokens prompt length bound, as the actors' {@code --max-prompt-tokens}
  * @param maxSteps steps per demonstration episode at most
  * @param demonstrations demonstration steps (prompt and expert answer) to train on
  * @param heldOut demonstration steps from other levels, scored before and after to show the fit
@@ -25,7 +27,8 @@ import java.util.Objects;
  * @param maxSeconds training time bound; the run stops early when it is reached (0: none)
  * @param seed demonstration levels, shuffling
  */
-public record WarmStartSpec(String env, Map<String, String> envConfig, String format, int history, int maxSteps,
+public record WarmStartSpec(String env, Map<String, String> envConfig, String format, int history,
+        int maxPromptTokens, int maxSteps,
         int demonstrations, int heldOut, int epochs, int batchSize, double learningRate, double maxSeconds,
         long seed) {
 
@@ -34,6 +37,7 @@ public record WarmStartSpec(String env, Map<String, String> envConfig, String fo
         envConfig = Map.copyOf(envConfig);
         ActionFormat.named(format, List.of());
         require(history >= 0, "history must be >= 0, got " + history);
+        require(maxPromptTokens >= 1, "max prompt tokens must be >= 1, got " + maxPromptTokens);
         require(maxSteps >= 1, "max steps must be >= 1, got " + maxSteps);
         require(demonstrations >= 1, "demonstrations must be >= 1, got " + demonstrations);
         require(heldOut >= 0, "held-out demonstrations must be >= 0, got " + heldOut);
@@ -58,9 +62,10 @@ public record WarmStartSpec(String env, Map<String, String> envConfig, String fo
     public Map<String, Object> toJson() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("env", env);
-        m.put("env_config", new java.util.TreeMap<>(envConfig));
+        m.put("env_config", new TreeMap<>(envConfig));
         m.put("format", format);
         m.put("history", history);
+        m.put("max_prompt_tokens", maxPromptTokens);
         m.put("max_steps", maxSteps);
         m.put("demonstrations", demonstrations);
         m.put("held_out", heldOut);

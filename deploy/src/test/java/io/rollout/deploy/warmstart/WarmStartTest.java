@@ -99,7 +99,7 @@ class WarmStartTest {
     @Test
     void shouldLowerTheHeldOutDemonstrationLossAndWriteALoadableModel() throws Exception {
         Path out = dir.resolve("warm");
-        WarmStartSpec spec = new WarmStartSpec("sokoban", HARDER, CompactFormat.NAME, 0, 20, 400, 100, 2, 16, 3e-3,
+        WarmStartSpec spec = new WarmStartSpec("sokoban", HARDER, CompactFormat.NAME, 0, 4096, 20, 400, 100, 2, 16, 3e-3,
                 0, 5);
         List<Long> reported = new ArrayList<>();
 
@@ -121,7 +121,7 @@ class WarmStartTest {
             assertThat(warm.logits(tokens, null)[2]).isNotEqualTo(policy.logits(tokens, null)[2]);
         }
         assertThat(WarmStart.matches(out, base, spec)).isTrue();
-        WarmStartSpec otherSeed = new WarmStartSpec("sokoban", HARDER, CompactFormat.NAME, 0, 20, 400, 100, 2, 16,
+        WarmStartSpec otherSeed = new WarmStartSpec("sokoban", HARDER, CompactFormat.NAME, 0, 4096, 20, 400, 100, 2, 16,
                 3e-3, 0, 6);
         assertThat(WarmStart.matches(out, base, otherSeed)).isFalse();
         assertThat(WarmStart.matches(out, out, spec)).isFalse();
@@ -130,7 +130,7 @@ class WarmStartTest {
 
     @Test
     void shouldGiveTheSameWeightsForTheSameSpec() throws Exception {
-        WarmStartSpec spec = new WarmStartSpec("sokoban", HARDER, CompactFormat.NAME, 0, 20, 64, 0, 1, 16, 3e-3, 0, 9);
+        WarmStartSpec spec = new WarmStartSpec("sokoban", HARDER, CompactFormat.NAME, 0, 4096, 20, 64, 0, 1, 16, 3e-3, 0, 9);
         WarmStart.run(base, dir.resolve("a"), spec, (step, steps, loss, seconds) -> { });
         WarmStart.run(base, dir.resolve("b"), spec, (step, steps, loss, seconds) -> { });
 
@@ -139,7 +139,7 @@ class WarmStartTest {
 
     @Test
     void shouldRefuseToOverwriteItsOwnBase() {
-        WarmStartSpec spec = new WarmStartSpec("sokoban", HARDER, CompactFormat.NAME, 0, 20, 8, 0, 1, 8, 3e-3, 0, 1);
+        WarmStartSpec spec = new WarmStartSpec("sokoban", HARDER, CompactFormat.NAME, 0, 4096, 20, 8, 0, 1, 8, 3e-3, 0, 1);
 
         assertThatThrownBy(() -> WarmStart.run(base, base, spec, (step, steps, loss, seconds) -> { }))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("differ");
