@@ -212,7 +212,7 @@ public final class LocalCommand implements Callable<Integer> {
             description = "Steps per episode, invalid ones included (default: ${DEFAULT-VALUE}).")
     int maxSteps;
 
-    @Option(names = "--batch-groups", defaultValue = "4", description = "Groups per update (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--batch-groups", defaultValue = "8", description = "Groups per update (default: ${DEFAULT-VALUE}).")
     int batchGroups;
 
     @Option(names = "--max-staleness", defaultValue = "1",
@@ -229,7 +229,7 @@ public final class LocalCommand implements Callable<Integer> {
     @Option(names = "--ggpo", defaultValue = "ggpo", description = "none, flat or ggpo (default: ${DEFAULT-VALUE}).")
     String ggpo;
 
-    @Option(names = "--lr", defaultValue = "1e-3", description = "AdamW learning rate (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--lr", defaultValue = "5e-4", description = "AdamW learning rate (default: ${DEFAULT-VALUE}).")
     double lr;
 
     @Option(names = "--ppo-epochs", defaultValue = "1", description = "Passes over each batch (default: ${DEFAULT-VALUE}).")
