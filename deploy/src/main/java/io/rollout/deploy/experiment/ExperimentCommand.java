@@ -52,9 +52,9 @@ public final class ExperimentCommand implements Runnable {
         @Option(names = "--out", paramLabel = "DIR", required = true, description = "Where runs and results go.")
         Path out;
 
-        @Option(names = "--versions", defaultValue = "250",
-                description = "Policy versions per run: the equal budget (default: ${DEFAULT-VALUE}, "
-                        + "250 x 4 groups x 8 episodes = 8,000 trained episodes).")
+        @Option(names = "--versions", defaultValue = "150",
+                description = "Policy versions per run: the equal budget (default: ${DEFAULT-VALUE}; with local's "
+                        + "8 groups of 8 episodes per update, 9,600 trained episodes).")
         int versions;
 
         @Option(names = "--eval-levels", defaultValue = "500", description = "Held-out levels (default: ${DEFAULT-VALUE}).")

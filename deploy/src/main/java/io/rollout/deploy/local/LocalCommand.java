@@ -15,6 +15,7 @@ import io.rollout.broker.EmbeddedKafkaBroker;
 import io.rollout.deploy.warmstart.WarmStart;
 import io.rollout.deploy.warmstart.WarmStartSpec;
 import io.rollout.env.client.EnvClient;
+import io.rollout.env.household.HouseholdEnvironment;
 import io.rollout.env.household.HouseholdFactory;
 import io.rollout.env.server.EnvRegistry;
 import io.rollout.env.server.EnvServer;
@@ -125,11 +126,13 @@ public final class LocalCommand implements Callable<Integer> {
     String format;
 
     @Option(names = "--history", paramLabel = "TURNS",
-            description = "Earlier turns each prompt shows (default: the format's, 0 for compact, 2 for think-action).")
+            description = "Earlier turns each prompt shows (default: the format's, 0 for compact, 2 for think-action; "
+                    + "6 for compact on the household, whose later observations do not repeat the task).")
     Integer history;
 
     @Option(names = "--max-new-tokens", paramLabel = "N",
-            description = "Response length bound (default: the format's, 8 for compact, 256 for think-action).")
+            description = "Response length bound (default: the format's, 8 for compact, 256 for think-action; "
+                    + "12 for compact on the household, whose commands run to 9 tokens).")
     Integer maxNewTokens;
 
     @Option(names = "--actions", split = ",", paramLabel = "WORD[,WORD...]",
@@ -208,9 +211,9 @@ public final class LocalCommand implements Callable<Integer> {
     @Option(names = "--group-size", defaultValue = "8", description = "N: episodes per group (default: ${DEFAULT-VALUE}).")
     int groupSize;
 
-    @Option(names = "--max-steps", defaultValue = "20",
-            description = "Steps per episode, invalid ones included (default: ${DEFAULT-VALUE}).")
-    int maxSteps;
+    @Option(names = "--max-steps", paramLabel = "N",
+            description = "Steps per episode, invalid ones included (default: 20 on Sokoban, 12 on the household).")
+    Integer maxSteps;
 
     @Option(names = "--batch-groups", defaultValue = "8", description = "Groups per update (default: ${DEFAULT-VALUE}).")
     int batchGroups;
@@ -339,7 +342,7 @@ public final class LocalCommand implements Callable<Integer> {
 
         PlayerConfig player = playerConfig("eval");
         Task evalTask = Task.newBuilder().setGroupId("eval").setEnv(env).setEnvConfig(effectiveEnvConfig())
-                .setSeed(EVAL_FIRST_SEED).setGroupSize(1).setMaxSteps(maxSteps).setAttempt(0).setPolicyVersion(0)
+                .setSeed(EVAL_FIRST_SEED).setGroupSize(1).setMaxSteps(maxSteps()).setAttempt(0).setPolicyVersion(0)
                 .setCreatedAtMs(System.currentTimeMillis()).build();
         ExecutorService evalCalls = Executors.newFixedThreadPool(8);
         closeables.add(evalCalls::shutdownNow);
@@ -485,7 +488,7 @@ public final class LocalCommand implements Callable<Integer> {
 
     private void validate() {
         List<String> problems = new ArrayList<>();
-        if (!env.equals(SokobanFactory.NAME) && !env.equals("household")) {
+        if (!env.equals(SokobanFactory.NAME) && !household()) {
             problems.add("--env must be sokoban or household, got " + env);
         }
         if (!List.of("auto", "on", "off").contains(warmStart)) {
@@ -513,7 +516,7 @@ public final class LocalCommand implements Callable<Integer> {
         if (versions < 0) {
             problems.add("--versions must be >= 0, got " + versions);
         }
-        if (actors < 1 || groupsInFlight < 1 || groupSize < 1 || maxSteps < 1 || batchGroups < 1) {
+        if (actors < 1 || groupsInFlight < 1 || groupSize < 1 || maxSteps() < 1 || batchGroups < 1) {
             problems.add("--actors, --groups-in-flight, --group-size, --max-steps and --batch-groups must be >= 1");
         }
         if (evalLevels < 0) {
@@ -533,7 +536,7 @@ public final class LocalCommand implements Callable<Integer> {
 
     private String taskSpec() {
         StringBuilder s = new StringBuilder("env=" + env + ",seeds=0-" + EVAL_FIRST_SEED + ",group-size=" + groupSize
-                + ",max-steps=" + maxSteps);
+                + ",max-steps=" + maxSteps());
         effectiveEnvConfig().forEach((k, v) -> s.append(",config.").append(k).append('=').append(v));
         return s.toString();
     }
@@ -549,16 +552,31 @@ public final class LocalCommand implements Callable<Integer> {
         if (env.equals(SokobanFactory.NAME)) {
             c.put(SokobanConfig.PLAYER_WALK, "3");
             c.put(SokobanConfig.MIN_SOLUTION, "3");
+        } else if (household()) {
+            // The easy end of the household: three receptacles, no distractors, pick-and-place.
+            c.put("receptacles", "3");
+            c.put("distractors", "0");
+            c.put("goal_types", "pick_and_place");
         }
         c.putAll(envConfig);
         return c;
     }
 
+    private boolean household() {
+        return env.equals(HouseholdEnvironment.NAME);
+    }
+
+    private int maxSteps() {
+        return maxSteps != null ? maxSteps : household() ? 12 : 20;
+    }
+
     PlayerConfig playerConfig(String id) {
         ActionFormat f = ActionFormat.named(format, actions);
-        return new PlayerConfig(id, format, actions, temperature, topP,
-                maxNewTokens != null ? maxNewTokens : f.defaultMaxNewTokens(),
-                history != null ? history : f.defaultHistory(), maxPromptTokens, seed + id.hashCode());
+        boolean compactHousehold = household() && f.name().equals(CompactFormat.NAME);
+        int newTokens = maxNewTokens != null ? maxNewTokens : compactHousehold ? 12 : f.defaultMaxNewTokens();
+        int turns = history != null ? history : compactHousehold ? 6 : f.defaultHistory();
+        return new PlayerConfig(id, format, actions, temperature, topP, newTokens, turns, maxPromptTokens,
+                seed + id.hashCode());
     }
 
     private boolean warmStartEnabled() {
@@ -575,7 +593,7 @@ public final class LocalCommand implements Callable<Integer> {
     private WarmStartSpec warmStartSpec() {
         PlayerConfig player = playerConfig("warm-start");
         return new WarmStartSpec(env, effectiveEnvConfig(), format, player.historyLength(), player.maxPromptTokens(),
-                maxSteps, warmStartDemos,
+                maxSteps(), warmStartDemos,
                 500, warmStartEpochs, 32, warmStartLr, warmStartMinutes * 60, seed);
     }
 
@@ -681,7 +699,7 @@ public final class LocalCommand implements Callable<Integer> {
         c.put("actors", actors);
         c.put("groups_in_flight", groupsInFlight);
         c.put("group_size", groupSize);
-        c.put("max_steps", maxSteps);
+        c.put("max_steps", maxSteps());
         c.put("batch_groups", batchGroups);
         c.put("max_staleness", maxStaleness);
         c.put("gigpo_mode", gigpoMode);
