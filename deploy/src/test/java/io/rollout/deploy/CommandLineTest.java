@@ -37,6 +37,23 @@ class CommandLineTest {
     }
 
     @Test
+    void shouldRejectBadLocalAndWarmStartSettingsBeforeStartingAnything() {
+        for (String[] args : new String[][] {
+            {"local", "--warm-start", "maybe"},
+            {"local", "--format", "json"},
+            {"local", "--history", "-1"},
+            {"local", "--warm-start-demos", "0"},
+            {"local", "--env-config", "min_solution=30", "--eval-levels", "0", "--warm-start", "off", "--minutes", "0.01"},
+            {"policy", "warm-start", "--model", "/nonexistent", "--out", "/tmp/x", "--env", "chess"},
+        }) {
+            Cli run = Cli.run(args);
+
+            assertThat(run.exitCode()).as("%s: %s", String.join(" ", args), run.err()).isEqualTo(RolloutCommand.EXIT_USAGE);
+            assertThat(run.err()).startsWith("error: ").doesNotContain("\tat ");
+        }
+    }
+
+    @Test
     void shouldRejectAnUnknownFlag() {
         Cli run = Cli.run("topics", "--bootstrap", "127.0.0.1:9092", "--no-such-flag");
 

@@ -14,6 +14,9 @@ import io.rollout.actor.service.ActorService;
 import io.rollout.broker.EmbeddedKafkaBroker;
 import io.rollout.deploy.warmstart.WarmStart;
 import io.rollout.deploy.warmstart.WarmStartSpec;
+import io.rollout.env.EnvConfig;
+import io.rollout.env.EnvInputException;
+import io.rollout.env.Environment;
 import io.rollout.env.client.EnvClient;
 import io.rollout.env.household.HouseholdEnvironment;
 import io.rollout.env.household.HouseholdFactory;
@@ -469,7 +472,8 @@ public final class LocalCommand implements Callable<Integer> {
                     after.version(), after.successRate(), after.successes(), after.episodes(), after.meanReturn(),
                     after.seconds());
         }
-        RunReport runReport = new RunReport(config(modelDir), warm == null ? null : warm.toJson(), monitor.byVersion(), trained, initial, after, randomMoves,
+        RunReport runReport = new RunReport(config(modelDir), warm == null ? null : warm.toJson(),
+                monitor.byVersion(), trained, initial, after, randomMoves,
                 monitor.totals(), progress.timeline(), trainSeconds, (System.nanoTime() - t0) / 1e9, urls,
                 stopReason);
         for (Path written : runReport.write(report)) {
@@ -495,20 +499,20 @@ public final class LocalCommand implements Callable<Integer> {
             problems.add("--warm-start must be auto, on or off, got " + warmStart);
         }
         try {
-            ActionFormat.named(format, List.of());
+            playerConfig("check");
             if (warmStartEnabled()) {
                 warmStartSpec();
             }
         } catch (IllegalArgumentException e) {
             problems.add(e.getMessage());
         }
-        if (history != null && history < 0 || maxNewTokens != null && maxNewTokens < 1 || maxPromptTokens < 1) {
-            problems.add("--history must be >= 0, --max-new-tokens and --max-prompt-tokens >= 1");
-        }
-        try {
-            playerConfig("check");
-        } catch (IllegalArgumentException e) {
-            problems.add(e.getMessage());
+        if (problems.isEmpty()) {
+            // The first held-out level, so a bad --env-config fails here and not in every session later.
+            try (Environment probe = WarmStart.environment(env).create()) {
+                probe.reset(EVAL_FIRST_SEED, EnvConfig.of(effectiveEnvConfig()));
+            } catch (EnvInputException e) {
+                problems.add("--env-config: " + e.getMessage());
+            }
         }
         if (!(minutes > 0)) {
             problems.add("--minutes must be > 0, got " + minutes);
@@ -593,8 +597,7 @@ public final class LocalCommand implements Callable<Integer> {
     private WarmStartSpec warmStartSpec() {
         PlayerConfig player = playerConfig("warm-start");
         return new WarmStartSpec(env, effectiveEnvConfig(), format, player.historyLength(), player.maxPromptTokens(),
-                maxSteps(), warmStartDemos,
-                500, warmStartEpochs, 32, warmStartLr, warmStartMinutes * 60, seed);
+                maxSteps(), warmStartDemos, 500, warmStartEpochs, 32, warmStartLr, warmStartMinutes * 60, seed);
     }
 
     /** A warm-started model and whether this run made it or reused one. */
