@@ -11,6 +11,7 @@ import io.rollout.env.household.HouseholdEnvironment;
 import io.rollout.env.household.HouseholdFactory;
 import io.rollout.env.sokoban.SokobanFactory;
 import io.rollout.learner.trainer.OptimizerConfig;
+import io.rollout.learner.trainer.Shuffle;
 import io.rollout.learner.warmstart.SupervisedTrainer;
 import io.rollout.policy.Policy;
 import io.rollout.policy.model.ModelLoader;
@@ -147,7 +148,7 @@ public final class WarmStart {
             SplittableRandom shuffle = new SplittableRandom(spec.seed() ^ 0x5f3759dfL);
             training:
             for (int epoch = 0; epoch < spec.epochs(); epoch++) {
-                int[] order = permutation(steps.size(), shuffle);
+                int[] order = Shuffle.permutation(steps.size(), shuffle);
                 for (int from = 0; from < order.length; from += spec.batchSize()) {
                     double elapsed = (System.nanoTime() - start) / 1e9;
                     if (spec.maxSeconds() > 0 && elapsed >= spec.maxSeconds()) {
@@ -193,20 +194,6 @@ public final class WarmStart {
             tokens += n;
         }
         return tokens == 0 ? Double.NaN : sum / tokens;
-    }
-
-    private static int[] permutation(int n, SplittableRandom random) {
-        int[] order = new int[n];
-        for (int i = 0; i < n; i++) {
-            order[i] = i;
-        }
-        for (int i = n - 1; i > 0; i--) {
-            int j = random.nextInt(i + 1);
-            int t = order[i];
-            order[i] = order[j];
-            order[j] = t;
-        }
-        return order;
     }
 
     /**

@@ -71,7 +71,8 @@ public final class PolicyTrainer implements AutoCloseable {
         Map<Integer, float[]> reference = new HashMap<>();
         Totals totals = new Totals();
         for (int epoch = 0; epoch < config.ppoEpochs(); epoch++) {
-            int[] order = shuffled(batch.size(), mix64(mix64(mix64(config.seed()) ^ version) ^ epoch));
+            int[] order = Shuffle.permutation(batch.size(),
+                    new SplittableRandom(mix64(mix64(mix64(config.seed()) ^ version) ^ epoch)));
             for (int from = 0; from < order.length; from += config.miniBatchSize()) {
                 int to = Math.min(order.length, from + config.miniBatchSize());
                 List<Integer> mini = new ArrayList<>();
@@ -154,21 +155,6 @@ public final class PolicyTrainer implements AutoCloseable {
             System.arraycopy(row, 0, out, k * width, row.length);
         }
         return out;
-    }
-
-    private static int[] shuffled(int n, long seed) {
-        int[] order = new int[n];
-        for (int i = 0; i < n; i++) {
-            order[i] = i;
-        }
-        SplittableRandom random = new SplittableRandom(seed);
-        for (int i = n - 1; i > 0; i--) {
-            int j = random.nextInt(i + 1);
-            int t = order[i];
-            order[i] = order[j];
-            order[j] = t;
-        }
-        return order;
     }
 
     /** Optimizer and GGPO state as named tensors, for checkpoints. */
