@@ -77,8 +77,12 @@ public final class AdvantageService implements AutoCloseable {
         // 16 KiB (the default) kept the app waiting on its producer in the benchmark.
         p.putIfAbsent(StreamsConfig.producerPrefix(ProducerConfig.BATCH_SIZE_CONFIG), "262144");
         // The topology has no global store; enabling the handler there is Kafka 5.0's default and
-        // keeps Streams from warning at every start that it is off.
+        // keeps Streams from warning at every start that it is off. The main consumer's partition
+        // assignor reads the streams settings again from the consumer's own configs, so it gets
+        // the flag too (else it warns once more, at the same start).
         p.putIfAbsent(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG, "true");
+        p.putIfAbsent(StreamsConfig.mainConsumerPrefix(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG),
+                "true");
         return p;
     }
 
