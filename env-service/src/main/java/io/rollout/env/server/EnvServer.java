@@ -138,6 +138,9 @@ public final class EnvServer implements AutoCloseable {
 
     /** The route handlers; every error path goes through {@link #failure}. */
     private static final class Handlers {
+        /** Oversized bodies up to this size are read and dropped before the 413 (see body()). */
+        private static final long DRAIN_LIMIT_BYTES = 1 << 20;
+
         private final SessionManager sessions;
         private final EnvMetrics metrics;
 
@@ -263,10 +266,16 @@ public final class EnvServer implements AutoCloseable {
          */
         private byte[] body(Context ctx) throws IOException {
             long declared = ctx.req().getContentLengthLong();
+            InputStream in = ctx.req().getInputStream();
             if (declared > maxBodyBytes) {
+                // A client still sending the body of a refused request would see the connection
+                // reset, and lose the 413 with it, if the server closed it with unread bytes: read
+                // and drop a moderately oversized body first. A huge one is not read.
+                if (declared <= DRAIN_LIMIT_BYTES) {
+                    discard(in, declared);
+                }
                 throw new BodyTooLargeException();
             }
-            InputStream in = ctx.req().getInputStream();
             if (declared >= 0) {
                 byte[] body = new byte[(int) declared];
                 if (in.readNBytes(body, 0, body.length) < body.length) {
@@ -279,6 +288,17 @@ public final class EnvServer implements AutoCloseable {
                 throw new BodyTooLargeException();
             }
             return body;
+        }
+
+        private static void discard(InputStream in, long bytes) throws IOException {
+            byte[] buffer = new byte[8192];
+            for (long left = bytes; left > 0; ) {
+                int n = in.read(buffer, 0, (int) Math.min(buffer.length, left));
+                if (n < 0) {
+                    return;
+                }
+                left -= n;
+            }
         }
 
         private static EnvConfig config(Map<String, Object> raw) {

@@ -134,6 +134,19 @@ class EnvServerTest {
     }
 
     @Test
+    void shouldAnswerAnOversizedBodyWithA413ThatTheClientReceives() throws Exception {
+        // The client is still sending when the server decides; closing on the unread bytes reset
+        // the connection and the client saw no answer at all.
+        for (int i = 0; i < 3; i++) {
+            assertError(post("/v1/sessions", "{\"env\":\"sokoban\",\"seed\":1,\"pad\":\"" + "x".repeat(500_000) + "\"}"),
+                    413, "body_too_large", "4096");
+        }
+        SessionCreated created = client.createSession("sokoban", 1, Map.of());
+        assertThat(created.observation().text()).as("the service still answers").isNotBlank();
+        client.closeSession(created.session());
+    }
+
+    @Test
     void shouldKeepOtherSessionsWorkingAfterErrors() throws Exception {
         SessionCreated healthy = client.createSession("sokoban", 21, Map.of());
         String id = healthy.session();
