@@ -566,19 +566,26 @@ public final class LocalCommand implements Callable<Integer> {
         return c;
     }
 
+    /** Step bounds per episode, and the compact format's settings on the household (see --help). */
+    private static final int SOKOBAN_MAX_STEPS = 20;
+    private static final int HOUSEHOLD_MAX_STEPS = 12;
+    private static final int HOUSEHOLD_MAX_NEW_TOKENS = 12;
+    private static final int HOUSEHOLD_HISTORY = 6;
+
     private boolean household() {
         return env.equals(HouseholdEnvironment.NAME);
     }
 
     private int maxSteps() {
-        return maxSteps != null ? maxSteps : household() ? 12 : 20;
+        return maxSteps != null ? maxSteps : household() ? HOUSEHOLD_MAX_STEPS : SOKOBAN_MAX_STEPS;
     }
 
     PlayerConfig playerConfig(String id) {
         ActionFormat f = ActionFormat.named(format, actions);
         boolean compactHousehold = household() && f.name().equals(CompactFormat.NAME);
-        int newTokens = maxNewTokens != null ? maxNewTokens : compactHousehold ? 12 : f.defaultMaxNewTokens();
-        int turns = history != null ? history : compactHousehold ? 6 : f.defaultHistory();
+        int newTokens = maxNewTokens != null ? maxNewTokens
+                : compactHousehold ? HOUSEHOLD_MAX_NEW_TOKENS : f.defaultMaxNewTokens();
+        int turns = history != null ? history : compactHousehold ? HOUSEHOLD_HISTORY : f.defaultHistory();
         return new PlayerConfig(id, format, actions, temperature, topP, newTokens, turns, maxPromptTokens,
                 seed + id.hashCode());
     }

@@ -26,6 +26,7 @@ import io.rollout.env.api.SessionCreated;
 import io.rollout.env.api.StepRequest;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -272,7 +273,7 @@ public final class EnvServer implements AutoCloseable {
                 // reset, and lose the 413 with it, if the server closed it with unread bytes: read
                 // and drop a moderately oversized body first. A huge one is not read.
                 if (declared <= DRAIN_LIMIT_BYTES) {
-                    discard(in, declared);
+                    in.transferTo(OutputStream.nullOutputStream()); // ends at the declared length
                 }
                 throw new BodyTooLargeException();
             }
@@ -288,17 +289,6 @@ public final class EnvServer implements AutoCloseable {
                 throw new BodyTooLargeException();
             }
             return body;
-        }
-
-        private static void discard(InputStream in, long bytes) throws IOException {
-            byte[] buffer = new byte[8192];
-            for (long left = bytes; left > 0; ) {
-                int n = in.read(buffer, 0, (int) Math.min(buffer.length, left));
-                if (n < 0) {
-                    return;
-                }
-                left -= n;
-            }
         }
 
         private static EnvConfig config(Map<String, Object> raw) {
