@@ -22,6 +22,12 @@ import org.slf4j.LoggerFactory;
  * all: the content goes to a temporary directory, every file and the directory are fsynced,
  * the directory is renamed into place atomically and the root is fsynced. A crash leaves at
  * most a {@code .tmp-} directory, which the next write removes.
+ *
+ * <p>A checkpoint of a version already on disk (a restart that checkpoints before its first
+ * update) replaces the old one by renames only: the old directory is renamed aside to
+ * {@code .replaced-ckpt-<version>}, the new one renamed into place, then the old one deleted.
+ * Whenever the process dies, one of the two is complete under a known name, and opening the
+ * store puts the old one back if the new one never arrived.
  */
 public final class CheckpointStore {
 
@@ -34,19 +40,33 @@ public final class CheckpointStore {
         void write(Path dir) throws IOException;
     }
 
+    /** Named points of a write, where tests stop it as a kill would. */
+    interface Probe {
+        void reached(String point) throws IOException;
+    }
+
+    private static final String REPLACED = ".replaced-";
+
     private final Path root;
     private final int keep;
+    private final Probe probe;
 
     public CheckpointStore(Path root, int keep) {
+        this(root, keep, point -> { });
+    }
+
+    CheckpointStore(Path root, int keep, Probe probe) {
         if (keep < 1) {
             throw new IllegalArgumentException("keep-checkpoints must be >= 1, got " + keep);
         }
         this.root = root;
         this.keep = keep;
+        this.probe = probe;
         try {
             Files.createDirectories(root);
+            recoverReplacements();
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot create checkpoint directory " + root, e);
+            throw new UncheckedIOException("cannot open checkpoint directory " + root, e);
         }
     }
 
@@ -63,16 +83,22 @@ public final class CheckpointStore {
                     fsync(p);
                 }
             }
+            probe.reached("written");
+            Path aside = null;
             if (Files.exists(target)) {
-                // The same version again (a restart republished it): replace it.
-                deleteTree(target);
+                // The same version again: the old one stays whole, under another name, until the new one is in place.
+                aside = root.resolve(REPLACED + target.getFileName());
+                deleteTree(aside);
+                rename(target, aside);
+                fsync(root);
+                probe.reached("old-aside");
             }
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                throw new IOException("the checkpoint directory's file system cannot rename atomically", e);
-            }
+            rename(tmp, target);
             fsync(root);
+            probe.reached("new-in-place");
+            if (aside != null) {
+                deleteTree(aside);
+            }
             prune();
             return target;
         } catch (IOException e) {
@@ -115,6 +141,32 @@ public final class CheckpointStore {
         List<Path> all = checkpoints();
         for (int i = 0; i < all.size() - keep; i++) {
             deleteTree(all.get(i));
+        }
+    }
+
+    private static void rename(Path from, Path to) throws IOException {
+        try {
+            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            throw new IOException("the checkpoint directory's file system cannot rename atomically", e);
+        }
+    }
+
+    /** Finishes replacements a crash interrupted: puts the old checkpoint back, or drops it. */
+    private void recoverReplacements() throws IOException {
+        List<Path> asides;
+        try (Stream<Path> entries = Files.list(root)) {
+            asides = entries.filter(p -> p.getFileName().toString().startsWith(REPLACED)).toList();
+        }
+        for (Path aside : asides) {
+            Path target = root.resolve(aside.getFileName().toString().substring(REPLACED.length()));
+            if (Files.exists(target)) {
+                deleteTree(aside);
+            } else {
+                LOG.warn("a crash interrupted the replacement of {}: putting the previous one back", target);
+                rename(aside, target);
+                fsync(root);
+            }
         }
     }
 

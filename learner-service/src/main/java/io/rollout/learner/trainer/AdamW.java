@@ -81,6 +81,15 @@ public final class AdamW implements AutoCloseable {
         }
     }
 
+    /** Zeroes the parameters' gradients (left by an abandoned step). */
+    public void clearGradients() {
+        for (NDArray p : params) {
+            NDArray g = p.getGradient();
+            g.zerosLike().copyTo(g);
+            g.close();
+        }
+    }
+
     /** The moments as named tensors ({@code adamw.m.<i>}, {@code adamw.v.<i>}, parameter order), for checkpoints. */
     public Map<String, NDArray> state() {
         Map<String, NDArray> state = new LinkedHashMap<>();

@@ -13,6 +13,7 @@ import io.rollout.policy.Policy;
 import io.rollout.policy.lora.LoraAdapter;
 import io.rollout.policy.model.LinearAdapter;
 import io.rollout.policy.safetensors.SafetensorsFile;
+import io.rollout.policy.safetensors.SafetensorsWriter;
 import io.rollout.policy.scoring.ResponseScorer;
 import io.rollout.policy.scoring.ResponseScores;
 import java.util.ArrayList;
@@ -21,6 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.BooleanSupplier;
 import java.util.function.IntFunction;
 
 /**
@@ -58,11 +60,33 @@ public final class PolicyTrainer implements AutoCloseable {
         return optimizer.steps();
     }
 
+    /** Thrown by {@link #update(List, long, BooleanSupplier)} when it was told to stop midway. */
+    public static final class CancelledException extends RuntimeException {
+        CancelledException(int optimizerSteps) {
+            super("update cancelled after " + optimizerSteps + " optimizer steps");
+        }
+    }
+
+    /**
+     * The adapter, optimizer and GGPO state at one moment, held as bytes: what an abandoned
+     * update is rolled back to.
+     */
+    public record Snapshot(byte[] adapter, byte[] state, long optimizerSteps) {}
+
     /**
      * One policy update: {@code ppoEpochs} shuffled passes over {@code batch}. {@code version}
      * only seeds the shuffle, so a resumed run repeats the order.
      */
     public UpdateStats update(List<TrainingSequence> batch, long version) {
+        return update(batch, version, () -> false);
+    }
+
+    /**
+     * {@link #update(List, long)} that checks {@code cancelled} before every forward/backward
+     * pass and throws {@link CancelledException} once it is true. The adapter and optimizer are
+     * then part-way through the update: {@link #restore(Snapshot)} a snapshot taken before it.
+     */
+    public UpdateStats update(List<TrainingSequence> batch, long version, BooleanSupplier cancelled) {
         if (batch.isEmpty()) {
             throw new IllegalArgumentException("empty batch");
         }
@@ -79,14 +103,14 @@ public final class PolicyTrainer implements AutoCloseable {
                 for (int i = from; i < to; i++) {
                     mini.add(order[i]);
                 }
-                optimizerStep(batch, mini, reference, totals);
+                optimizerStep(batch, mini, reference, totals, cancelled);
             }
         }
         return totals.stats(batch.size(), config.loss());
     }
 
     private void optimizerStep(List<TrainingSequence> batch, List<Integer> mini, Map<Integer, float[]> reference,
-            Totals totals) {
+            Totals totals, BooleanSupplier cancelled) {
         long tokens = 0;
         for (int i : mini) {
             tokens += batch.get(i).response().length;
@@ -97,6 +121,9 @@ public final class PolicyTrainer implements AutoCloseable {
             int noiseSeed = (int) mix64(mix64(config.seed() ^ 0x6770706fL) ^ step);
             LinearAdapter active = ggpo.perturb(stepScope, step, noiseSeed);
             for (int from = 0; from < mini.size(); from += micro) {
+                if (cancelled.getAsBoolean()) {
+                    throw new CancelledException(totals.steps);
+                }
                 List<Integer> part = mini.subList(from, Math.min(mini.size(), from + micro));
                 List<int[]> prompts = new ArrayList<>();
                 List<int[]> responses = new ArrayList<>();
@@ -162,6 +189,25 @@ public final class PolicyTrainer implements AutoCloseable {
         Map<String, NDArray> state = new LinkedHashMap<>(optimizer.state());
         state.putAll(ggpo.state());
         return state;
+    }
+
+    /** A copy of the adapter, optimizer and GGPO state (a few copies of the adapter's size). */
+    public Snapshot snapshot() {
+        return new Snapshot(adapter.toBytes(), SafetensorsWriter.toBytes(state(), Map.of()), optimizer.steps());
+    }
+
+    /** Puts the adapter, optimizer and GGPO state back to {@code snapshot}, and clears gradients. */
+    public void restore(Snapshot snapshot) {
+        try (LoraAdapter saved = LoraAdapter.fromBytes(policy.model(), snapshot.adapter())) {
+            List<NDArray> from = saved.parameters();
+            List<NDArray> to = adapter.parameters();
+            for (int i = 0; i < to.size(); i++) {
+                from.get(i).copyTo(to.get(i));
+            }
+        }
+        optimizer.clearGradients();
+        restore(SafetensorsFile.of(snapshot.state(), java.nio.file.Path.of("<trainer snapshot>")),
+                snapshot.optimizerSteps());
     }
 
     /** Restores {@link #state()} and the optimizer's step count from a checkpoint. */

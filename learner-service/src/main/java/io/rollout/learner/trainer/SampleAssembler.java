@@ -18,8 +18,11 @@ import java.util.Set;
  *
  * <p>A group's samples share its key, hence one partition. The resume offset of a partition is
  * the lowest offset of a sample not yet trained (buffered in an incomplete or waiting group),
- * or the consumer's position when there is none. Groups finished after that offset are
- * remembered as done, so that replaying from the resume offset skips them.
+ * or the consumer's position when there is none.
+ *
+ * <p>A group id is finished at most once: the first of its attempts to be trained (or
+ * discarded) finishes it, and every other attempt, buffered now or arriving later, however
+ * late, is ignored. {@link FinishedGroups} remembers finished ids for the whole run.
  */
 public final class SampleAssembler {
 
@@ -41,7 +44,7 @@ public final class SampleAssembler {
         }
     }
 
-    /** A trained or discarded group and the last offset of its samples, for the checkpoint. */
+    /** A finished group as checkpoint format 1 kept it; read when resuming from such a checkpoint. */
     public record DoneGroup(String groupId, int attempt, int partition, long maxOffset) {}
 
     /** What {@link #add} did with a sample. */
@@ -50,12 +53,13 @@ public final class SampleAssembler {
     private final Map<GroupKey, Group> pending = new LinkedHashMap<>();
     private final Map<GroupKey, Set<Long>> seenSteps = new HashMap<>();
     private final Deque<Group> complete = new ArrayDeque<>();
-    private final Map<GroupKey, DoneGroup> done = new HashMap<>();
+    private FinishedGroups finished = new FinishedGroups();
+    private long ignoredAttempts;
 
     /** Buffers a decoded, valid sample (with {@code groupSamples >= 1}). */
     public Outcome add(int partition, long offset, TrainingSample sample) {
         GroupKey key = new GroupKey(sample.getGroupId().toString(), sample.getAttempt());
-        if (done.containsKey(key)) {
+        if (finished.contains(key.groupId())) {
             return Outcome.ALREADY_DONE;
         }
         long step = ((long) sample.getEpisode() << 32) | (sample.getT() & 0xFFFFFFFFL);
@@ -78,9 +82,29 @@ public final class SampleAssembler {
         return complete.size();
     }
 
-    /** The oldest complete group, removed from the queue (mark it done once it is used); null if none. */
+    /**
+     * The oldest complete group of an unfinished id, removed from the queue (mark it done once
+     * it is used); null if none. Complete attempts of ids finished meanwhile are dropped.
+     */
     public Group pollComplete() {
-        return complete.poll();
+        Group g;
+        while ((g = complete.poll()) != null) {
+            if (!finished.contains(g.key().groupId())) {
+                return g;
+            }
+            ignoredAttempts++;
+        }
+        return null;
+    }
+
+    /** Whether the group id was trained or discarded already. */
+    public boolean finished(String groupId) {
+        return finished.contains(groupId);
+    }
+
+    /** Complete attempts dropped because another attempt of their group finished first. */
+    public long ignoredAttempts() {
+        return ignoredAttempts;
     }
 
     /** Puts groups taken with {@link #pollComplete} back in front, in their order. */
@@ -91,25 +115,26 @@ public final class SampleAssembler {
     }
 
     /**
-     * Drops a group from the buffers (an invalid sample poisons its group) and marks it done so
-     * its later samples are ignored.
+     * Drops a group from the buffers (an invalid sample poisons its group) and marks its id
+     * finished so its later samples, of any attempt, are ignored.
      */
-    public void discard(GroupKey key, int partition, long offset) {
-        Group group = pending.remove(key);
-        seenSteps.remove(key);
-        long max = offset;
-        if (group != null) {
-            max = Math.max(max, group.maxOffset());
-        }
-        DoneGroup old = done.get(key);
-        done.put(key, new DoneGroup(key.groupId(), key.attempt(), partition,
-                old == null ? max : Math.max(old.maxOffset(), max)));
+    public void discard(GroupKey key) {
+        finish(key.groupId());
     }
 
-    /** Marks a group trained (or discarded as stale) after it was taken from the queue. */
+    /** Marks a group's id finished (trained, or discarded as stale) after it was taken from the queue. */
     public void markDone(Group group) {
-        done.put(group.key(), new DoneGroup(group.key().groupId(), group.key().attempt(), group.partition(),
-                group.maxOffset()));
+        finish(group.key().groupId());
+    }
+
+    private void finish(String groupId) {
+        finished.add(groupId);
+        // Incomplete attempts of the id would never complete now: drop them so they do not hold
+        // the resume offset back.
+        int before = pending.size();
+        pending.keySet().removeIf(k -> k.groupId().equals(groupId));
+        seenSteps.keySet().removeIf(k -> k.groupId().equals(groupId));
+        ignoredAttempts += before - pending.size();
     }
 
     /**
@@ -126,22 +151,28 @@ public final class SampleAssembler {
         return resume;
     }
 
-    /**
-     * The done groups a replay from {@code resume} would meet again; the others are forgotten
-     * (pruned) since no replay reaches their samples.
-     */
-    public List<DoneGroup> doneAfter(Map<Integer, Long> resume) {
-        done.values().removeIf(d -> d.maxOffset() < resume.getOrDefault(d.partition(), Long.MAX_VALUE));
-        return new ArrayList<>(done.values());
+    /** The finished ids, for the checkpoint. */
+    public FinishedGroups.Snapshot finishedSnapshot() {
+        return finished.snapshot();
     }
 
-    /** Restores the done set of a checkpoint; buffers start empty (the replay refills them). */
-    public void restore(Collection<DoneGroup> doneGroups) {
+    /** Finished-id entries kept (ranges and verbatim ids). */
+    public int finishedEntries() {
+        return finished.entries();
+    }
+
+    /**
+     * Restores the finished ids of a checkpoint, plus the groups a format-1 checkpoint listed;
+     * buffers start empty (the replay refills them).
+     */
+    public void restore(FinishedGroups.Snapshot snapshot, Collection<DoneGroup> legacy) {
         pending.clear();
         seenSteps.clear();
         complete.clear();
-        done.clear();
-        doneGroups.forEach(d -> done.put(new GroupKey(d.groupId(), d.attempt()), d));
+        finished = FinishedGroups.restore(snapshot);
+        if (legacy != null) {
+            legacy.forEach(d -> finished.add(d.groupId()));
+        }
     }
 
     /** Samples held in incomplete groups. */

@@ -20,13 +20,40 @@ import java.util.Map;
  * three are its RNG state.
  *
  * @param sampleOffsets per partition of train.samples, the offset to resume reading from
- * @param doneGroups groups already trained that a replay from those offsets meets again
+ * @param doneGroups format 1 only: groups trained after those offsets (format 2 keeps {@code finishedGroups})
+ * @param finishedGroups every group id trained or discarded in the run (format 2)
+ * @param source where {@code sampleOffsets} point: the cluster and topic they were read from
+ *     (format 2; offsets mean nothing elsewhere)
  * @param scheduler the scheduler's state and offsets, or null when no scheduler ran
  */
 public record TrainerCheckpoint(int format, long version, long optimizerSteps, long seed, long createdAtMs,
-        Map<Integer, Long> sampleOffsets, List<SampleAssembler.DoneGroup> doneGroups, SchedulerCheckpoint scheduler) {
+        Map<Integer, Long> sampleOffsets, List<SampleAssembler.DoneGroup> doneGroups,
+        FinishedGroups.Snapshot finishedGroups, SampleSource source, SchedulerCheckpoint scheduler) {
 
-    public static final int FORMAT = 1;
+    /** The cluster and topic a checkpoint's sample offsets belong to. */
+    public record SampleSource(String clusterId, String topic, String topicId, int partitions) {
+
+        /** Why offsets of this source cannot be used to read {@code current}, or null if they can. */
+        public String mismatch(SampleSource current) {
+            if (!clusterId.equals(current.clusterId)) {
+                return "it was written against Kafka cluster " + clusterId + ", this is cluster " + current.clusterId;
+            }
+            if (!topic.equals(current.topic)) {
+                return "it read topic " + topic + ", this trainer reads " + current.topic;
+            }
+            if (!topicId.equals(current.topicId)) {
+                return "topic " + topic + " was deleted and created again since (topic id " + topicId + ", now "
+                        + current.topicId + ")";
+            }
+            if (partitions > current.partitions) {
+                return "topic " + topic + " had " + partitions + " partitions, it has " + current.partitions;
+            }
+            return null;
+        }
+    }
+
+    public static final int FORMAT = 2;
+    private static final int OLDEST_FORMAT = 1;
     public static final String FILE = "checkpoint.json";
     public static final String ADAPTER_DIR = "adapter";
     public static final String OPTIMIZER_FILE = "optimizer.safetensors";
@@ -51,9 +78,9 @@ public record TrainerCheckpoint(int format, long version, long optimizerSteps, l
         } catch (IOException e) {
             throw new UncheckedIOException("unreadable checkpoint " + dir.resolve(FILE), e);
         }
-        if (ckpt.format() != FORMAT) {
+        if (ckpt.format() < OLDEST_FORMAT || ckpt.format() > FORMAT) {
             throw new IllegalStateException("checkpoint " + dir + " has format " + ckpt.format() + ", this trainer reads "
-                    + FORMAT);
+                    + OLDEST_FORMAT + " to " + FORMAT);
         }
         return ckpt;
     }

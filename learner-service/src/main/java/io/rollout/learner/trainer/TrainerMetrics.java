@@ -26,6 +26,11 @@ public final class TrainerMetrics {
     private final Timer update;
     private final Timer publish;
     private final Timer checkpoint;
+    private final Counter unreadableCheckpoints;
+    private final Counter lostSamples;
+    private final Counter abandonedUpdates;
+    private final Counter publishRetries;
+    private volatile long finishedEntries;
 
     public TrainerMetrics(MeterRegistry registry) {
         Gauge.builder("rollout.trainer.version", () -> version)
@@ -62,6 +67,19 @@ public final class TrainerMetrics {
         publish = Timer.builder("rollout.trainer.publish")
                 .description("Time to publish an adapter version to policy.weights").register(registry);
         checkpoint = Timer.builder("rollout.trainer.checkpoint").description("Time to write a checkpoint")
+                .register(registry);
+        unreadableCheckpoints = Counter.builder("rollout.trainer.checkpoints.unreadable")
+                .description("Checkpoints skipped at start because they did not read back whole").register(registry);
+        lostSamples = Counter.builder("rollout.trainer.samples.lost")
+                .description("Samples deleted by retention before they were trained (only with --accept-sample-loss)")
+                .register(registry);
+        abandonedUpdates = Counter.builder("rollout.trainer.updates.abandoned")
+                .description("Updates abandoned by a stop; their groups stay untrained").register(registry);
+        publishRetries = Counter.builder("rollout.trainer.publish.retries")
+                .description("Publishes of a version that failed and were tried again (broker unreachable)")
+                .register(registry);
+        Gauge.builder("rollout.trainer.finished.groups.entries", () -> finishedEntries)
+                .description("Ranges and ids the list of finished groups keeps (grows with gaps, not with groups)")
                 .register(registry);
     }
 
@@ -110,5 +128,25 @@ public final class TrainerMetrics {
 
     void checkpointed(Duration d) {
         checkpoint.record(d);
+    }
+
+    void unreadableCheckpoint() {
+        unreadableCheckpoints.increment();
+    }
+
+    void lostSamples(long n) {
+        lostSamples.increment(n);
+    }
+
+    void abandonedUpdate() {
+        abandonedUpdates.increment();
+    }
+
+    void publishRetry() {
+        publishRetries.increment();
+    }
+
+    void finishedGroupEntries(long n) {
+        finishedEntries = n;
     }
 }

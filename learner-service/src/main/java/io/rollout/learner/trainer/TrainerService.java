@@ -28,8 +28,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -65,11 +69,26 @@ public final class TrainerService implements AutoCloseable {
      * @param checkpointEvery write a checkpoint every this many versions (and on close)
      * @param exportDir when set, each version is also written as a PEFT directory {@code v<version>} here
      * @param initAdapter a PEFT adapter to start from on a fresh run, or null for a new one from {@code lora}
+     * @param acceptSampleLoss when the checkpoint's resume offset is below the log start (retention
+     *     deleted untrained samples), go on from the log start instead of stopping with an error
+     * @param stopTimeout how long {@link #close()} may take: an update in progress is abandoned,
+     *     the checkpoint written, and anything still waiting on the broker then given up
      */
     public record Settings(int batchGroups, int maxStaleness, int checkpointEvery, String adapterName, LoraSpec lora,
-            Path initAdapter, Path exportDir) {
+            Path initAdapter, Path exportDir, boolean acceptSampleLoss, Duration stopTimeout) {
+
+        public static final Duration DEFAULT_STOP_TIMEOUT = Duration.ofSeconds(20);
+
+        public Settings(int batchGroups, int maxStaleness, int checkpointEvery, String adapterName, LoraSpec lora,
+                Path initAdapter, Path exportDir) {
+            this(batchGroups, maxStaleness, checkpointEvery, adapterName, lora, initAdapter, exportDir, false,
+                    DEFAULT_STOP_TIMEOUT);
+        }
 
         public Settings {
+            if (stopTimeout == null || stopTimeout.isNegative() || stopTimeout.isZero()) {
+                throw new IllegalArgumentException("stop-timeout must be positive, got " + stopTimeout);
+            }
             if (batchGroups < 1) {
                 throw new IllegalArgumentException("batch-groups must be >= 1, got " + batchGroups);
             }
@@ -115,6 +134,13 @@ public final class TrainerService implements AutoCloseable {
     private long waitStartNanos;
     /** The unfiltered groups of the batch being trained, marked done once it is published. */
     private List<Group> taken = List.of();
+    /** Set by {@link #close()}: the update in progress is abandoned at its next forward pass. */
+    private volatile boolean stopping;
+    private TrainerCheckpoint.SampleSource source;
+    /** The version of the newest checkpoint on disk, -1 before the first. */
+    private long checkpointedVersion = -1;
+    /** Per partition, offsets of dead letters not yet acknowledged by the broker. */
+    private final Map<Integer, java.util.TreeSet<Long>> unackedDeadLetters = new HashMap<>();
 
     /**
      * @param scheduler the task scheduler to run and inform, or null (samples come from elsewhere)
@@ -135,9 +161,25 @@ public final class TrainerService implements AutoCloseable {
         this.listener = listener == null ? new Listener() {} : listener;
     }
 
-    /** Restores the newest checkpoint (if any), connects, and starts training on its own thread. */
+    /**
+     * Restores the newest readable checkpoint (if any), checks that its offsets belong to this
+     * cluster and topic, connects, and starts training on its own thread.
+     *
+     * @throws IllegalStateException if the checkpoint was written against another cluster or topic
+     */
     public synchronized void start() {
+        source = describeSource();
         TrainerCheckpoint restored = restore();
+        if (restored != null && restored.source() != null) {
+            String mismatch = restored.source().mismatch(source);
+            if (mismatch != null) {
+                trainer.close();
+                trainer = null;
+                throw new IllegalStateException("cannot resume from checkpoint " + restored.version() + ": " + mismatch
+                        + ". Its sample offsets mean nothing here. Point --checkpoint-dir at an empty directory to "
+                        + "start a new run (the exported adapter can seed it with --init-adapter)");
+            }
+        }
         WeightPublisher.Builder pb = WeightPublisher.builder(kafka, topics, settings.adapterName());
         publisher = pb.meterRegistry(registry).open();
         if (publisher.lastPublishedVersion() > version) {
@@ -172,35 +214,66 @@ public final class TrainerService implements AutoCloseable {
         thread.start();
     }
 
-    private TrainerCheckpoint restore() {
-        var latest = store.latest();
-        if (latest.isEmpty()) {
-            LoraAdapter adapter = settings.initAdapter() != null ? policy.loadAdapter(settings.initAdapter())
-                    : policy.newAdapter(settings.lora(), trainerConfig.seed());
-            trainer = new PolicyTrainer(policy, adapter, trainerConfig);
-            version = 0;
-            return null;
+    private TrainerCheckpoint.SampleSource describeSource() {
+        String topic = topics.samples().name();
+        try (Admin admin = Admin.create(kafka)) {
+            String cluster = admin.describeCluster().clusterId().get(METADATA_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            TopicDescription d = admin.describeTopics(List.of(topic)).allTopicNames()
+                    .get(METADATA_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).get(topic);
+            return new TrainerCheckpoint.SampleSource(cluster, topic, d.topicId().toString(), d.partitions().size());
+        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("cannot describe the Kafka cluster and topic " + topic + ": " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while describing topic " + topic, e);
         }
-        Path dir = latest.get();
-        TrainerCheckpoint ckpt = TrainerCheckpoint.read(dir);
-        trainer = ckpt.restoreTrainer(dir, policy, trainerConfig);
-        assembler.restore(ckpt.doneGroups());
-        version = ckpt.version();
-        LOG.info("restored checkpoint {}: version {}, {} optimizer steps, offsets {}", dir, ckpt.version(),
-                ckpt.optimizerSteps(), ckpt.sampleOffsets());
-        return ckpt;
+    }
+
+    /**
+     * Loads the newest checkpoint that reads back whole; an unreadable one (a disk error, a
+     * file truncated outside the store) is logged, counted and skipped for the one before it.
+     */
+    private TrainerCheckpoint restore() {
+        List<Path> all = new ArrayList<>(store.checkpoints());
+        java.util.Collections.reverse(all);
+        for (Path dir : all) {
+            try {
+                TrainerCheckpoint ckpt = TrainerCheckpoint.read(dir);
+                trainer = ckpt.restoreTrainer(dir, policy, trainerConfig);
+                assembler.restore(ckpt.finishedGroups(), ckpt.doneGroups());
+                version = ckpt.version();
+                checkpointedVersion = ckpt.version();
+                LOG.info("restored checkpoint {}: version {}, {} optimizer steps, offsets {}", dir, ckpt.version(),
+                        ckpt.optimizerSteps(), ckpt.sampleOffsets());
+                return ckpt;
+            } catch (RuntimeException e) {
+                metrics.unreadableCheckpoint();
+                LOG.error("checkpoint {} is unreadable, trying the one before it: {}", dir, e.toString());
+            }
+        }
+        if (!all.isEmpty()) {
+            throw new IllegalStateException("none of the " + all.size() + " checkpoints in " + all.get(0).getParent()
+                    + " is readable (see the errors above); refusing to start a fresh run over them");
+        }
+        LoraAdapter adapter = settings.initAdapter() != null ? policy.loadAdapter(settings.initAdapter())
+                : policy.newAdapter(settings.lora(), trainerConfig.seed());
+        trainer = new PolicyTrainer(policy, adapter, trainerConfig);
+        version = 0;
+        return null;
     }
 
     private void loop() {
         try {
             while (running) {
-                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+                for (ConsumerRecord<byte[], byte[]> record : poll()) {
                     accept(record);
                 }
                 List<Group> batch = takeBatch();
                 if (batch != null) {
                     metrics.batchWait(Duration.ofNanos(System.nanoTime() - waitStartNanos));
-                    train(batch);
+                    if (!train(batch)) {
+                        break;
+                    }
                     waitStartNanos = System.nanoTime();
                 }
             }
@@ -210,6 +283,38 @@ public final class TrainerService implements AutoCloseable {
             LOG.error("trainer stopped at version {}: {}", version, t.toString(), t);
         } finally {
             stopped.countDown();
+        }
+    }
+
+    /**
+     * One poll. The consumer has no automatic offset reset: a resume offset below the log start
+     * means retention deleted samples that were never trained, which stops the trainer unless
+     * the operator accepted the loss.
+     */
+    private org.apache.kafka.clients.consumer.ConsumerRecords<byte[], byte[]> poll() {
+        try {
+            return consumer.poll(Duration.ofMillis(200));
+        } catch (OffsetOutOfRangeException e) {
+            Map<TopicPartition, Long> starts = consumer.beginningOffsets(e.partitions(), METADATA_TIMEOUT);
+            StringBuilder gaps = new StringBuilder();
+            long lost = 0;
+            for (Map.Entry<TopicPartition, Long> out : e.offsetOutOfRangePartitions().entrySet()) {
+                long start = starts.getOrDefault(out.getKey(), -1L);
+                gaps.append(' ').append(out.getKey()).append(": resume at ").append(out.getValue())
+                        .append(", log starts at ").append(start);
+                lost += Math.max(0, start - out.getValue());
+            }
+            if (!settings.acceptSampleLoss()) {
+                throw new IllegalStateException("samples the trainer has not trained were deleted from "
+                        + topics.samples().name() + " (retention is shorter than the trainer's lag or downtime):"
+                        + gaps + ". Raise the topic's retention.ms; to go on from the log start and lose those "
+                        + "samples, restart with --accept-sample-loss", e);
+            }
+            LOG.error("skipping {} samples deleted from {} before they were trained (--accept-sample-loss):{}", lost,
+                    topics.samples().name(), gaps);
+            metrics.lostSamples(lost);
+            consumer.seekToBeginning(e.partitions());
+            return org.apache.kafka.clients.consumer.ConsumerRecords.empty();
         }
     }
 
@@ -232,7 +337,7 @@ public final class TrainerService implements AutoCloseable {
             // The rest of its group cannot complete it: drop the group whole.
             SampleAssembler.GroupKey key = new SampleAssembler.GroupKey(sample.getGroupId().toString(),
                     sample.getAttempt());
-            assembler.discard(key, record.partition(), record.offset());
+            assembler.discard(key);
             if (scheduler != null) {
                 scheduler.onDiscarded(key.groupId(), key.attempt());
             }
@@ -248,9 +353,25 @@ public final class TrainerService implements AutoCloseable {
         LOG.warn("{} sample at {}-{}@{} sent to {}: {}", reason, record.topic(), record.partition(), record.offset(),
                 topics.dlq().name(), e.getMessage());
         metrics.deadLettered();
+        int partition = record.partition();
+        long offset = record.offset();
+        synchronized (unackedDeadLetters) {
+            unackedDeadLetters.computeIfAbsent(partition, p -> new java.util.TreeSet<>()).add(offset);
+        }
+        // Not awaited: until the broker acknowledges it, checkpoints resume at or before its offset,
+        // so a dead letter lost with the process is written again by the replay.
         dlq.send(new ProducerRecord<>(topics.dlq().name(), null, record.key(), record.value(),
-                DeadLetters.headers(record.headers(), record.topic(), record.partition(), record.offset(), reason,
-                        String.valueOf(e.getMessage()), "trainer")));
+                DeadLetters.headers(record.headers(), record.topic(), partition, offset, reason,
+                        String.valueOf(e.getMessage()), "trainer")), (meta, failed) -> {
+                    if (failed == null) {
+                        synchronized (unackedDeadLetters) {
+                            unackedDeadLetters.get(partition).remove(offset);
+                        }
+                    } else {
+                        LOG.warn("dead letter of {}-{}@{} not written ({}); the next start reads the sample again",
+                                record.topic(), partition, offset, failed.toString());
+                    }
+                });
     }
 
     /** B complete groups with their stale samples removed, or null while fewer are ready. */
@@ -260,8 +381,15 @@ public final class TrainerService implements AutoCloseable {
         }
         List<Group> originals = new ArrayList<>();
         List<Group> batch = new ArrayList<>();
+        List<Group> otherAttempts = new ArrayList<>();
+        java.util.Set<String> ids = new java.util.HashSet<>();
         Group g;
         while (batch.size() < settings.batchGroups() && (g = assembler.pollComplete()) != null) {
+            if (!ids.add(g.key().groupId())) {
+                // Another attempt of a group already in this batch: left for after it, when it is ignored.
+                otherAttempts.add(g);
+                continue;
+            }
             List<Located> fresh = g.samples().stream()
                     .filter(l -> version - l.sample().getPolicyVersion() <= settings.maxStaleness()).toList();
             int stale = g.samples().size() - fresh.size();
@@ -280,6 +408,7 @@ public final class TrainerService implements AutoCloseable {
             originals.add(g);
             batch.add(new Group(g.key(), g.partition(), fresh));
         }
+        assembler.returnComplete(otherAttempts);
         if (batch.size() < settings.batchGroups()) {
             assembler.returnComplete(originals);
             return null;
@@ -288,17 +417,41 @@ public final class TrainerService implements AutoCloseable {
         return batch;
     }
 
-    private void train(List<Group> batch) {
+    /**
+     * Trains one batch and publishes the version; false if {@link #close()} abandoned the update
+     * (state rolled back to the last completed version, the batch's groups left untrained).
+     */
+    private boolean train(List<Group> batch) {
         List<TrainingSequence> sequences = new ArrayList<>();
         for (Group group : batch) {
             for (Located l : group.samples()) {
                 sequences.add(toSequence(l.sample()));
+            }
+        }
+        // The state a stop in the middle returns to, unless a checkpoint of it is on disk already.
+        PolicyTrainer.Snapshot before = checkpointedVersion == version ? null : trainer.snapshot();
+        long t0 = System.nanoTime();
+        UpdateStats stats;
+        try {
+            stats = trainer.update(sequences, version, () -> stopping);
+        } catch (PolicyTrainer.CancelledException e) {
+            if (before != null) {
+                trainer.restore(before);
+            }
+            assembler.returnComplete(taken);
+            taken = List.of();
+            metrics.abandonedUpdate();
+            LOG.info("stopping: the update to version {} was abandoned after {} ms ({}); its {} groups stay untrained "
+                    + "and are read again on restart", version + 1, Duration.ofNanos(System.nanoTime() - t0).toMillis(),
+                    e.getMessage(), batch.size());
+            return false;
+        }
+        Duration took = Duration.ofNanos(System.nanoTime() - t0);
+        for (Group group : batch) {
+            for (Located l : group.samples()) {
                 metrics.staleness(version - l.sample().getPolicyVersion());
             }
         }
-        long t0 = System.nanoTime();
-        UpdateStats stats = trainer.update(sequences, version);
-        Duration took = Duration.ofNanos(System.nanoTime() - t0);
         if (!Double.isFinite(stats.loss()) || !Double.isFinite(stats.gradNormMean())) {
             throw new IllegalStateException("non-finite loss " + stats.loss() + " or gradient norm "
                     + stats.gradNormMean() + " in the update to version " + (version + 1)
@@ -309,7 +462,7 @@ public final class TrainerService implements AutoCloseable {
         metrics.version(next);
         metrics.updated(stats, took);
         long p0 = System.nanoTime();
-        publisher.publish(next, trainer.adapter().toBytes(), loraConfig(trainer.adapter().spec()));
+        publish(next);
         metrics.published(Duration.ofNanos(System.nanoTime() - p0));
         if (settings.exportDir() != null) {
             export(next);
@@ -327,6 +480,46 @@ public final class TrainerService implements AutoCloseable {
                 fmt(stats.clipFraction()), fmt(stats.gradNormMean()), took.toMillis());
         if (next % settings.checkpointEvery() == 0) {
             checkpoint();
+        }
+        return true;
+    }
+
+    /**
+     * Publishes a version, retrying while the broker is unreachable (with backoff up to 30 s) so
+     * that an outage pauses training instead of ending it. A stop gives up: the version is then in
+     * the checkpoint but not on policy.weights, and the next published version carries it.
+     */
+    private void publish(long next) {
+        byte[] bytes = trainer.adapter().toBytes();
+        LoraConfig lora = loraConfig(trainer.adapter().spec());
+        long backoffMs = 500;
+        while (true) {
+            try {
+                publisher.publish(next, bytes, lora);
+                return;
+            } catch (org.apache.kafka.common.KafkaException e) {
+                if (stopping) {
+                    LOG.warn("stopping: version {} was not published ({}); it is kept in the checkpoint", next,
+                            e.toString());
+                    return;
+                }
+                metrics.publishRetry();
+                LOG.warn("cannot publish version {} ({}); retrying in {} ms", next, e.toString(), backoffMs);
+                sleepUnlessStopping(backoffMs);
+                backoffMs = Math.min(30_000, backoffMs * 2);
+            }
+        }
+    }
+
+    private void sleepUnlessStopping(long ms) {
+        long end = System.nanoTime() + ms * 1_000_000;
+        while (!stopping && System.nanoTime() < end) {
+            try {
+                Thread.sleep(Math.min(100, Math.max(1, (end - System.nanoTime()) / 1_000_000)));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
         }
     }
 
@@ -346,22 +539,33 @@ public final class TrainerService implements AutoCloseable {
         }
     }
 
-    /** Writes a checkpoint of the current state; call from the training thread or after it stopped. */
+    /**
+     * Writes a checkpoint of the current state; call from the training thread or after it stopped.
+     * It needs no broker: a dead letter the broker has not acknowledged holds its partition's
+     * resume offset at the dead-lettered record, so a replay writes it again.
+     */
     private void checkpoint() {
         long t0 = System.nanoTime();
-        // Dead letters of records before the resume offsets are not replayed: they must be on the broker first.
-        dlq.flush();
         Map<Integer, Long> positions = new HashMap<>();
         for (TopicPartition tp : partitions) {
             positions.put(tp.partition(), consumer.position(tp));
         }
         Map<Integer, Long> resume = assembler.resumeOffsets(positions);
+        synchronized (unackedDeadLetters) {
+            unackedDeadLetters.forEach((p, offsets) -> {
+                if (!offsets.isEmpty()) {
+                    resume.merge(p, offsets.first(), Math::min);
+                }
+            });
+        }
         SchedulerCheckpoint sched = scheduler == null ? null : scheduler.checkpoint();
         TrainerCheckpoint ckpt = new TrainerCheckpoint(TrainerCheckpoint.FORMAT, version, trainer.optimizerSteps(),
-                trainerConfig.seed(), clock.millis(), resume, assembler.doneAfter(resume), sched);
+                trainerConfig.seed(), clock.millis(), resume, null, assembler.finishedSnapshot(), source, sched);
         Path dir = ckpt.writeTo(store, trainer);
+        checkpointedVersion = version;
         Duration took = Duration.ofNanos(System.nanoTime() - t0);
         metrics.checkpointed(took);
+        metrics.finishedGroupEntries(assembler.finishedEntries());
         LOG.info("checkpoint {} written in {} ms (resume offsets {})", dir, took.toMillis(), resume);
     }
 
@@ -393,6 +597,8 @@ public final class TrainerService implements AutoCloseable {
         p.putAll(kafka);
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        // Every position is set by hand; one that falls off the log is an error, never a silent jump.
+        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
         p.remove(ConsumerConfig.GROUP_ID_CONFIG);
         p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
@@ -430,29 +636,50 @@ public final class TrainerService implements AutoCloseable {
     }
 
     /**
-     * Stops training after the update in progress, writes a final checkpoint (unless training
-     * failed, so the last good checkpoint stays the newest) and closes everything.
+     * Stops within {@link Settings#stopTimeout()}: an update in progress is abandoned at its
+     * next forward pass (its groups stay untrained and are read again on restart), a final
+     * checkpoint of the last completed version is written (unless training failed, so the last
+     * good checkpoint stays the newest), and the Kafka clients are closed with what time is left.
      */
     @Override
     public synchronized void close() {
+        long deadline = System.nanoTime() + settings.stopTimeout().toNanos();
+        stopping = true;
         running = false;
+        boolean joined = true;
         if (thread != null) {
             try {
-                thread.join();
+                // Most of the budget; the checkpoint and the clients' close need the rest.
+                thread.join(Math.max(1, settings.stopTimeout().toMillis() * 3 / 4));
+                joined = !thread.isAlive();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+                joined = false;
             }
-            if (failure == null) {
-                checkpoint();
+            if (!joined) {
+                LOG.error("the training thread did not stop within {}; exiting without a final checkpoint (the last "
+                        + "one, version {}, stays the newest)", settings.stopTimeout(), checkpointedVersion);
+            } else if (failure == null) {
+                try {
+                    checkpoint();
+                } catch (RuntimeException e) {
+                    LOG.error("final checkpoint failed; the last one (version {}) stays the newest", checkpointedVersion,
+                            e);
+                }
             }
         }
         if (scheduler != null) {
             scheduler.close();
         }
-        closeQuietly(consumer);
-        closeQuietly(dlq);
+        Duration left = Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
+        if (consumer != null) {
+            closeQuietly(() -> consumer.close(left));
+        }
+        if (dlq != null) {
+            closeQuietly(() -> dlq.close(left));
+        }
         closeQuietly(publisher);
-        if (trainer != null) {
+        if (trainer != null && joined) {
             trainer.close();
         }
     }

@@ -82,7 +82,7 @@ public final class TrainerBenchmark {
             long[] writes = new long[10];
             for (int i = 0; i < writes.length; i++) {
                 TrainerCheckpoint ckpt = new TrainerCheckpoint(TrainerCheckpoint.FORMAT, i + 1, ggpo.optimizerSteps(), 0,
-                        System.currentTimeMillis(), Map.of(0, 0L), List.of(), null);
+                        System.currentTimeMillis(), Map.of(0, 0L), null, null, null, null);
                 long t0 = System.nanoTime();
                 ckpt.writeTo(store, ggpo);
                 writes[i] = System.nanoTime() - t0;

@@ -41,4 +41,45 @@ class CheckpointStoreTest {
                     .containsExactlyInAnyOrder("ckpt-000000000001", "ckpt-000000000003");
         }
     }
+
+    /** What a kill -9 does to a write: it stops there, with no clean-up. */
+    static final class Killed extends RuntimeException {
+    }
+
+    /**
+     * A checkpoint of a version already on disk is written again (a restart checkpoints before
+     * its first update). Whichever point of that write the process dies at, the store opened
+     * afterwards has a complete checkpoint of the version: the old one or the new one.
+     */
+    @Test
+    void shouldKeepAWholeCheckpointOfAVersionWhereverItsRewriteIsKilled() throws IOException {
+        for (String point : new String[] {"written", "old-aside", "new-in-place"}) {
+            Path dir = Files.createTempDirectory(root, "kill-at-" + point);
+            new CheckpointStore(dir, 1).write(5, d -> {
+                Files.writeString(d.resolve("a"), "old");
+                Files.writeString(d.resolve("b"), "old");
+            });
+            CheckpointStore dying = new CheckpointStore(dir, 1, reached -> {
+                if (reached.equals(point)) {
+                    throw new Killed();
+                }
+            });
+            assertThatThrownBy(() -> dying.write(5, d -> {
+                Files.writeString(d.resolve("a"), "new");
+                Files.writeString(d.resolve("b"), "new");
+            })).isInstanceOf(Killed.class);
+
+            CheckpointStore reopened = new CheckpointStore(dir, 1);
+            Path latest = reopened.latest().orElseThrow(() -> new AssertionError("no checkpoint after a kill at " + point));
+            assertThat(CheckpointStore.versionOf(latest)).isEqualTo(5L);
+            String a = Files.readString(latest.resolve("a"));
+            assertThat(Files.readString(latest.resolve("b"))).as("killed at " + point).isEqualTo(a);
+            assertThat(a).isEqualTo(point.equals("new-in-place") ? "new" : "old");
+            reopened.write(6, d -> Files.writeString(d.resolve("a"), "6"));
+            try (var entries = Files.list(dir)) {
+                assertThat(entries.map(p -> p.getFileName().toString())).as("no leftovers after the next write")
+                        .containsExactly("ckpt-000000000006");
+            }
+        }
+    }
 }

@@ -67,6 +67,40 @@ class PolicyTrainerTest {
         }
     }
 
+    /**
+     * An update cancelled after some optimizer steps, rolled back to the snapshot taken before
+     * it, leaves the trainer exactly where an update that never started would: the same update
+     * run again gives the same adapter and optimizer state bit for bit.
+     */
+    @Test
+    void shouldRollACancelledUpdateBackToItsSnapshot() {
+        List<TrainingSequence> batch = onPolicy(TinyModel.batch(8, 30, 1f, 5));
+        TrainerConfig config = config(GgpoConfig.defaults()).withBatching(1, 2, 1);
+        byte[] expectedAdapter;
+        byte[] expectedState;
+        try (PolicyTrainer plain = new PolicyTrainer(policy, policy.newAdapter(SPEC, 1), config)) {
+            plain.update(batch, 0);
+            plain.update(batch, 1);
+            expectedAdapter = plain.adapter().toBytes();
+            expectedState = plain.snapshot().state();
+        }
+        try (PolicyTrainer trainer = new PolicyTrainer(policy, policy.newAdapter(SPEC, 1), config)) {
+            trainer.update(batch, 0);
+            PolicyTrainer.Snapshot before = trainer.snapshot();
+            int[] passes = {0};
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> trainer.update(batch, 1, () -> ++passes[0] > 5))
+                    .isInstanceOf(PolicyTrainer.CancelledException.class);
+            assertThat(trainer.optimizerSteps()).as("steps were taken before the cancel")
+                    .isGreaterThan(before.optimizerSteps());
+            trainer.restore(before);
+            assertThat(trainer.optimizerSteps()).isEqualTo(before.optimizerSteps());
+            assertThat(trainer.adapter().toBytes()).isEqualTo(before.adapter());
+            trainer.update(batch, 1);
+            assertThat(trainer.adapter().toBytes()).isEqualTo(expectedAdapter);
+            assertThat(trainer.snapshot().state()).isEqualTo(expectedState);
+        }
+    }
+
     @Test
     void shouldRaiseLogProbsOfPositiveAdvantageTokensAndLowerThoseOfNegativeOnes() {
         for (float advantage : new float[] {1f, -1f}) {
