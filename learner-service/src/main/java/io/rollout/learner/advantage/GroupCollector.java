@@ -34,9 +34,16 @@ import org.slf4j.LoggerFactory;
 /**
  * Keeps each group's steps until all its episodes are done, then writes one training
  * sample per step with its GiGPO advantages and forgets the group. Groups that time out
- * (wall-clock) or in which an episode hit an infrastructure error are dropped whole and
- * announced on the dropped topic; bad records go to the dead-letter topic. Steps of an
- * older attempt, duplicates and steps of finished groups are counted and ignored.
+ * or in which an episode hit an infrastructure error are dropped whole and announced on
+ * the dropped topic; bad records go to the dead-letter topic. Steps of an older attempt,
+ * duplicates and steps of finished groups are counted and ignored.
+ *
+ * <p>The timeout is measured in stream time: a group is dropped once a step produced
+ * {@code groupTimeout} after its first step (by the record timestamps the actors set) has
+ * been read and the group is still incomplete. After an outage of the broker or of this app,
+ * the backlog is read in order, so a group whose steps wait in it is completed, not dropped;
+ * a partition that receives nothing keeps its groups open, and the scheduler's task timeout
+ * re-queues them. The check itself runs on a wall-clock punctuator.
  *
  * <p>Attempts are delivery attempts (see {@link Attempts}): a higher one replaces an open
  * group's steps. Once a group is finished (emitted or dropped), only a higher <em>task</em>
@@ -49,6 +56,11 @@ final class GroupCollector implements Processor<byte[], byte[], Object, Object> 
     private static final Logger LOG = LoggerFactory.getLogger(GroupCollector.class);
     /** More episodes than this in one group is taken for a corrupt record. */
     static final int MAX_GROUP_SIZE = 4096;
+    /**
+     * A step index above this is taken for a corrupt record: a group keeps a bit per step index
+     * seen, so an index of two billion would cost 256 MB of state.
+     */
+    static final int MAX_STEP_INDEX = 100_000;
     private static final StringSerializer KEYS = new StringSerializer();
 
     private final AdvantageConfig config;
@@ -144,7 +156,7 @@ final class GroupCollector implements Processor<byte[], byte[], Object, Object> 
         String key = StepKeys.of(groupId, attempt, step.getEpisode(), step.getT());
         boolean opened = state == null;
         if (opened) {
-            state = GroupState.open(attempt, step.getGroupSize(), context.currentSystemTimeMs());
+            state = GroupState.open(attempt, step.getGroupSize(), record.timestamp());
         }
         String conflict = state.conflict(step.getEpisode(), step.getT(), step.getDone());
         if (conflict != null) {
@@ -186,6 +198,9 @@ final class GroupCollector implements Processor<byte[], byte[], Object, Object> 
         }
         if (s.getT() < 0 || s.getAttempt() < 0) {
             return "negative step index or attempt";
+        }
+        if (s.getT() > MAX_STEP_INDEX) {
+            return "step index " + s.getT() + " is above " + MAX_STEP_INDEX;
         }
         if (!Float.isFinite(s.getReward())) {
             return "reward " + s.getReward() + " is not a finite number";
@@ -288,7 +303,8 @@ final class GroupCollector implements Processor<byte[], byte[], Object, Object> 
         return keys.size();
     }
 
-    private void dropTimedOut(long now) {
+    private void dropTimedOut(long wallClockMs) {
+        long now = context.currentStreamTimeMs();
         List<KeyValue<String, GroupState>> expired = new ArrayList<>();
         try (KeyValueIterator<String, GroupState> it = groups.all()) {
             while (it.hasNext()) {

@@ -21,6 +21,7 @@ final class GroupState {
 
     final int attempt;
     final int groupSize;
+    /** Timestamp of the record of the group's first step (when the actor produced it). */
     final long firstStepMs;
     /** Step index of each episode's last step, -1 until it arrives. */
     private final int[] lastT;

@@ -96,6 +96,17 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--keep-checkpoints", defaultValue = "3", description = "Checkpoints kept (default: ${DEFAULT-VALUE}).")
     private int keepCheckpoints;
 
+    @Option(names = "--accept-sample-loss",
+            description = {"When samples the checkpoint has not trained were deleted from train.samples by retention,",
+                "go on from the log start (counted in rollout.trainer.samples.lost) instead of stopping with an error."})
+    private boolean acceptSampleLoss;
+
+    @Option(names = "--stop-timeout", paramLabel = "DURATION", defaultValue = "20s",
+            description = {"On SIGTERM: abandon the update in progress (its groups stay untrained and are read again on",
+                "restart), checkpoint the last completed version and exit within this time; keep it below the",
+                "orchestrator's grace period, e.g. Kubernetes' 30 s (default: ${DEFAULT-VALUE})."})
+    private Duration stopTimeout;
+
     @Option(names = "--export-dir", paramLabel = "DIR",
             description = "Also write every version as a PEFT directory v<version> here (default: off).")
     private Path exportDir;
@@ -255,7 +266,7 @@ final class TrainCommand implements Callable<Integer> {
                     miniBatchSize, microBatchSize, temperature, seed);
             LoraSpec lora = new LoraSpec(loraRank, loraAlpha, loraTargets, 0.0, false, model.getFileName().toString());
             settings = new TrainerService.Settings(batchGroups, maxStaleness, checkpointEvery, adapterName, lora,
-                    initAdapter, exportDir);
+                    initAdapter, exportDir, acceptSampleLoss, stopTimeout);
             topics = TopicCatalog.builder().prefix(prefix).build();
             props = KafkaSettings.merge(kafkaConfig, kafka, bootstrap);
             schedulerConfig = new SchedulerConfig(maxInFlight, batchGroups, maxStaleness, maxRetries, taskTimeout, runId);

@@ -71,6 +71,13 @@ public final class SchedulerService implements AutoCloseable {
     private List<TopicPartition> taskPartitions;
     private volatile Thread loop;
     private volatile boolean closed;
+    private volatile Throwable failure;
+    /**
+     * Per partition of rollout.tasks, an offset no task sent before it lies at or after: the end
+     * offset at recovery, raised by each acknowledged send. A checkpoint stores it without asking
+     * the broker, so it can be taken during an outage.
+     */
+    private final Map<Integer, Long> taskEnds = new HashMap<>();
 
     /**
      * @param kafka          client settings (bootstrap, security), passed through to the producer and the consumer
@@ -146,6 +153,7 @@ public final class SchedulerService implements AutoCloseable {
                 LOG.info("restored scheduler at group index {} with {} groups in flight; {} tasks produced after the"
                         + " checkpoint recorded", scheduler.nextIndex(), scheduler.inFlight(), replayed);
             }
+            consumer.endOffsets(taskTps, METADATA_TIMEOUT).forEach((tp, end) -> taskEnds.put(tp.partition(), end));
             droppedPartitions = droppedTps;
             taskPartitions = taskTps;
         }
@@ -234,7 +242,8 @@ public final class SchedulerService implements AutoCloseable {
             producer.flush();
             for (int i = 0; i < sends.size(); i++) {
                 try {
-                    sends.get(i).get();
+                    RecordMetadata acked = sends.get(i).get();
+                    taskEnds.merge(acked.partition(), acked.offset() + 1, Math::max);
                 } catch (ExecutionException e) {
                     throw new KafkaException("could not send task " + batch.get(i).getGroupId() + " attempt "
                             + batch.get(i).getAttempt(), e.getCause());
@@ -261,9 +270,7 @@ public final class SchedulerService implements AutoCloseable {
             for (TopicPartition tp : droppedPartitions) {
                 droppedOffsets.put(tp.partition(), consumer.position(tp, METADATA_TIMEOUT));
             }
-            Map<Integer, Long> taskEnds = new HashMap<>();
-            consumer.endOffsets(taskPartitions, METADATA_TIMEOUT).forEach((tp, end) -> taskEnds.put(tp.partition(), end));
-            return new SchedulerCheckpoint(state, droppedOffsets, taskEnds);
+            return new SchedulerCheckpoint(state, droppedOffsets, new HashMap<>(taskEnds));
         }
     }
 
@@ -282,21 +289,30 @@ public final class SchedulerService implements AutoCloseable {
     }
 
     private void run() {
-        while (!closed) {
-            try {
-                tick();
-            } catch (RuntimeException e) {
-                if (closed) {
-                    break;
-                }
-                LOG.error("scheduler tick failed; retrying in 1 s", e);
+        try {
+            while (!closed) {
                 try {
+                    tick();
+                } catch (RuntimeException e) {
+                    if (closed) {
+                        break;
+                    }
+                    LOG.error("scheduler tick failed; retrying in 1 s", e);
                     Thread.sleep(1000);
-                } catch (InterruptedException ie) {
-                    break;
                 }
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Throwable t) {
+            // Not a Kafka or input problem: the scheduler cannot go on, and its owner must know.
+            failure = t;
+            LOG.error("the task scheduler stopped: {}", t.toString(), t);
         }
+    }
+
+    /** What stopped the scheduler's thread (an Error), or null while it runs or after a clean close. */
+    public Throwable failure() {
+        return failure;
     }
 
     /** Stops the loop after its current tick and closes the clients. Takes no checkpoint. */

@@ -265,6 +265,9 @@ public final class TrainerService implements AutoCloseable {
     private void loop() {
         try {
             while (running) {
+                if (scheduler != null && scheduler.failure() != null) {
+                    throw new IllegalStateException("the task scheduler failed", scheduler.failure());
+                }
                 for (ConsumerRecord<byte[], byte[]> record : poll()) {
                     accept(record);
                 }

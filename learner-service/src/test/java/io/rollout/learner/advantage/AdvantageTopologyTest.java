@@ -207,9 +207,12 @@ class AdvantageTopologyTest {
     void shouldDropAGroupThatTimesOutAndIgnoreItsLaterSteps() {
         List<Step> group = twoEpisodes("g1", 2);
         group.subList(0, 3).forEach(this::send);
-        driver.advanceWallClockTime(Duration.ofMinutes(4));
+        // Stream time moves with the steps other groups' actors produce.
+        steps.pipeInput("g2", mid("g2", 0, 2, 0, 0, "start", 0f), now.plus(Duration.ofMinutes(4)));
+        driver.advanceWallClockTime(Duration.ofMinutes(5));
         assertThat(dropped.isEmpty()).isTrue();
-        driver.advanceWallClockTime(Duration.ofMinutes(1).plusSeconds(1));
+        steps.pipeInput("g2", mid("g2", 0, 2, 0, 1, "room", 0f), now.plus(Duration.ofMinutes(5).plusSeconds(1)));
+        driver.advanceWallClockTime(CONFIG.timeoutCheckInterval());
         DroppedGroup d = dropped.readValue();
         assertThat(d.getGroupId().toString()).isEqualTo("g1");
         assertThat(d.getAttempt()).isEqualTo(2);
@@ -218,7 +221,8 @@ class AdvantageTopologyTest {
         assertThat(d.getGroupSize()).isEqualTo(2);
         group.subList(3, 5).forEach(this::send);
         assertThat(samples.isEmpty()).isTrue();
-        assertThat(driver.getKeyValueStore(AdvantageTopology.STEPS_STORE).approximateNumEntries()).isZero();
+        assertThat(driver.getKeyValueStore(AdvantageTopology.STEPS_STORE).approximateNumEntries())
+                .as("g2's two steps only").isEqualTo(2);
         assertThat(counter("rollout.advantage.groups.dropped", "reason", "timeout")).isEqualTo(1);
         assertThat(counter("rollout.advantage.steps.in", "outcome", "late")).isEqualTo(2);
         // A re-delivery of the same dispatch is not; the scheduler's re-queue is.
@@ -227,6 +231,25 @@ class AdvantageTopologyTest {
         int requeued = Attempts.delivery(1, 0);
         twoEpisodes("g1", requeued).forEach(this::send);
         assertThat(samples.readValuesToList()).hasSize(5).allMatch(s -> s.getAttempt() == requeued);
+    }
+
+    /**
+     * The app stood still (broker outage) for longer than the group timeout while the group's
+     * remaining steps, produced in time, waited in its input: they complete the group when
+     * the app reads on; nothing is dropped.
+     */
+    @Test
+    void shouldNotDropAGroupWhoseStepsWaitInTheInputBacklog() {
+        List<Step> group = twoEpisodes("g1", 0);
+        group.subList(0, 2).forEach(this::send);
+        driver.advanceWallClockTime(Duration.ofMinutes(20));
+        assertThat(dropped.isEmpty()).as("nothing was read in the meantime").isTrue();
+        for (int i = 2; i < group.size(); i++) {
+            steps.pipeInput("g1", group.get(i), now.plus(Duration.ofMinutes(1)));
+            driver.advanceWallClockTime(CONFIG.timeoutCheckInterval());
+        }
+        assertThat(dropped.isEmpty()).isTrue();
+        assertAdvantagesOf(group, samples.readValuesToList());
     }
 
     @Test
@@ -257,10 +280,12 @@ class AdvantageTopologyTest {
         Step misKeyed = mid("g1", 0, 2, 0, 0, "start", 0f);
         steps.pipeInput("other-key", misKeyed);
         send(mid("g1", 0, 2, 5, 0, "start", 0f)); // episode outside the group
+        send(mid("g1", 0, 2, 0, 2_000_000_000, "start", 0f)); // a step index that would cost 256 MB of state
         twoEpisodes("g1", 0).forEach(this::send);
 
         List<TestRecord<byte[], byte[]>> letters = dlq.readRecordsToList();
-        assertThat(letters).hasSize(3);
+        assertThat(letters).hasSize(4);
+        assertThat(DeadLetters.text(letters.get(3).headers(), DeadLetters.ERROR)).contains("step index 2000000000");
         TestRecord<byte[], byte[]> first = letters.get(0);
         assertThat(new String(first.value(), StandardCharsets.UTF_8)).isEqualTo("{\"not\": \"avro\"}");
         assertThat(new String(first.key(), StandardCharsets.UTF_8)).isEqualTo("g9");
@@ -274,7 +299,7 @@ class AdvantageTopologyTest {
         assertThat(DeadLetters.text(letters.get(1).headers(), DeadLetters.SOURCE_OFFSET)).isEqualTo("1");
         assertThat(DeadLetters.text(letters.get(2).headers(), DeadLetters.ERROR)).contains("episode 5");
         assertAdvantagesOf(twoEpisodes("g1", 0), samples.readValuesToList());
-        assertThat(counter("rollout.advantage.steps.in", "outcome", "dead_lettered")).isEqualTo(3);
+        assertThat(counter("rollout.advantage.steps.in", "outcome", "dead_lettered")).isEqualTo(4);
     }
 
     @Test

@@ -63,6 +63,33 @@ class SchedulerServiceTest {
         return new SchedulerService(kafka, topics, scheduler, trainerVersion::get, Clock.systemUTC(), registry);
     }
 
+    /**
+     * An Error in the scheduler's thread (here from the trainer-version callback) is kept and
+     * reported, instead of ending the thread silently while the trainer goes on without tasks.
+     */
+    @Test
+    void shouldReportAnErrorThatStopsItsThread() throws Exception {
+        Properties kafka = new Properties();
+        kafka.put("bootstrap.servers", SharedKafkaBroker.bootstrapServers());
+        AtomicInteger calls = new AtomicInteger();
+        try (SchedulerService service = new SchedulerService(kafka, topics, new TaskScheduler(CONFIG, TASKS, 1), () -> {
+            if (calls.incrementAndGet() > 2) {
+                throw new AssertionError("injected");
+            }
+            return 0;
+        }, Clock.systemUTC(), new SimpleMeterRegistry())) {
+            service.start(null);
+            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            while (service.failure() == null && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertThat(service.failure()).isInstanceOf(AssertionError.class).hasMessage("injected");
+            // The checkpoint needs no broker round trip: it is taken from what was acknowledged.
+            assertThat(service.checkpoint().taskEndOffsets().values().stream().mapToLong(Long::longValue).sum())
+                    .isEqualTo(4);
+        }
+    }
+
     @Test
     void shouldProduceTasksKeyedByGroupId() {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();

@@ -75,6 +75,59 @@ class TrainerCrashTest {
         assertThat(trainedOnce(all)).isEqualTo(expected);
     }
 
+    /**
+     * SIGTERM in the middle of an update that takes minutes: the trainer abandons it, writes a
+     * checkpoint of the last completed version (0) that resumes before the batch, and exits
+     * within its stop timeout; the restarted trainer trains the batch.
+     */
+    @Test
+    void shouldAbandonTheUpdateInProgressOnSigtermAndExitWithinTheStopTimeout() throws Exception {
+        TopicCatalog topics = TopicCatalog.builder().prefix("it-sigterm.").build();
+        SampleFeed.createTopics(topics);
+        List<TrainingSample> batch = new ArrayList<>();
+        for (int g = 0; g < 2; g++) {
+            batch.addAll(SampleFeed.group("s" + g, 0, 3, 0, 200 + g));
+        }
+        Path log = dir.resolve("trained.jsonl");
+        // 3000 epochs of single-sample passes: one update takes minutes, however fast the machine.
+        List<String> slow = List.of("--ppo-epochs", "3000", "--micro-batch-size", "1", "--stop-timeout", "10s");
+        Process trainer = start(topics, log, "first", "it-sigterm.", slow);
+        long stoppedAfterMs;
+        try {
+            awaitLog(log, lines -> !lines.isEmpty(), trainer);
+            SampleFeed.produce(topics, batch);
+            Thread.sleep(4000);
+            assertThat(lastVersion(read(log))).as("still in the first update").isZero();
+            long t0 = System.nanoTime();
+            trainer.destroy();
+            boolean exited = trainer.waitFor(25, java.util.concurrent.TimeUnit.SECONDS);
+            stoppedAfterMs = (System.nanoTime() - t0) / 1_000_000;
+            assertThat(exited).as("exited within 25 s of SIGTERM; output:\n" + output()).isTrue();
+        } finally {
+            trainer.destroyForcibly().waitFor();
+        }
+        assertThat(stoppedAfterMs).isLessThan(15_000);
+        assertThat(output()).contains("abandoned");
+        Path checkpoints = dir.resolve("checkpoints");
+        JsonNode ckpt;
+        try (var dirs = Files.list(checkpoints)) {
+            Path only = dirs.filter(p -> p.getFileName().toString().startsWith("ckpt-")).findFirst().orElseThrow();
+            ckpt = JSON.readTree(only.resolve("checkpoint.json").toFile());
+        }
+        assertThat(ckpt.get("version").asLong()).isZero();
+        ckpt.get("sampleOffsets").forEach(offset -> assertThat(offset.asLong()).as("resumes before the abandoned batch")
+                .isZero());
+
+        Process restarted = start(topics, log, "second", "it-sigterm.", List.of("--ppo-epochs", "1"));
+        try {
+            awaitLog(log, lines -> lastVersion(lines) >= 1, restarted);
+        } finally {
+            restarted.destroy();
+            restarted.waitFor();
+        }
+        assertThat(trainedOnce(read(log))).hasSize(6);
+    }
+
     /** Sample -> times trained, counting the first run only up to the checkpoint the second resumed from. */
     static Map<String, Integer> trainedOnce(List<JsonNode> lines) {
         Map<String, Integer> counts = new HashMap<>();
@@ -113,13 +166,18 @@ class TrainerCrashTest {
     }
 
     Process start(TopicCatalog topics, Path log, String name) throws IOException {
+        return start(topics, log, name, "it-crash.", List.of());
+    }
+
+    Process start(TopicCatalog topics, Path log, String name, String prefix, List<String> extra) throws IOException {
         String java = ProcessHandle.current().info().command().orElse("java");
-        List<String> cmd = List.of(java, "-Xmx512m", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
-                LearnerCommand.class.getName(), "train",
-                "--bootstrap", SharedKafkaBroker.bootstrapServers(), "--prefix", "it-crash.",
+        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx512m", "-XX:+UseSerialGC", "-cp",
+                System.getProperty("java.class.path"), LearnerCommand.class.getName(), "train",
+                "--bootstrap", SharedKafkaBroker.bootstrapServers(), "--prefix", prefix,
                 "--model", TinyModel.dir().toString(), "--checkpoint-dir", dir.resolve("checkpoints").toString(),
                 "--checkpoint-every", "2", "--batch-groups", "2", "--mini-batch-size", "6", "--lora-rank", "4",
-                "--max-staleness", "1000", "--no-scheduler", "--trained-log", log.toString(), "--metrics-port", "0");
+                "--max-staleness", "1000", "--no-scheduler", "--trained-log", log.toString(), "--metrics-port", "0"));
+        cmd.addAll(extra);
         return new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(dir.resolve(name + ".out").toFile()).start();
     }
