@@ -46,9 +46,9 @@ import picocli.CommandLine.Option;
             "env-service sessions is played again from its start under a new attempt, at most --outage-replays times.",
             "A step bigger than --max-step-bytes drops its group (INFRA_ERROR) and the task is committed.",
             "SIGTERM stops taking tasks, lets the groups in play finish for --drain-timeout, gives the rest back",
-            "uncommitted (another actor replays them) and exits 0 within the drain timeout and a few seconds.",
+            "uncommitted (another actor replays them) and exits within the drain timeout and a few seconds.",
             "/health (liveness) is 503 once the actor failed or drains; /ready (readiness) is 503 during an outage.",
-            "Exit codes: 0 stopped by SIGTERM; 1 the actor failed (an Error such as OutOfMemoryError while playing or",
+            "Exit codes: 143 after SIGTERM (the signal's); 1 the actor failed (an Error such as OutOfMemoryError while playing or",
             "in the task loop, a step Kafka refused for good), its unfinished tasks are left uncommitted; 2 bad usage.",
             "Prints 'metrics=URL', then 'running' on standard output."
         })
