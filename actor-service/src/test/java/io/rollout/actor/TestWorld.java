@@ -2,6 +2,7 @@ package io.rollout.actor;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.rollout.env.EnvironmentFactory;
 import io.rollout.env.household.HouseholdFactory;
 import io.rollout.env.server.EnvRegistry;
 import io.rollout.env.server.EnvServer;
@@ -16,6 +17,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -43,10 +45,16 @@ public final class TestWorld {
 
     /** An env-service with Sokoban and household on a free loopback port. */
     public static EnvServer startServer(int maxSessions) {
-        SessionManager sessions = new SessionManager(
-                new EnvRegistry(List.of(new SokobanFactory(), new HouseholdFactory())), maxSessions,
-                Duration.ofMinutes(5), System::nanoTime);
-        return EnvServer.start(new EnvServer.Options("127.0.0.1", 0, 1 << 16, Duration.ofHours(1)), sessions,
+        return startServer(maxSessions, 0);
+    }
+
+    /** An env-service with Sokoban and household on {@code port} (0: a free one), with no sessions. */
+    public static EnvServer startServer(int maxSessions, int port, EnvironmentFactory... more) {
+        List<EnvironmentFactory> factories = new ArrayList<>(List.of(new SokobanFactory(), new HouseholdFactory()));
+        factories.addAll(List.of(more));
+        SessionManager sessions = new SessionManager(new EnvRegistry(factories), maxSessions, Duration.ofMinutes(5),
+                System::nanoTime);
+        return EnvServer.start(new EnvServer.Options("127.0.0.1", port, 1 << 16, Duration.ofHours(1)), sessions,
                 new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
     }
 

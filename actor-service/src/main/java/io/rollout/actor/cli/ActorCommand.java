@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
         versionProvider = ActorCommand.Version.class,
         description = "Rollout actors: play tasks from rollout.tasks with the policy against env-service and publish steps.",
         subcommands = {RunCommand.class, CommandLine.HelpCommand.class},
-        footer = {"", "Exit codes: 0 ok, 1 a failure, 2 bad usage."})
+        footer = {"", "Exit codes: 0 ok, 1 a failure (for run: the actor failed, see run --help), 2 bad usage."})
 public final class ActorCommand implements Runnable {
 
     @CommandLine.Spec

@@ -12,7 +12,6 @@ import io.rollout.policy.Policy;
 import io.rollout.policy.text.ChatTemplate;
 import io.rollout.schemas.config.CommandLines;
 import io.rollout.schemas.kafka.KafkaSettings;
-import io.rollout.schemas.observability.MetricsHttpServer;
 import io.rollout.schemas.observability.Registries;
 import io.rollout.schemas.topics.TopicCatalog;
 import java.lang.management.ManagementFactory;
@@ -24,6 +23,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Callable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -38,11 +39,25 @@ import picocli.CommandLine.Option;
             "batching generation across the group's episodes, with several groups in flight. Publishes one Step per",
             "action to rollout.steps and commits a task only after all its steps are acknowledged; a task of a dead",
             "actor is re-delivered and replayed under a new attempt. Follows policy.weights from the newest version",
-            "and swaps adapters between generation rounds. SIGTERM stops taking tasks, lets the groups in play finish",
-            "for --drain-timeout, gives the rest back and exits.",
+            "and swaps adapters between generation rounds.",
+            "Outages: when env-service is unreachable or restarted (connection failure or timeout, 404 unknown_session)",
+            "or Kafka does not answer, the actor reports not ready (/ready 503), takes no new task and retries with",
+            "exponential backoff and jitter (--outage-backoff up to --outage-backoff-max); a group that lost its",
+            "env-service sessions is played again from its start under a new attempt, at most --outage-replays times.",
+            "A step bigger than --max-step-bytes drops its group (INFRA_ERROR) and the task is committed.",
+            "SIGTERM stops taking tasks, lets the groups in play finish for --drain-timeout, gives the rest back",
+            "uncommitted (another actor replays them) and exits within the drain timeout and a few seconds.",
+            "/health (liveness) is 503 once the actor failed or drains; /ready (readiness) is 503 during an outage.",
+            "Exit codes: 143 after SIGTERM (the signal's); 1 the actor failed (an Error such as OutOfMemoryError while playing or",
+            "in the task loop, a step Kafka refused for good), its unfinished tasks are left uncommitted; 2 bad usage.",
             "Prints 'metrics=URL', then 'running' on standard output."
         })
 final class RunCommand implements Callable<Integer> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(RunCommand.class);
+
+    /** Exit code of an actor that failed (see the description). */
+    static final int EXIT_FAILED = 1;
 
     @CommandLine.Spec
     private CommandLine.Model.CommandSpec spec;
@@ -98,9 +113,29 @@ final class RunCommand implements Callable<Integer> {
             description = "Tasks played at once, each on its own thread (default: ${DEFAULT-VALUE}).")
     private int groupsInFlight;
 
-    @Option(names = "--drain-timeout", paramLabel = "DURATION", defaultValue = "30s",
-            description = "On SIGTERM, how long groups in play may finish before they are given back (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--drain-timeout", paramLabel = "DURATION", defaultValue = "20s",
+            description = "On SIGTERM, how long groups in play may finish before they are given back; the process exits "
+                    + "within this and a few seconds, so keep it ~10 s below the pod's termination grace period "
+                    + "(default: ${DEFAULT-VALUE}).")
     private Duration drainTimeout;
+
+    @Option(names = "--max-step-bytes", paramLabel = "BYTES", defaultValue = "0",
+            description = "A step (key and value) bigger than this drops its group as INFRA_ERROR; 0: the producer's "
+                    + "max.request.size less 512 bytes, which also bounds a larger value (default: ${DEFAULT-VALUE}).")
+    private int maxStepBytes;
+
+    @Option(names = "--outage-backoff", paramLabel = "DURATION", defaultValue = "500ms",
+            description = "First wait after an env-service or Kafka outage; waits double, with jitter (default: ${DEFAULT-VALUE}).")
+    private Duration outageBackoff;
+
+    @Option(names = "--outage-backoff-max", paramLabel = "DURATION", defaultValue = "30s",
+            description = "Longest wait between retries during an outage (default: ${DEFAULT-VALUE}).")
+    private Duration outageBackoffMax;
+
+    @Option(names = "--outage-replays", defaultValue = "10",
+            description = "Times one group is played again after env-service lost it before it ends as INFRA_ERROR "
+                    + "(default: ${DEFAULT-VALUE}).")
+    private int outageReplays;
 
     @Option(names = "--adapter-name", defaultValue = "policy",
             description = "Adapter followed on policy.weights (default: ${DEFAULT-VALUE}).")
@@ -142,11 +177,11 @@ final class RunCommand implements Callable<Integer> {
     private Long seed;
 
     @Option(names = "--metrics-host", defaultValue = "${env:ACTOR_METRICS_HOST:-127.0.0.1}",
-            description = "Address of /metrics and /health (default: ${DEFAULT-VALUE}; env ACTOR_METRICS_HOST).")
+            description = "Address of /metrics, /health and /ready (default: ${DEFAULT-VALUE}; env ACTOR_METRICS_HOST).")
     private String metricsHost;
 
     @Option(names = "--metrics-port", defaultValue = "${env:ACTOR_METRICS_PORT:-9406}",
-            description = "Port of /metrics and /health; 0 takes a free one (default: ${DEFAULT-VALUE}; env ACTOR_METRICS_PORT).")
+            description = "Port of /metrics, /health and /ready; 0 takes a free one (default: ${DEFAULT-VALUE}; env ACTOR_METRICS_PORT).")
     private int metricsPort;
 
     @Override
@@ -172,7 +207,7 @@ final class RunCommand implements Callable<Integer> {
         try {
             player = playerConfig(id, policy);
             settings = new ActorService.Settings(id, consumerGroup != null ? consumerGroup : prefix + "actors",
-                    groupsInFlight, drainTimeout);
+                    groupsInFlight, drainTimeout, maxStepBytes, outageBackoff, outageBackoffMax, outageReplays);
             props = KafkaSettings.merge(kafkaConfig, kafka, bootstrap);
             topics = TopicCatalog.builder().prefix(prefix).build();
             if (envThreads < 1) {
@@ -186,24 +221,31 @@ final class RunCommand implements Callable<Integer> {
         EnvClient env = EnvClient.create(envUrl, Duration.ofSeconds(10), envTimeout);
         Actor actor = Actor.start(policy, env, player, settings, topics, props, registry, adapterName, topicWait,
                 envThreads);
-        MetricsHttpServer http = MetricsHttpServer.start(metricsHost, metricsPort, registry,
-                actor.service()::healthy);
+        ActorHttpServer http = ActorHttpServer.start(metricsHost, metricsPort, registry, actor.service()::healthy,
+                actor.service()::ready);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             actor.close();
             http.close();
             env.close();
-            policy.close();
+            if (actor.service().playersStopped()) {
+                policy.close();
+            } // else a player is still inside the model (a long generation); the process is ending anyway
         }, "actor-shutdown"));
         spec.commandLine().getOut().println("metrics=" + http.url());
         spec.commandLine().getOut().println("running");
         spec.commandLine().getOut().flush();
         actor.service().awaitStopped(Duration.ofDays(36500));
-        Throwable failure = actor.service().failure();
-        if (failure != null) {
-            spec.commandLine().getErr().println("error: " + CommandLines.oneLine(failure));
-            return 1;
+        return exitCode(actor.service().failure());
+    }
+
+    /** 0 for an actor stopped by SIGTERM, {@link #EXIT_FAILED} for one stopped by {@code failure}, logged. */
+    int exitCode(Throwable failure) {
+        if (failure == null) {
+            return 0;
         }
-        return 0;
+        LOG.error("actor failed, exiting with code {}: {}", EXIT_FAILED, CommandLines.oneLine(failure), failure);
+        spec.commandLine().getErr().println("error: " + CommandLines.oneLine(failure));
+        return EXIT_FAILED;
     }
 
     private PlayerConfig playerConfig(String id, Policy policy) {

@@ -19,6 +19,7 @@ import io.rollout.records.StepTimings;
 import io.rollout.records.Task;
 import io.rollout.records.TerminalReason;
 import io.rollout.schemas.serde.Packed;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -53,7 +54,11 @@ import org.slf4j.LoggerFactory;
  * timeout, 5xx, and also a 4xx, which is logged as a bad request) ends that episode with one
  * step of {@code done}, {@code INFRA_ERROR}, reward 0, not valid; the other episodes play on.
  * A creation failure's step has t 0, an empty anchor and no tokens. A generation failure is not
- * an environment failure and propagates.
+ * an environment failure and propagates. A player made with {@link #raisingEnvOutages()} (the
+ * actor's) tells an <em>outage</em> of env-service apart ({@link #isOutage}: the connection
+ * failed or timed out, or a 404 {@code unknown_session} because env-service restarted and lost
+ * its sessions): it emits nothing of that round and throws {@link EnvOutageException}, so the
+ * caller can play the group again once env-service answers instead of ending episodes.
  *
  * <p>Seeds: the policy samples sequence b of a batch from {@code seed + b}. With a configured
  * seed the round seed is a hash of (config seed, task seed, group id, t) and active episodes are
@@ -71,6 +76,7 @@ public final class GroupPlayer {
     private final BatchGenerator generator;
     private final PlayerConfig config;
     private final Executor envCalls;
+    private final boolean raiseOutages;
 
     /**
      * @param env the env-service client (not closed by the player)
@@ -87,6 +93,49 @@ public final class GroupPlayer {
         this.generator = Objects.requireNonNull(generator, "generator");
         this.config = Objects.requireNonNull(config, "config");
         this.envCalls = Objects.requireNonNull(envCalls, "envCalls");
+        this.raiseOutages = false;
+    }
+
+    private GroupPlayer(GroupPlayer other, boolean raiseOutages) {
+        this.env = other.env;
+        this.prompts = other.prompts;
+        this.format = other.format;
+        this.generator = other.generator;
+        this.config = other.config;
+        this.envCalls = other.envCalls;
+        this.raiseOutages = raiseOutages;
+    }
+
+    /**
+     * This player, except that an env-service outage ({@link #isOutage}) throws
+     * {@link EnvOutageException} instead of ending the episodes that met it.
+     */
+    public GroupPlayer raisingEnvOutages() {
+        return raiseOutages ? this : new GroupPlayer(this, true);
+    }
+
+    /** Asks env-service for its environments: returns when it answers, throws when it does not. */
+    public void probeEnv() {
+        env.environments();
+    }
+
+    /**
+     * Whether an env-service call failed because the service is unavailable or restarted (the
+     * connection failed or timed out; a 404 {@code unknown_session}) rather than because of the
+     * request or the environment.
+     */
+    public static boolean isOutage(RuntimeException e) {
+        if (e instanceof EnvRequestException refused) {
+            return refused.status() == 404 && "unknown_session".equals(refused.kind());
+        }
+        if (e instanceof EnvInfrastructureException) {
+            for (Throwable c = e.getCause(); c != null && c != c.getCause(); c = c.getCause()) {
+                if (c instanceof IOException) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /** A player sampling from {@code policy} with the prompt format and history of {@code config}. */
@@ -137,15 +186,22 @@ public final class GroupPlayer {
                 created.add(CompletableFuture.supplyAsync(
                         () -> timed(() -> env.createSession(envName, seed, envConfig)), envCalls));
             }
+            List<Timed<SessionCreated>> answers = created.stream().map(CompletableFuture::join).toList();
             for (Episode ep : episodes) {
-                Timed<SessionCreated> c = created.get(ep.index).join();
+                Timed<SessionCreated> c = answers.get(ep.index);
+                if (c.value != null) {
+                    ep.session = c.value.session(); // closed in the finally below, also after an outage
+                }
+            }
+            raiseOutage(task, "session creation", answers);
+            for (Episode ep : episodes) {
+                Timed<SessionCreated> c = answers.get(ep.index);
                 if (c.error != null) {
                     logFailure(task, ep, "session creation", c.error);
                     ep.done = true;
                     sink.accept(infraStep(task, ep, "", new int[0], new int[0], new float[0],
                             adapter.get().version(), 0, c.micros));
                 } else {
-                    ep.session = c.value.session();
                     ep.observation = c.value.observation();
                 }
             }
@@ -183,10 +239,12 @@ public final class GroupPlayer {
             String sent = action.orElse(ActionFormat.UNPARSABLE);
             results.add(CompletableFuture.supplyAsync(() -> timed(() -> env.step(ep.session, sent)), envCalls));
         }
+        List<Timed<StepResult>> answers = results.stream().map(CompletableFuture::join).toList();
+        raiseOutage(task, "step", answers);
         for (int i = 0; i < active.size(); i++) {
             Episode ep = active.get(i);
             Completion c = completions.get(i);
-            Timed<StepResult> r = results.get(i).join();
+            Timed<StepResult> r = answers.get(i);
             String anchor = ep.observation.anchor();
             if (r.error != null) {
                 logFailure(task, ep, "step", r.error);
@@ -209,6 +267,19 @@ public final class GroupPlayer {
             ep.observation = result.observation();
             ep.t++;
             ep.done = done;
+        }
+    }
+
+    /** Throws {@link EnvOutageException} if raising outages and one of {@code answers} failed by one. */
+    private void raiseOutage(Task task, String call, List<? extends Timed<?>> answers) {
+        if (!raiseOutages) {
+            return;
+        }
+        for (Timed<?> answer : answers) {
+            if (answer.error != null && isOutage(answer.error)) {
+                throw new EnvOutageException("group " + task.getGroupId() + ": env-service " + call
+                        + " failed: " + answer.error.getMessage(), answer.error);
+            }
         }
     }
 

@@ -21,6 +21,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class Actor implements AutoCloseable {
 
+    private static final Duration FOLLOWER_CLOSE = Duration.ofSeconds(3);
+
     private final WeightFollower follower;
     private final ActorService service;
     private final ExecutorService envCalls;
@@ -78,11 +80,21 @@ public final class Actor implements AutoCloseable {
         return follower;
     }
 
-    /** Drains and stops the service (see {@link ActorService#close()}), then stops following weights. */
+    /**
+     * Drains and stops the service (see {@link ActorService#close()}), then stops following
+     * weights, waiting at most {@link #FOLLOWER_CLOSE} for the follower (it may be loading a version).
+     */
     @Override
     public void close() {
         service.close();
-        follower.close();
         envCalls.shutdownNow();
+        Thread closing = new Thread(follower::close, "weight-follower-close");
+        closing.setDaemon(true);
+        closing.start();
+        try {
+            closing.join(FOLLOWER_CLOSE.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

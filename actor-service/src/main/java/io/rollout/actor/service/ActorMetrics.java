@@ -24,9 +24,13 @@ public final class ActorMetrics {
     public enum TaskOutcome {
         /** All steps published and acknowledged; the offset may be committed. */
         COMPLETED,
-        /** Generation failed; the open episodes were ended as INFRA_ERROR, so the group is re-queued. */
+        /**
+         * Played to an end that drops the group: generation failed, a step was too big for Kafka, or
+         * env-service kept failing after it came back; the open episodes were ended as INFRA_ERROR,
+         * so the advantage stage drops the group and the scheduler re-queues it. Committed.
+         */
         FAILED,
-        /** Given up unfinished (partition revoked or shutdown); another actor replays it. */
+        /** Given up unfinished (partition revoked, shutdown or the actor failed); another actor replays it. */
         ABANDONED,
         /** Not a readable, valid task; sent to the dead-letter topic. */
         DEAD_LETTERED;
@@ -42,6 +46,8 @@ public final class ActorMetrics {
     private final Counter steps;
     private final Timer generate;
     private final Timer group;
+    private final Counter oversized;
+    private final Counter replayed;
 
     public ActorMetrics(MeterRegistry registry, Supplier<Number> policyVersion) {
         this.registry = registry;
@@ -63,6 +69,11 @@ public final class ActorMetrics {
                 .description("Batched generation calls: the time the actor spends sampling").register(registry);
         group = Timer.builder("rollout.actor.group.duration")
                 .description("Playing one task's group, from start to the last step's acknowledgement")
+                .register(registry);
+        oversized = Counter.builder("rollout.actor.steps.oversized").baseUnit("steps")
+                .description("Steps too big for a Kafka record; each drops its group").register(registry);
+        replayed = Counter.builder("rollout.actor.groups.replayed").baseUnit("groups")
+                .description("Groups played again from their start under a new attempt after an env-service outage")
                 .register(registry);
         Gauge.builder("rollout.actor.policy.version", policyVersion)
                 .description("Adapter version the actor samples with; 0 is the base model").register(registry);
@@ -94,6 +105,14 @@ public final class ActorMetrics {
         if (c != null) {
             c.increment();
         }
+    }
+
+    void oversizedStep() {
+        oversized.increment();
+    }
+
+    void groupReplayed() {
+        replayed.increment();
     }
 
     void groupPlayed(long nanos) {

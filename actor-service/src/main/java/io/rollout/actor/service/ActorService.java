@@ -2,6 +2,7 @@ package io.rollout.actor.service;
 
 import io.micrometer.core.instrument.Gauge;
 import io.rollout.actor.play.AdapterRef;
+import io.rollout.actor.play.EnvOutageException;
 import io.rollout.actor.play.GroupPlayer;
 import io.rollout.actor.service.ActorMetrics.TaskOutcome;
 import io.rollout.records.Step;
@@ -25,13 +26,20 @@ import java.util.Objects;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.Queue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
 import org.apache.kafka.clients.consumer.CommitFailedException;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
@@ -45,6 +53,8 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.RebalanceInProgressException;
+import org.apache.kafka.common.errors.RecordBatchTooLargeException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -73,14 +83,29 @@ import org.slf4j.LoggerFactory;
  * committed; the others are abandoned: their players stop before the next step is published,
  * so nothing of them is published once the revocation returns.
  *
- * <p><b>Failures.</b> An env-service failure ends an episode as INFRA_ERROR (see
- * {@link GroupPlayer}). A generation failure ends the group's open episodes as INFRA_ERROR, so
- * the advantage stage drops the group and the scheduler re-queues it. An unreadable or invalid
- * task goes to the dead-letter topic. A step that Kafka does not acknowledge stops the service
- * without committing that task ({@link #failure()}), to be re-delivered elsewhere.
+ * <p><b>Outages.</b> When env-service is unreachable or has lost the group's sessions (see
+ * {@link GroupPlayer#isOutage}), the task is not failed: the actor reports not ready, takes no
+ * new task, probes env-service with exponential backoff and jitter until it answers, then plays
+ * the group again from its start under a new delivery attempt (it raises the partition's
+ * assignment counter, as a claim does), so the lost attempt's steps are superseded, never mixed.
+ * After {@code outageReplays} replays of one task the group ends as INFRA_ERROR. When Kafka does
+ * not acknowledge steps in time or refuses commits for a retriable reason, the actor reports not
+ * ready and keeps trying, sending the same steps again: same attempt, same content, so a
+ * duplicate is harmless.
  *
- * <p><b>Shutdown</b> ({@link #close()}): stops taking tasks, lets the tasks in play finish for
- * up to the drain timeout, abandons the rest, commits what is done and leaves the group.
+ * <p><b>Failures.</b> An env-service failure that is not an outage ends an episode as INFRA_ERROR
+ * (see {@link GroupPlayer}). A generation failure (a RuntimeException) ends the group's open
+ * episodes as INFRA_ERROR, so the advantage stage drops the group and the scheduler re-queues
+ * it; so does a step too big for a Kafka record. An unreadable or invalid task goes to the
+ * dead-letter topic. Anything else (an {@link Error} while playing or in the task loop, a step
+ * Kafka refuses for good, an adapter that cannot be loaded for an Error) is a failure of the
+ * actor: it becomes unhealthy, stops its loop and commits nothing more
+ * ({@link #failure()}), so its unfinished tasks are re-delivered elsewhere.
+ *
+ * <p><b>Shutdown</b> ({@link #close()}): stops taking tasks, lets the tasks in play finish until
+ * the drain timeout, abandons the rest uncommitted, commits what is done and leaves the group;
+ * every Kafka call on the way is bounded, so {@code close()} returns within the drain timeout
+ * and a few seconds.
  */
 public final class ActorService implements AutoCloseable {
 
@@ -88,15 +113,38 @@ public final class ActorService implements AutoCloseable {
     private static final Duration POLL = Duration.ofMillis(100);
     private static final String SERVICE = "actor";
     private static final String ASSIGNMENTS = "assignments=";
-    private static final Duration CLAIM_TIMEOUT = Duration.ofSeconds(30);
+    /** Bound of a commit or committed-offset lookup; a slower one is retried on a later loop. */
+    private static final Duration KAFKA_TIMEOUT = Duration.ofSeconds(5);
+    /** Bound of the consumer's and the producer's close. */
+    private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(2);
+    /** How long close() waits past the drain deadline for the loop to end before waking it up. */
+    private static final Duration CLOSE_MARGIN = Duration.ofSeconds(3);
+    /** Steps not acknowledged for this long mean Kafka is unavailable: not ready. */
+    private static final Duration ACK_STALL = Duration.ofSeconds(10);
+    /** How often the loop checks that Kafka answers while nothing else tells. */
+    private static final Duration KAFKA_PROBE_EVERY = Duration.ofSeconds(5);
+    /** Record and batch framing around a step's key and value, kept free below max.request.size. */
+    static final int RECORD_OVERHEAD = 512;
+    private static final int DEFAULT_MAX_REQUEST_SIZE = 1_048_576;
 
     /**
      * @param actorId recorded in steps, dead letters and the consumer's client id
      * @param consumerGroup the consumer group on the tasks topic, normally {@code actors}
      * @param groupsInFlight tasks played at once, >= 1
      * @param drainTimeout how long {@link #close()} lets tasks in play finish
+     * @param maxStepBytes a step (key and value) bigger than this drops its group; 0: the producer's
+     *     {@code max.request.size} less {@link #RECORD_OVERHEAD} (which also bounds a larger value)
+     * @param outageBackoff the first wait after an outage; waits double up to {@code outageBackoffMax}
+     * @param outageReplays how many times one task is played again after env-service outages
+     *     before its group ends as INFRA_ERROR
      */
-    public record Settings(String actorId, String consumerGroup, int groupsInFlight, Duration drainTimeout) {
+    public record Settings(String actorId, String consumerGroup, int groupsInFlight, Duration drainTimeout,
+            int maxStepBytes, Duration outageBackoff, Duration outageBackoffMax, int outageReplays) {
+        public static final int DEFAULT_MAX_STEP_BYTES = 0;
+        public static final Duration DEFAULT_OUTAGE_BACKOFF = Duration.ofMillis(500);
+        public static final Duration DEFAULT_OUTAGE_BACKOFF_MAX = Duration.ofSeconds(30);
+        public static final int DEFAULT_OUTAGE_REPLAYS = 10;
+
         public Settings {
             Objects.requireNonNull(actorId, "actorId");
             Objects.requireNonNull(consumerGroup, "consumerGroup");
@@ -106,6 +154,33 @@ public final class ActorService implements AutoCloseable {
             if (drainTimeout.isNegative()) {
                 throw new IllegalArgumentException("drain timeout must be >= 0, got " + drainTimeout);
             }
+            if (maxStepBytes < 0) {
+                throw new IllegalArgumentException("max step bytes must be >= 0 (0: the producer's), got "
+                        + maxStepBytes);
+            }
+            if (outageBackoff.isNegative() || outageBackoff.isZero() || outageBackoffMax.compareTo(outageBackoff) < 0) {
+                throw new IllegalArgumentException("outage backoff must be > 0 and at most its maximum, got "
+                        + outageBackoff + " up to " + outageBackoffMax);
+            }
+            if (outageReplays < 0) {
+                throw new IllegalArgumentException("outage replays must be >= 0, got " + outageReplays);
+            }
+        }
+
+        /** Settings with the default step bound, outage backoff and replays. */
+        public Settings(String actorId, String consumerGroup, int groupsInFlight, Duration drainTimeout) {
+            this(actorId, consumerGroup, groupsInFlight, drainTimeout, DEFAULT_MAX_STEP_BYTES,
+                    DEFAULT_OUTAGE_BACKOFF, DEFAULT_OUTAGE_BACKOFF_MAX, DEFAULT_OUTAGE_REPLAYS);
+        }
+
+        public Settings withMaxStepBytes(int bytes) {
+            return new Settings(actorId, consumerGroup, groupsInFlight, drainTimeout, bytes, outageBackoff,
+                    outageBackoffMax, outageReplays);
+        }
+
+        public Settings withOutageBackoff(Duration initial, Duration max, int replays) {
+            return new Settings(actorId, consumerGroup, groupsInFlight, drainTimeout, maxStepBytes, initial, max,
+                    replays);
         }
     }
 
@@ -123,15 +198,28 @@ public final class ActorService implements AutoCloseable {
     private final Map<TopicPartition, Long> claims = new HashMap<>();
     /** Assigned partitions whose claim has not been committed yet: paused until it is. */
     private final Set<TopicPartition> unclaimed = new HashSet<>();
+    /** The offset last committed for each claimed partition (poll thread only). */
+    private final Map<TopicPartition, Long> committedOffsets = new HashMap<>();
+    /** Jobs' requests for a new delivery attempt after an outage, served by the poll thread. */
+    private final Queue<Renewal> renewals = new ConcurrentLinkedQueue<>();
     private final AtomicInteger inFlight = new AtomicInteger();
     private final CountDownLatch stopped = new CountDownLatch(1);
+    private final LongSupplier nanoClock;
+    private final Backoff backoff;
+    private final Dependency envService;
+    private final Dependency kafkaCluster;
+    private final AtomicBoolean probingEnv = new AtomicBoolean();
 
     private KafkaConsumer<byte[], byte[]> consumer;
     private KafkaProducer<byte[], byte[]> producer;
     private ExecutorService workers;
+    private ScheduledExecutorService probes;
     private Thread pollThread;
+    private int maxStepBytes;
     private volatile boolean draining;
-    private long drainStartNanos;
+    private volatile long drainDeadlineNanos;
+    private List<Job> drainedInPlay;
+    private long lastKafkaAnswerNanos;
     private volatile Throwable failure;
 
     /**
@@ -141,15 +229,38 @@ public final class ActorService implements AutoCloseable {
      */
     public ActorService(GroupPlayer player, AdapterRef adapter, WeightFollower follower, Settings settings,
             TopicCatalog topics, Properties kafka, ActorMetrics metrics) {
-        this.player = Objects.requireNonNull(player, "player");
+        this(player, adapter, follower, settings, topics, kafka, metrics, System::nanoTime);
+    }
+
+    /** As above, with the clock of the drain deadline and of outage bookkeeping. */
+    ActorService(GroupPlayer player, AdapterRef adapter, WeightFollower follower, Settings settings,
+            TopicCatalog topics, Properties kafka, ActorMetrics metrics, LongSupplier nanoClock) {
+        this.player = Objects.requireNonNull(player, "player").raisingEnvOutages();
         this.adapter = Objects.requireNonNull(adapter, "adapter");
         this.follower = follower;
         this.settings = Objects.requireNonNull(settings, "settings");
         this.topics = Objects.requireNonNull(topics, "topics");
         this.kafka = Objects.requireNonNull(kafka, "kafka");
         this.metrics = Objects.requireNonNull(metrics, "metrics");
+        this.nanoClock = Objects.requireNonNull(nanoClock, "nanoClock");
+        this.backoff = new Backoff(settings.outageBackoff(), settings.outageBackoffMax(), seed(settings.actorId()));
+        this.envService = new Dependency("env", "env-service", settings.actorId(), metrics.registry(), nanoClock);
+        this.kafkaCluster = new Dependency("kafka", "the Kafka cluster", settings.actorId(), metrics.registry(),
+                nanoClock);
         Gauge.builder("rollout.actor.groups.in.flight", inFlight, AtomicInteger::get).baseUnit("groups")
                 .description("Tasks taken and not yet committed or given up").register(metrics.registry());
+        Gauge.builder("rollout.actor.ready", this, s -> s.ready() ? 1 : 0)
+                .description("1 while the actor takes tasks: healthy, not draining, env-service and Kafka answer")
+                .register(metrics.registry());
+    }
+
+    /** The jitter seed of an actor: fixed per actor id, different between actors. */
+    private static long seed(String actorId) {
+        long h = 0xcbf29ce484222325L;
+        for (byte b : actorId.getBytes(StandardCharsets.UTF_8)) {
+            h = (h ^ (b & 0xff)) * 0x100000001b3L;
+        }
+        return h;
     }
 
     /** The Kafka consumer settings of an actor: manual commits, cooperative rebalancing, classic protocol. */
@@ -179,6 +290,9 @@ public final class ActorService implements AutoCloseable {
         producerProps.put(ProducerConfig.ACKS_CONFIG, "all");
         producerProps.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         producerProps.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, "5");
+        // A send blocks (holding its task's lock, which a revocation or the drain waits for) at most this long.
+        producerProps.putIfAbsent(ProducerConfig.MAX_BLOCK_MS_CONFIG, "5000");
+        maxStepBytes = stepBound(producerProps, settings.maxStepBytes());
         producer = new KafkaProducer<>(producerProps, new ByteArraySerializer(), new ByteArraySerializer());
         consumer = new KafkaConsumer<>(consumerProperties(kafka, settings), new ByteArrayDeserializer(),
                 new ByteArrayDeserializer());
@@ -188,9 +302,23 @@ public final class ActorService implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        probes = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, settings.actorId() + "-env-probe");
+            t.setDaemon(true);
+            return t;
+        });
         consumer.subscribe(List.of(topics.tasks().name()), new Rebalance());
+        lastKafkaAnswerNanos = nanoClock.getAsLong();
         pollThread = new Thread(this::pollLoop, settings.actorId() + "-poll");
         pollThread.start();
+    }
+
+    /** The largest step (key and value) sent: {@code configured} if set, at most what the producer accepts. */
+    static int stepBound(Properties producer, int configured) {
+        Object v = producer.get(ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
+        int request = v == null ? DEFAULT_MAX_REQUEST_SIZE : Integer.parseInt(v.toString().trim());
+        int bound = Math.max(1, request - RECORD_OVERHEAD);
+        return configured > 0 ? Math.min(configured, bound) : bound;
     }
 
     /** Tasks taken and not yet committed or given up. */
@@ -198,9 +326,27 @@ public final class ActorService implements AutoCloseable {
         return inFlight.get();
     }
 
-    /** True while the poll loop runs without a failure. */
+    /** True while the poll loop runs without a failure and is not draining (liveness: /health). */
     public boolean healthy() {
         return failure == null && pollThread != null && pollThread.isAlive() && !draining;
+    }
+
+    /**
+     * True while the actor takes tasks (readiness: /ready): healthy, and env-service and Kafka
+     * answer. False during an outage, true again by itself once they answer.
+     */
+    public boolean ready() {
+        return healthy() && envService.isUp() && kafkaCluster.isUp();
+    }
+
+    /** Whether env-service answers, as far as the actor knows. */
+    public boolean envAvailable() {
+        return envService.isUp();
+    }
+
+    /** Whether Kafka answers, as far as the actor knows. */
+    public boolean kafkaAvailable() {
+        return kafkaCluster.isUp();
     }
 
     /** What stopped the service, or null. */
@@ -216,21 +362,24 @@ public final class ActorService implements AutoCloseable {
     private void pollLoop() {
         try {
             while (failure == null) {
-                if (draining) {
-                    if (drain()) {
-                        break;
-                    }
+                if (follower != null && follower.failure() != null) {
+                    fail(follower.failure(), "the weight follower failed");
+                    break;
+                }
+                if (draining && drain()) {
+                    break;
                 }
                 if (!unclaimed.isEmpty()) {
                     claim(Set.copyOf(unclaimed));
                 }
+                renewAttempts();
                 Set<TopicPartition> skipped = new HashSet<>();
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(POLL)) {
                     TopicPartition tp = new TopicPartition(r.topic(), r.partition());
                     if (skipped.contains(tp)) {
                         continue;
                     }
-                    if (draining || !claims.containsKey(tp)) {
+                    if (draining || failure != null || !claims.containsKey(tp)) {
                         // Not taken now: read it again later, or let the next owner have it.
                         consumer.seek(tp, r.offset());
                         skipped.add(tp);
@@ -239,44 +388,94 @@ public final class ActorService implements AutoCloseable {
                     take(r, tp);
                 }
                 commitDone(pending.keySet());
+                probeKafka();
                 if (!draining) {
                     flowControl();
                 }
             }
         } catch (WakeupException e) {
             // close() timed out waiting for the drain
-        } catch (RuntimeException e) {
-            LOG.error("actor {}: the task loop failed", settings.actorId(), e);
-            failure = e;
+        } catch (Throwable e) {
+            fail(e, "the task loop failed");
         } finally {
+            if (failure != null) {
+                List<Job> uncommitted = pending.values().stream().flatMap(m -> m.values().stream())
+                        .filter(j -> j.state != Job.DONE).toList();
+                LOG.error("actor {}: stopped by a failure; {} task(s) left uncommitted for another actor: {}",
+                        settings.actorId(), uncommitted.size(), describe(uncommitted));
+            }
             abandon(pending.keySet());
             try {
-                consumer.close(Duration.ofSeconds(10));
+                consumer.close(CLOSE_TIMEOUT);
             } catch (RuntimeException e) {
                 LOG.warn("actor {}: closing the consumer failed: {}", settings.actorId(), e.getMessage());
             }
             workers.shutdownNow();
+            probes.shutdownNow();
             stopped.countDown();
         }
     }
 
-    /** One drain step: true once nothing is in play or the drain timeout passed. */
+    /**
+     * Makes the service failed (first cause wins): unhealthy, the loop stops at its next turn
+     * and nothing more is committed, so unfinished tasks are re-delivered to another actor.
+     */
+    private void fail(Throwable cause, String what) {
+        synchronized (this) {
+            if (failure != null) {
+                return;
+            }
+            failure = cause;
+        }
+        LOG.error("actor {}: {}; stopping unhealthy without committing unfinished tasks", settings.actorId(), what,
+                cause);
+    }
+
+    private List<Job> unfinished() {
+        return pending.values().stream().flatMap(m -> m.values().stream()).filter(j -> !j.finished()).toList();
+    }
+
+    private static String describe(Collection<Job> jobs) {
+        return jobs.stream().map(j -> j.task.getGroupId() + " (" + j.partition + "@" + j.offset + ")").toList()
+                .toString();
+    }
+
+    /** One drain step: true once nothing is in play or the drain deadline passed. */
     private boolean drain() {
-        if (drainStartNanos == 0) {
-            drainStartNanos = System.nanoTime();
+        if (drainedInPlay == null) {
             consumer.pause(consumer.assignment());
             // Tasks fetched but not started are given back at once.
+            List<Job> notStarted = new ArrayList<>();
             for (TreeMap<Long, Job> jobs : pending.values()) {
                 for (Job j : jobs.values()) {
-                    if (!j.started) {
+                    if (!j.started && !j.finished()) {
                         j.cancel();
+                        notStarted.add(j);
                     }
                 }
             }
+            drainedInPlay = unfinished();
+            LOG.info("actor {}: draining for up to {} ms: {} group(s) in play {}, {} not started given back {}",
+                    settings.actorId(), settings.drainTimeout().toMillis(), drainedInPlay.size(),
+                    describe(drainedInPlay), notStarted.size(), describe(notStarted));
         }
         commitDone(pending.keySet());
-        boolean playing = pending.values().stream().flatMap(m -> m.values().stream()).anyMatch(j -> !j.finished());
-        return !playing || System.nanoTime() - drainStartNanos > settings.drainTimeout().toNanos();
+        List<Job> playing = unfinished();
+        boolean over = nanoClock.getAsLong() - drainDeadlineNanos >= 0;
+        if (!playing.isEmpty() && !over) {
+            return false;
+        }
+        List<Job> finished = drainedInPlay.stream().filter(j -> j.state == Job.DONE).toList();
+        if (playing.isEmpty()) {
+            LOG.info("actor {}: drained: {} group(s) finished {}", settings.actorId(), finished.size(),
+                    describe(finished));
+        } else {
+            LOG.warn("actor {}: drain timeout of {} ms passed: {} group(s) finished {}, {} given back uncommitted "
+                    + "for another actor to replay {}", settings.actorId(), settings.drainTimeout().toMillis(),
+                    finished.size(), describe(finished), playing.size(), describe(playing));
+            abandon(pending.keySet());
+        }
+        return true;
     }
 
     private void take(ConsumerRecord<byte[], byte[]> r, TopicPartition tp) {
@@ -291,12 +490,12 @@ public final class ActorService implements AutoCloseable {
             delivery = Attempts.delivery(task.getAttempt(), claims.get(tp));
         } catch (RuntimeException e) {
             deadLetter(r, e);
-            Job done = new Job(tp, r.offset(), null);
+            Job done = new Job(tp, r.offset(), null, null, 0);
             done.state = Job.DONE;
             pending.computeIfAbsent(tp, k -> new TreeMap<>()).put(r.offset(), done);
             return;
         }
-        Job job = new Job(tp, r.offset(), Task.newBuilder(task).setAttempt(delivery).build());
+        Job job = new Job(tp, r.offset(), task, Task.newBuilder(task).setAttempt(delivery).build(), claims.get(tp));
         pending.computeIfAbsent(tp, k -> new TreeMap<>()).put(r.offset(), job);
         inFlight.incrementAndGet();
         workers.execute(job);
@@ -320,10 +519,11 @@ public final class ActorService implements AutoCloseable {
     /**
      * Pauses the partitions while twice {@code groupsInFlight} tasks are taken (as many again
      * wait, fetched, for a free player, so a finished group's player starts the next one at
-     * once instead of after a fetch), and resumes the claimed ones below.
+     * once instead of after a fetch) or while env-service or Kafka is unavailable, and resumes
+     * the claimed ones otherwise.
      */
     private void flowControl() {
-        if (inFlight.get() >= 2 * settings.groupsInFlight()) {
+        if (inFlight.get() >= 2 * settings.groupsInFlight() || !envService.isUp() || !kafkaCluster.isUp()) {
             consumer.pause(consumer.assignment());
         } else if (!consumer.paused().isEmpty()) {
             consumer.resume(consumer.paused().stream().filter(claims::containsKey).toList());
@@ -338,14 +538,16 @@ public final class ActorService implements AutoCloseable {
     private void claim(Set<TopicPartition> partitions) {
         Map<TopicPartition, OffsetAndMetadata> commits = new HashMap<>();
         try {
-            Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(partitions, CLAIM_TIMEOUT);
+            Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(partitions, KAFKA_TIMEOUT);
             for (TopicPartition tp : partitions) {
                 OffsetAndMetadata c = committed.get(tp);
-                long offset = c != null ? c.offset() : consumer.position(tp, CLAIM_TIMEOUT);
+                long offset = c != null ? c.offset() : consumer.position(tp, KAFKA_TIMEOUT);
                 commits.put(tp, new OffsetAndMetadata(offset, metadata(assignments(c) + 1)));
             }
-            consumer.commitSync(commits, CLAIM_TIMEOUT);
+            consumer.commitSync(commits, KAFKA_TIMEOUT);
+            kafkaAnswered();
         } catch (RebalanceInProgressException | CommitFailedException | RetriableException e) {
+            kafkaTrouble(e);
             LOG.info("actor {}: claiming {} deferred: {}", settings.actorId(), partitions, e.getMessage());
             consumer.pause(partitions);
             unclaimed.addAll(partitions);
@@ -353,6 +555,7 @@ public final class ActorService implements AutoCloseable {
         }
         commits.forEach((tp, c) -> {
             claims.put(tp, assignments(c));
+            committedOffsets.put(tp, c.offset());
             unclaimed.remove(tp);
         });
         LOG.info("actor {}: claimed {}", settings.actorId(), commits.entrySet().stream()
@@ -386,6 +589,9 @@ public final class ActorService implements AutoCloseable {
      * pending until it succeeds.
      */
     private void commitDone(Collection<TopicPartition> partitions) {
+        if (failure != null) {
+            return; // a failed actor commits nothing more
+        }
         Map<TopicPartition, OffsetAndMetadata> commits = new HashMap<>();
         for (TopicPartition tp : partitions) {
             TreeMap<Long, Job> jobs = pending.get(tp);
@@ -407,12 +613,116 @@ public final class ActorService implements AutoCloseable {
             return;
         }
         try {
-            consumer.commitSync(commits);
+            consumer.commitSync(commits, KAFKA_TIMEOUT);
+            kafkaAnswered();
         } catch (RebalanceInProgressException | CommitFailedException | RetriableException e) {
             LOG.info("actor {}: commit deferred: {}", settings.actorId(), e.getMessage());
+            kafkaTrouble(e);
             return;
         }
-        commits.forEach((tp, offset) -> pending.get(tp).headMap(offset.offset()).clear());
+        commits.forEach((tp, offset) -> {
+            committedOffsets.put(tp, offset.offset());
+            TreeMap<Long, Job> jobs = pending.get(tp);
+            if (jobs != null) {
+                jobs.headMap(offset.offset()).clear();
+            }
+        });
+    }
+
+    private void kafkaAnswered() {
+        lastKafkaAnswerNanos = nanoClock.getAsLong();
+        kafkaCluster.up();
+    }
+
+    /** A timeout of a Kafka call means Kafka is unavailable; a rebalance does not. */
+    private void kafkaTrouble(RuntimeException e) {
+        if (e instanceof org.apache.kafka.common.errors.TimeoutException) {
+            kafkaCluster.down(e.getMessage());
+        }
+    }
+
+    /**
+     * While nothing else has heard from Kafka for a while (no commit), asks the group coordinator
+     * for the committed offsets: an idle actor notices an outage too, and its end.
+     */
+    private void probeKafka() {
+        long now = nanoClock.getAsLong();
+        if (now - lastKafkaAnswerNanos < KAFKA_PROBE_EVERY.toNanos()) {
+            return;
+        }
+        lastKafkaAnswerNanos = now; // at most one probe per period, answered or not
+        try {
+            Set<TopicPartition> assigned = consumer.assignment();
+            if (assigned.isEmpty()) {
+                consumer.listTopics(CLOSE_TIMEOUT);
+            } else {
+                consumer.committed(assigned, CLOSE_TIMEOUT);
+            }
+            kafkaAnswered();
+        } catch (RetriableException e) {
+            kafkaTrouble(e);
+        }
+    }
+
+    /**
+     * Serves the jobs' requests for a new delivery attempt (after an outage): raises the
+     * partition's assignment counter above the one the job played under, keeping the committed
+     * offset, as a claim does. A request that cannot be committed now waits for the next loop.
+     */
+    private void renewAttempts() {
+        List<Renewal> requests = new ArrayList<>();
+        for (Renewal r = renewals.poll(); r != null; r = renewals.poll()) {
+            requests.add(r);
+        }
+        List<Renewal> later = new ArrayList<>();
+        for (Renewal r : requests) {
+            Long current = claims.get(r.partition());
+            if (current == null || !committedOffsets.containsKey(r.partition())) {
+                r.result().completeExceptionally(new Abandoned()); // revoked: the job is being abandoned
+                continue;
+            }
+            if (current > r.above()) {
+                r.result().complete(current);
+                continue;
+            }
+            OffsetAndMetadata raised = new OffsetAndMetadata(committedOffsets.get(r.partition()), metadata(current + 1));
+            try {
+                consumer.commitSync(Map.of(r.partition(), raised), KAFKA_TIMEOUT);
+                kafkaAnswered();
+            } catch (RebalanceInProgressException | CommitFailedException | RetriableException e) {
+                LOG.info("actor {}: new attempt on {} deferred: {}", settings.actorId(), r.partition(), e.getMessage());
+                kafkaTrouble(e);
+                later.add(r);
+                continue;
+            }
+            claims.put(r.partition(), current + 1);
+            r.result().complete(current + 1);
+        }
+        renewals.addAll(later);
+    }
+
+    /** Starts probing env-service (once per outage) until it answers. */
+    private void probeEnvUntilUp(int n) {
+        if (n == 0 && !probingEnv.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            probes.schedule(() -> {
+                try {
+                    player.probeEnv();
+                    probingEnv.set(false);
+                    envService.up();
+                } catch (RuntimeException e) {
+                    LOG.debug("actor {}: env-service probe {} failed: {}", settings.actorId(), n, e.getMessage());
+                    probeEnvUntilUp(n + 1);
+                } catch (Throwable e) {
+                    probingEnv.set(false);
+                    fail(e, "probing env-service failed");
+                }
+            }, backoff.delay(n).toNanos(), TimeUnit.NANOSECONDS);
+        } catch (RejectedExecutionException e) {
+            probingEnv.set(false); // stopping
+        }
     }
 
     /** Gives up every unfinished task of {@code partitions}; none publishes a step after this returns. */
@@ -428,6 +738,7 @@ public final class ActorService implements AutoCloseable {
     private void forget(Collection<TopicPartition> partitions) {
         partitions.forEach(tp -> {
             claims.remove(tp);
+            committedOffsets.remove(tp);
             unclaimed.remove(tp);
         });
     }
@@ -463,6 +774,32 @@ public final class ActorService implements AutoCloseable {
         }
     }
 
+    /** Thrown into a player's sink for a step too big for a Kafka record: the group is dropped. */
+    private static final class OversizedStep extends RuntimeException {
+        OversizedStep(Step step, int bytes, int bound) {
+            super("step t=" + step.getT() + " of episode " + step.getEpisode() + " is " + bytes
+                    + " bytes, over the bound of " + bound + " (--max-step-bytes / max.request.size)");
+        }
+    }
+
+    /** A job's request for a delivery attempt above the assignment {@code above}. */
+    private record Renewal(TopicPartition partition, long above, CompletableFuture<Long> result) {}
+
+    /** One step sent, kept until acknowledged so it can be sent again. */
+    private static final class Sent {
+        final ProducerRecord<byte[], byte[]> record;
+        final int episode;
+        final int t;
+        Future<RecordMetadata> ack;
+
+        Sent(ProducerRecord<byte[], byte[]> record, int episode, int t, Future<RecordMetadata> ack) {
+            this.record = record;
+            this.episode = episode;
+            this.t = t;
+            this.ack = ack;
+        }
+    }
+
     /** One delivered task: played on a worker thread, committed by the poll thread once DONE. */
     private final class Job implements Runnable {
         static final int PLAYING = 0;
@@ -472,18 +809,25 @@ public final class ActorService implements AutoCloseable {
 
         final TopicPartition partition;
         final long offset;
-        final Task task;
-        final List<Future<RecordMetadata>> sends = new ArrayList<>();
+        /** The task as the scheduler sent it (its own attempt). */
+        final Task original;
+        final List<Sent> sends = new ArrayList<>();
         final Map<Integer, Integer> nextT = new HashMap<>();
         final Set<Integer> ended = new HashSet<>();
+        /** The task under its current delivery attempt. */
+        volatile Task task;
+        long assignment;
         volatile int state = PLAYING;
         volatile boolean started;
         private boolean counted;
+        private TaskOutcome outcome = TaskOutcome.COMPLETED;
 
-        Job(TopicPartition partition, long offset, Task task) {
+        Job(TopicPartition partition, long offset, Task original, Task task, long assignment) {
             this.partition = partition;
             this.offset = offset;
+            this.original = original;
             this.task = task;
+            this.assignment = assignment;
         }
 
         boolean finished() {
@@ -492,12 +836,16 @@ public final class ActorService implements AutoCloseable {
 
         /** Publishes one step unless the task was abandoned; the check and the send are atomic. */
         synchronized void publish(Step step) {
-            if (state == CANCELLED) {
+            if (state != PLAYING) {
                 throw new Abandoned();
             }
             byte[] key = step.getGroupId().toString().getBytes(StandardCharsets.UTF_8);
-            sends.add(producer.send(new ProducerRecord<>(topics.steps().name(), key,
-                    steps.serialize(topics.steps().name(), step))));
+            byte[] value = steps.serialize(topics.steps().name(), step);
+            if (key.length + value.length > maxStepBytes) {
+                throw new OversizedStep(step, key.length + value.length, maxStepBytes);
+            }
+            ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(topics.steps().name(), key, value);
+            sends.add(new Sent(record, step.getEpisode(), step.getT(), producer.send(record)));
             metrics.step(step.getTerminalReason());
             nextT.put(step.getEpisode(), step.getT() + 1);
             if (step.getDone()) {
@@ -516,10 +864,10 @@ public final class ActorService implements AutoCloseable {
         }
 
         /** Counts the outcome once and frees the in-flight slot; call with the lock held. */
-        private void finish(TaskOutcome outcome) {
+        private void finish(TaskOutcome o) {
             if (!counted) {
                 counted = true;
-                metrics.task(outcome);
+                metrics.task(o);
                 inFlight.decrementAndGet();
             }
         }
@@ -530,93 +878,290 @@ public final class ActorService implements AutoCloseable {
             if (state != PLAYING) {
                 return;
             }
-            long start = System.nanoTime();
-            TaskOutcome outcome = TaskOutcome.COMPLETED;
             try {
-                player.play(task, adapter, this::publish);
+                long start = nanoClock.getAsLong();
+                if (!play() || !awaitAcks()) {
+                    return;
+                }
+                metrics.groupPlayed(nanoClock.getAsLong() - start);
+                synchronized (this) {
+                    if (state == PLAYING) {
+                        state = DONE;
+                        finish(outcome);
+                    }
+                }
             } catch (Abandoned e) {
-                return;
-            } catch (RuntimeException e) {
-                if (state == CANCELLED) {
-                    return;
+                // given up by the poll thread; it counted the outcome
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt(); // the service is stopping
+            } catch (Throwable e) {
+                // An Error, or a failure while failing the group: the actor is broken, not the task.
+                synchronized (this) {
+                    if (state == PLAYING) {
+                        state = FAILED;
+                        finish(TaskOutcome.ABANDONED);
+                    }
                 }
-                LOG.error("actor {}: group {} attempt {} failed; ending its open episodes as INFRA_ERROR",
-                        settings.actorId(), task.getGroupId(), task.getAttempt(), e);
-                outcome = TaskOutcome.FAILED;
+                fail(e, "playing group " + original.getGroupId() + " (" + partition + "@" + offset + ") failed");
+            }
+        }
+
+        /**
+         * Plays the group, again from its start under a new attempt after each env-service outage
+         * (at most {@code outageReplays} times); false if the task was abandoned meanwhile.
+         */
+        private boolean play() throws InterruptedException {
+            for (int replays = 0; ; replays++) {
+                if (!awaitEnv()) {
+                    return false;
+                }
                 try {
-                    endOpenEpisodes();
-                } catch (Abandoned abandoned) {
-                    return;
+                    player.play(task, adapter, this::publish);
+                    return true;
+                } catch (Abandoned e) {
+                    return false;
+                } catch (EnvOutageException e) {
+                    if (state != PLAYING) {
+                        return false;
+                    }
+                    if (envService.down(e.getMessage())) {
+                        probeEnvUntilUp(0);
+                    }
+                    if (replays >= settings.outageReplays()) {
+                        LOG.error("actor {}: group {} attempt {} met env-service outages {} times; ending its open "
+                                + "episodes as INFRA_ERROR: {}", settings.actorId(), task.getGroupId(),
+                                task.getAttempt(), replays + 1, e.getMessage());
+                        return endGroup();
+                    }
+                    Duration wait = backoff.delay(replays);
+                    LOG.warn("actor {}: group {} attempt {}: env-service unavailable or restarted ({}); playing the "
+                            + "group again from its start under a new attempt once it answers (in {} ms at the "
+                            + "earliest)", settings.actorId(), task.getGroupId(), task.getAttempt(), e.getMessage(),
+                            wait.toMillis());
+                    if (!pause(wait) || !awaitEnv() || !renewAttempt()) {
+                        return false;
+                    }
+                    metrics.groupReplayed();
+                } catch (OversizedStep e) {
+                    if (state != PLAYING) {
+                        return false;
+                    }
+                    LOG.warn("actor {}: group {} attempt {}: {}; dropping the group: its open episodes end as "
+                            + "INFRA_ERROR and the task is committed", settings.actorId(), task.getGroupId(),
+                            task.getAttempt(), e.getMessage());
+                    metrics.oversizedStep();
+                    return endGroup();
+                } catch (RuntimeException e) {
+                    if (state != PLAYING) {
+                        return false;
+                    }
+                    LOG.error("actor {}: group {} attempt {} failed; ending its open episodes as INFRA_ERROR",
+                            settings.actorId(), task.getGroupId(), task.getAttempt(), e);
+                    return endGroup();
                 }
             }
-            for (Future<RecordMetadata> f : List.copyOf(sends)) {
+        }
+
+        private boolean endGroup() {
+            outcome = TaskOutcome.FAILED;
+            try {
+                endOpenEpisodes();
+            } catch (Abandoned abandoned) {
+                return false;
+            }
+            return true;
+        }
+
+        /** Waits while env-service is unavailable; false if the task was abandoned meanwhile. */
+        private boolean awaitEnv() throws InterruptedException {
+            while (!envService.awaitUp(100)) {
+                if (state != PLAYING) {
+                    return false;
+                }
+            }
+            return state == PLAYING;
+        }
+
+        /** Sleeps {@code d}; false if the task was abandoned meanwhile. */
+        private boolean pause(Duration d) throws InterruptedException {
+            long until = nanoClock.getAsLong() + d.toNanos();
+            for (long left = d.toNanos(); left > 0; left = until - nanoClock.getAsLong()) {
+                if (state != PLAYING) {
+                    return false;
+                }
+                Thread.sleep(Math.max(1, Math.min(100, TimeUnit.NANOSECONDS.toMillis(left))));
+            }
+            return state == PLAYING;
+        }
+
+        /**
+         * Moves the task to a new delivery attempt, above every attempt of it so far, and forgets
+         * what the last attempt published; false if the task was abandoned meanwhile.
+         */
+        private boolean renewAttempt() throws InterruptedException {
+            CompletableFuture<Long> renewed = new CompletableFuture<>();
+            renewals.add(new Renewal(partition, assignment, renewed));
+            long a;
+            while (true) {
+                if (state != PLAYING) {
+                    return false;
+                }
                 try {
-                    f.get();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
+                    a = renewed.get(100, TimeUnit.MILLISECONDS);
+                    break;
+                } catch (java.util.concurrent.TimeoutException e) {
+                    // still waiting for the poll thread
                 } catch (ExecutionException e) {
-                    fail(e.getCause());
-                    return;
+                    return false;
                 }
             }
-            metrics.groupPlayed(System.nanoTime() - start);
             synchronized (this) {
-                if (state == PLAYING) {
-                    state = DONE;
-                    finish(outcome);
+                if (state != PLAYING) {
+                    return false;
+                }
+                int previous = task.getAttempt();
+                assignment = a;
+                task = Task.newBuilder(original).setAttempt(Attempts.delivery(original.getAttempt(), a)).build();
+                nextT.clear();
+                ended.clear();
+                LOG.info("actor {}: group {} goes on under attempt {} (was {})", settings.actorId(),
+                        task.getGroupId(), task.getAttempt(), previous);
+            }
+            return true;
+        }
+
+        /**
+         * Waits until every step sent is acknowledged. Kafka not answering (no acknowledgement for
+         * {@link #ACK_STALL}, or a retriable error) makes the actor not ready, and the step is sent
+         * again; a step the broker refuses as too large drops the group; any other refusal fails
+         * the service. False if the task was abandoned meanwhile.
+         */
+        private boolean awaitAcks() throws InterruptedException {
+            int retries = 0;
+            for (int i = 0; i < sendCount(); i++) {
+                Sent s = sent(i);
+                while (true) {
+                    if (state != PLAYING) {
+                        return false;
+                    }
+                    try {
+                        s.ack.get(ACK_STALL.toMillis(), TimeUnit.MILLISECONDS);
+                        kafkaCluster.up();
+                        break;
+                    } catch (java.util.concurrent.TimeoutException e) {
+                        kafkaCluster.down("steps of group " + task.getGroupId() + " not acknowledged for "
+                                + ACK_STALL.toSeconds() + " s");
+                    } catch (ExecutionException e) {
+                        Throwable cause = e.getCause();
+                        if (cause instanceof RecordTooLargeException || cause instanceof RecordBatchTooLargeException) {
+                            LOG.warn("actor {}: Kafka refused step t={} of group {} episode {} as too large; dropping "
+                                    + "the group: {}", settings.actorId(), s.t, task.getGroupId(), s.episode,
+                                    cause.getMessage());
+                            metrics.oversizedStep();
+                            if (!refused(s)) {
+                                return false;
+                            }
+                            break;
+                        }
+                        if (!(cause instanceof RetriableException)) {
+                            throw new IllegalStateException("Kafka refused a step of group " + task.getGroupId()
+                                    + "; the task stays uncommitted", cause);
+                        }
+                        kafkaCluster.down(cause.getMessage());
+                        if (!pause(backoff.delay(retries++)) || !resend(s)) {
+                            return false;
+                        }
+                    }
                 }
             }
+            return true;
+        }
+
+        private synchronized int sendCount() {
+            return sends.size();
+        }
+
+        private synchronized Sent sent(int i) {
+            return sends.get(i);
+        }
+
+        private synchronized boolean resend(Sent s) {
+            if (state != PLAYING) {
+                return false;
+            }
+            s.ack = producer.send(s.record);
+            return true;
+        }
+
+        /** Ends the episode of a step the broker refused with an INFRA_ERROR step in its place. */
+        private synchronized boolean refused(Sent s) {
+            outcome = TaskOutcome.FAILED;
+            try {
+                publish(infraStep(s.episode, s.t));
+            } catch (Abandoned e) {
+                return false;
+            }
+            return true;
         }
 
         private void endOpenEpisodes() {
             for (int e = 0; e < task.getGroupSize(); e++) {
                 if (!ended.contains(e)) {
-                    publish(Step.newBuilder()
-                            .setGroupId(task.getGroupId()).setEpisode(e).setGroupSize(task.getGroupSize())
-                            .setAttempt(task.getAttempt()).setT(nextT.getOrDefault(e, 0)).setEnv(task.getEnv())
-                            .setAnchor("").setPromptTokens(ByteBuffer.allocate(0))
-                            .setResponseTokens(ByteBuffer.allocate(0)).setOldLogProbs(ByteBuffer.allocate(0))
-                            .setReward(0f).setValid(false).setDone(true).setTerminalReason(TerminalReason.INFRA_ERROR)
-                            .setPolicyVersion(adapter.get().version()).setActorId(settings.actorId())
-                            .setTimings(StepTimings.newBuilder().setGenerateMicros(0).setEnvMicros(0)
-                                    .setCreatedAtMs(System.currentTimeMillis()).build())
-                            .build());
+                    publish(infraStep(e, nextT.getOrDefault(e, 0)));
                 }
             }
         }
 
-        private void fail(Throwable cause) {
-            LOG.error("actor {}: a step of group {} was not acknowledged; stopping without committing it",
-                    settings.actorId(), task.getGroupId(), cause);
-            synchronized (this) {
-                state = FAILED;
-                finish(TaskOutcome.FAILED);
-            }
-            if (failure == null) {
-                failure = cause;
-            }
+        private Step infraStep(int episode, int t) {
+            Task k = task;
+            return Step.newBuilder()
+                    .setGroupId(k.getGroupId()).setEpisode(episode).setGroupSize(k.getGroupSize())
+                    .setAttempt(k.getAttempt()).setT(t).setEnv(k.getEnv())
+                    .setAnchor("").setPromptTokens(ByteBuffer.allocate(0))
+                    .setResponseTokens(ByteBuffer.allocate(0)).setOldLogProbs(ByteBuffer.allocate(0))
+                    .setReward(0f).setValid(false).setDone(true).setTerminalReason(TerminalReason.INFRA_ERROR)
+                    .setPolicyVersion(adapter.get().version()).setActorId(settings.actorId())
+                    .setTimings(StepTimings.newBuilder().setGenerateMicros(0).setEnvMicros(0)
+                            .setCreatedAtMs(System.currentTimeMillis()).build())
+                    .build();
         }
     }
 
-    /** Stops taking tasks, drains (see the class doc), leaves the group and closes the producer. */
+    /**
+     * Stops taking tasks, drains (see the class doc), leaves the group and closes the producer.
+     * Returns within the drain timeout and a few seconds ({@link #CLOSE_MARGIN} and the bounded
+     * closes of the clients), whatever the players and Kafka do.
+     */
     @Override
     public void close() {
         Thread t;
         synchronized (this) {
             t = pollThread;
-            draining = true;
-        }
-        if (t != null) {
-            try {
-                if (!stopped.await(settings.drainTimeout().toMillis() + 15_000, TimeUnit.MILLISECONDS)) {
-                    consumer.wakeup();
-                    stopped.await(15, TimeUnit.SECONDS);
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+            if (!draining) {
+                drainDeadlineNanos = nanoClock.getAsLong() + settings.drainTimeout().toNanos();
+                draining = true;
             }
-            producer.close(Duration.ofSeconds(10));
         }
+        if (t == null) {
+            return;
+        }
+        try {
+            long waitNanos = drainDeadlineNanos - nanoClock.getAsLong() + CLOSE_MARGIN.toNanos();
+            if (!stopped.await(Math.max(0, waitNanos), TimeUnit.NANOSECONDS)) {
+                LOG.warn("actor {}: the task loop did not stop by the drain deadline; waking it up", settings.actorId());
+                consumer.wakeup();
+                if (!stopped.await(CLOSE_TIMEOUT.toMillis() * 2, TimeUnit.MILLISECONDS)) {
+                    LOG.warn("actor {}: the task loop is still busy; closing without it", settings.actorId());
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        producer.close(CLOSE_TIMEOUT);
+    }
+
+    /** True once no player thread runs any more (they may outlive {@link #close()} in a long call). */
+    public boolean playersStopped() {
+        return workers == null || workers.isTerminated();
     }
 }

@@ -40,6 +40,7 @@ public final class WeightFollower implements AutoCloseable {
     private final Timer swapLatency;
     private final Map<Long, Long> publishedAtMs = new ConcurrentHashMap<>();
     private volatile long lastMeasured = -1;
+    private volatile Throwable failure;
 
     /**
      * @param loader turns a version's bytes into an adapter, e.g. {@code policy::adapterFromBytes}
@@ -63,6 +64,11 @@ public final class WeightFollower implements AutoCloseable {
         reader.catchUp(catchUpTimeout).ifPresent(this::swap);
         reader.addListener(this::swap);
         reader.start();
+    }
+
+    /** An Error met while loading a version (the actor is broken then), or null. */
+    public Throwable failure() {
+        return failure;
     }
 
     /** The reference players sample through. */
@@ -104,6 +110,11 @@ public final class WeightFollower implements AutoCloseable {
             adapter = loader.apply(published.bytes());
         } catch (RuntimeException e) {
             LOG.error("adapter version {} cannot be loaded; keeping version {}", v, ref.get().version(), e);
+            return;
+        } catch (Throwable e) {
+            // An Error (out of memory, say) is the actor's failure, not the version's: the service stops on it.
+            LOG.error("loading adapter version {} failed with an error; the actor stops", v, e);
+            failure = e;
             return;
         }
         publishedAtMs.put(v, published.manifest().getCreatedAtMs());

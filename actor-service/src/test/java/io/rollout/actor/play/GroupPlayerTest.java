@@ -7,7 +7,9 @@ import static org.assertj.core.api.Assertions.within;
 import io.rollout.actor.TestWorld;
 import io.rollout.actor.prompt.ActionFormat;
 import io.rollout.actor.prompt.PromptBuilder;
+import io.rollout.env.EnvInfrastructureException;
 import io.rollout.env.client.EnvClient;
+import io.rollout.env.client.EnvRequestException;
 import io.rollout.env.server.EnvServer;
 import io.rollout.policy.Policy;
 import io.rollout.policy.lora.LoraAdapter;
@@ -71,6 +73,37 @@ class GroupPlayerTest {
 
     private static Map<Integer, List<Step>> byEpisode(List<Step> steps) {
         return steps.stream().collect(Collectors.groupingBy(Step::getEpisode));
+    }
+
+    @Test
+    void shouldTellAnEnvServiceOutageFromABadRequest() {
+        assertThat(GroupPlayer.isOutage(new EnvRequestException(404, "unknown_session", "no session x"))).isTrue();
+        assertThat(GroupPlayer.isOutage(new EnvRequestException(404, "not_found", "no route"))).isFalse();
+        assertThat(GroupPlayer.isOutage(new EnvRequestException(410, "session_expired", "idle"))).isFalse();
+        assertThat(GroupPlayer.isOutage(new EnvRequestException(400, "bad_config", "x"))).isFalse();
+        assertThat(GroupPlayer.isOutage(new EnvInfrastructureException("refused",
+                new java.net.ConnectException("Connection refused")))).isTrue();
+        assertThat(GroupPlayer.isOutage(new EnvInfrastructureException("slow",
+                new java.net.SocketTimeoutException("no answer")))).isTrue();
+        assertThat(GroupPlayer.isOutage(new EnvInfrastructureException("env-service answered 502"))).isFalse();
+        assertThat(GroupPlayer.isOutage(new IllegalStateException("x"))).isFalse();
+    }
+
+    @Test
+    void shouldRaiseAnOutageInsteadOfEndingEpisodesWhenEnvServiceIsGone() throws Exception {
+        int port;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        try (EnvClient gone = EnvClient.create("http://127.0.0.1:" + port, Duration.ofSeconds(1),
+                Duration.ofSeconds(1))) {
+            GroupPlayer raising = GroupPlayer.create(policy, gone, config, envCalls).raisingEnvOutages();
+            List<Step> steps = new ArrayList<>();
+            assertThatThrownBy(() -> raising.play(TestWorld.sokobanTask("g-gone", 1, 2, 3), AdapterRef.base(),
+                    steps::add)).isInstanceOf(EnvOutageException.class).hasMessageContaining("session creation");
+            assertThat(steps).as("nothing of the round is emitted").isEmpty();
+            assertThatThrownBy(raising::probeEnv).isInstanceOf(EnvInfrastructureException.class);
+        }
     }
 
     @Test

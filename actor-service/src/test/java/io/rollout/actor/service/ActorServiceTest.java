@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.rollout.actor.ErrorInterceptor;
+import io.rollout.actor.HugeObservationFactory;
 import io.rollout.actor.TestWorld;
 import io.rollout.actor.play.AdapterRef;
 import io.rollout.actor.play.BatchGenerator;
@@ -31,9 +33,11 @@ import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
@@ -55,6 +59,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The Kafka actor on the shared embedded broker, with the real tiny model and a real
@@ -297,13 +303,270 @@ class ActorServiceTest {
         assertThat(tasks("failed")).isZero();
     }
 
+    @Test
+    void shouldStopUnhealthyWithoutCommittingWhenPlayingThrowsAnError() throws Exception {
+        PlayerConfig cfg = PlayerConfig.defaults(actorId, "compact").withSeed(15L);
+        AssertionError boom = new AssertionError("a library's assertion failed on purpose");
+        BatchGenerator throwing = (prompts, params, adapter) -> {
+            throw boom;
+        };
+        start(new GroupPlayer(env, prompts(cfg), throwing, cfg, envCalls));
+
+        send(null, tasks("g-error", TestWorld.sokobanTask("g-error", 9, 2, 3)));
+
+        waitFor("the service to fail", () -> service.failure() != null);
+        assertThat(service.failure()).isSameAs(boom);
+        assertThat(service.healthy()).isFalse();
+        assertThat(service.ready()).isFalse();
+        assertThat(service.awaitStopped(WAIT)).as("the task loop stopped").isTrue();
+        assertThat(committed()).as("the claim's offset 0 only: the task is re-delivered").isZero();
+    }
+
+    @Test
+    void shouldStopUnhealthyWhenTheTaskLoopThrowsAnError() throws Exception {
+        kafka.put(ConsumerConfig.INTERCEPTOR_CLASSES_CONFIG, ErrorInterceptor.class.getName());
+        start(GroupPlayer.create(policy, env, PlayerConfig.defaults(actorId, "compact").withSeed(16L), envCalls));
+
+        send(null, tasks("g-loop", TestWorld.sokobanTask("g-loop", 9, 2, 3)));
+
+        assertThat(service.awaitStopped(WAIT)).as("the task loop stopped").isTrue();
+        assertThat(service.failure()).isInstanceOf(AssertionError.class).hasMessage(ErrorInterceptor.MESSAGE);
+        assertThat(service.healthy()).isFalse();
+        assertThat(committed()).isZero();
+    }
+
+    /**
+     * env-service is stopped in the middle of a group (its sessions are in memory) and started
+     * again on the same port: at once (the actor meets 404 unknown_session) or after 3 s (it
+     * meets refused connections first). The group is played again from its start under a new
+     * delivery attempt and completes; the task is committed once.
+     */
+    @ParameterizedTest(name = "env-service down for {0} ms")
+    @ValueSource(ints = {0, 3000})
+    void shouldReplayTheGroupUnderANewAttemptWhenEnvServiceRestarts(int downMillis) throws Exception {
+        AtomicReference<EnvServer> current = new AtomicReference<>(TestWorld.startServer(64, 0));
+        int port = current.get().port();
+        try (EnvClient client = EnvClient.create(current.get().url(), Duration.ofSeconds(1), Duration.ofSeconds(3))) {
+            PlayerConfig cfg = PlayerConfig.defaults(actorId, "compact").withSeed(17L);
+            AtomicInteger calls = new AtomicInteger();
+            BatchGenerator restarting = (prompts, params, adapter) -> {
+                if (calls.incrementAndGet() == 2) { // the first round's steps are out
+                    current.get().close();
+                    if (downMillis == 0) {
+                        current.set(TestWorld.startServer(64, port));
+                        // Use up the client's kept-alive connections to the old server, so the next steps
+                        // reach the new one and meet 404 unknown_session rather than a closed connection.
+                        flushConnections(client);
+                    } else {
+                        Thread restart = new Thread(() -> {
+                            sleep(downMillis);
+                            current.set(TestWorld.startServer(64, port));
+                        });
+                        restart.setDaemon(true);
+                        restart.start();
+                    }
+                }
+                return policy.generate(prompts, params, adapter);
+            };
+            start(new GroupPlayer(client, prompts(cfg), restarting, cfg, envCalls));
+            AtomicBoolean wentUnready = new AtomicBoolean();
+            AtomicBoolean sampling = new AtomicBoolean(true);
+            Thread sampler = new Thread(() -> {
+                while (sampling.get()) {
+                    if (!service.ready()) {
+                        wentUnready.set(true);
+                    }
+                    sleep(5);
+                }
+            });
+            sampler.setDaemon(true);
+            sampler.start();
+
+            send(null, tasks("g-restart", TestWorld.sokobanTask("g-restart", 10, 3, 6)));
+
+            awaitCommitted(1);
+            sampling.set(false);
+            assertThat(wentUnready).as("not ready during the outage").isTrue();
+            waitFor("ready again", service::ready);
+            assertThat(registry.get("rollout.actor.env.outages").counter().count()).isEqualTo(1);
+            assertThat(registry.get("rollout.actor.env.available").gauge().value()).isEqualTo(1);
+            assertThat(registry.get("rollout.actor.groups.replayed").counter().count()).isEqualTo(1);
+            assertThat(calls.get()).as("generation calls").isGreaterThan(2);
+            List<Step> steps = readAllSteps().stream().filter(s -> s.getGroupId().equals("g-restart")).toList();
+            int replayAttempt = steps.stream().mapToInt(Step::getAttempt).max().orElseThrow();
+            List<Step> lost = steps.stream().filter(s -> s.getAttempt() != replayAttempt).toList();
+            List<Step> replay = steps.stream().filter(s -> s.getAttempt() == replayAttempt).toList();
+            assertThat(lost).as("the first round of the lost attempt").isNotEmpty()
+                    .allSatisfy(s -> assertThat(s.getT()).isZero());
+            assertThat(lost).extracting(Step::getAttempt).containsOnly(lost.get(0).getAttempt());
+            assertThat(Attempts.taskAttempt(replayAttempt)).isZero();
+            Map<Integer, List<Step>> episodes = byEpisode(replay);
+            assertThat(episodes).containsOnlyKeys(0, 1, 2);
+            for (List<Step> episode : episodes.values()) {
+                assertThat(episode).extracting(Step::getT)
+                        .containsExactlyElementsOf(IntStream.range(0, episode.size()).boxed().toList());
+                assertThat(episode.get(episode.size() - 1).getTerminalReason()).isIn(ENDS);
+            }
+            assertThat(steps).noneMatch(s -> s.getTerminalReason() == TerminalReason.INFRA_ERROR);
+            assertThat(tasks("completed")).isEqualTo(1);
+            assertThat(tasks("failed")).isZero();
+            assertThat(tasks("abandoned")).isZero();
+            assertThat(service.failure()).isNull();
+            assertThat(service.healthy()).isTrue();
+        } finally {
+            current.get().close();
+        }
+    }
+
+    @Test
+    void shouldGiveBackAGroupStillInPlayWhenTheDrainTimeoutPasses() throws Exception {
+        PlayerConfig cfg = PlayerConfig.defaults(actorId, "compact").withSeed(18L);
+        Duration drain = Duration.ofSeconds(2);
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicInteger calls = new AtomicInteger();
+        // The second round takes far longer than the drain timeout and, like a native call, ignores interrupts.
+        BatchGenerator slow = (prompts, params, adapter) -> {
+            if (calls.incrementAndGet() == 2) {
+                long until = System.nanoTime() + WAIT.toNanos();
+                while (release.getCount() > 0 && System.nanoTime() < until) {
+                    try {
+                        release.await(50, TimeUnit.MILLISECONDS);
+                    } catch (InterruptedException ignored) {
+                        // deaf to interrupts
+                    }
+                }
+            }
+            return policy.generate(prompts, params, adapter);
+        };
+        start(new GroupPlayer(env, prompts(cfg), slow, cfg, envCalls), drain);
+        try {
+            send(null, tasks("g-slow", TestWorld.sokobanTask("g-slow", 8, 2, 12)));
+            waitFor("the slow round", () -> calls.get() >= 2);
+            int published = readUntil(topics.steps().name(), all -> !all.isEmpty()).size();
+
+            long start = System.nanoTime();
+            service.close();
+            long closeMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+
+            assertThat(closeMillis).as("close() returns within the drain timeout and a small margin")
+                    .isLessThan(drain.toMillis() + 3_000);
+            assertThat(service.awaitStopped(Duration.ZERO)).isTrue();
+            assertThat(service.failure()).isNull();
+            assertThat(committed()).as("the unfinished task is given back uncommitted").isZero();
+            assertThat(tasks("abandoned")).isEqualTo(1);
+            assertThat(tasks("completed")).isZero();
+            release.countDown();
+            sleep(500);
+            assertThat(readAllSteps()).as("nothing is published after close()").hasSize(published);
+        } finally {
+            release.countDown();
+        }
+    }
+
+    @Test
+    void shouldDropTheGroupOfAnOversizedStepAndCommitIt() throws Exception {
+        EnvServer huge = TestWorld.startServer(64, 0, new HugeObservationFactory(1_500_000));
+        try (EnvClient client = EnvClient.create(huge.url(), Duration.ofSeconds(2), Duration.ofSeconds(10))) {
+            start(GroupPlayer.create(policy, client, PlayerConfig.defaults(actorId, "compact").withSeed(19L),
+                    envCalls));
+            Task big = Task.newBuilder(TestWorld.sokobanTask("g-huge", 20, 2, 3)).setEnv(HugeObservationFactory.NAME)
+                    .build();
+
+            send(null, tasks("g-huge", big), tasks("g-next", TestWorld.sokobanTask("g-next", 21, 2, 3)));
+
+            awaitCommitted(2);
+            Map<Integer, List<Step>> episodes = byEpisode(readAllSteps().stream()
+                    .filter(s -> s.getGroupId().equals("g-huge")).toList());
+            assertThat(episodes).containsOnlyKeys(0, 1);
+            for (List<Step> episode : episodes.values()) {
+                assertThat(episode).extracting(Step::getT).containsExactly(0, 1);
+                assertThat(episode.get(0).getTerminalReason()).isEqualTo(TerminalReason.NONE);
+                Step end = episode.get(1);
+                assertThat(end.getDone()).isTrue();
+                assertThat(end.getTerminalReason()).isEqualTo(TerminalReason.INFRA_ERROR);
+                assertThat(end.getAnchor()).hasSizeLessThan(1000);
+            }
+            assertThat(byEpisode(readAllSteps().stream().filter(s -> s.getGroupId().equals("g-next")).toList()))
+                    .containsOnlyKeys(0, 1);
+            assertThat(tasks("failed")).isEqualTo(1);
+            assertThat(tasks("completed")).isEqualTo(1);
+            assertThat(registry.get("rollout.actor.steps.oversized").counter().count()).isEqualTo(1);
+            assertThat(service.failure()).isNull();
+            assertThat(service.healthy()).isTrue();
+        } finally {
+            huge.close();
+        }
+    }
+
     // ---------------------------------------------------------------- fixtures
 
     private ActorService start(GroupPlayer player) {
+        return start(player, DRAIN);
+    }
+
+    private ActorService start(GroupPlayer player, Duration drain) {
         service = new ActorService(player, AdapterRef.base(), null,
-                new ActorService.Settings(actorId, group, 2, DRAIN), topics, kafka, new ActorMetrics(registry, () -> 0));
+                new ActorService.Settings(actorId, group, 2, drain).withOutageBackoff(Duration.ofMillis(200),
+                        Duration.ofSeconds(2), 10), topics, kafka, new ActorMetrics(registry, () -> 0));
         service.start();
         return service;
+    }
+
+    /** Makes many calls at once, so each kept-alive connection of {@code client} is taken (and a dead one dropped). */
+    private static void flushConnections(EnvClient client) {
+        for (int round = 0; round < 2; round++) {
+            List<Thread> calls = new ArrayList<>();
+            for (int i = 0; i < 16; i++) {
+                Thread t = new Thread(() -> {
+                    try {
+                        client.environments();
+                    } catch (RuntimeException expected) {
+                        // a connection to the old server
+                    }
+                });
+                t.start();
+                calls.add(t);
+            }
+            for (Thread t : calls) {
+                try {
+                    t.join();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+    }
+
+    private static PromptBuilder prompts(PlayerConfig cfg) {
+        return new PromptBuilder(policy, cfg.format(), cfg.historyLength(), cfg.maxPromptTokens());
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Every step on partition 0 of the steps topic, up to its end offset now. */
+    private List<Step> readAllSteps() {
+        Properties p = new Properties();
+        p.putAll(kafka);
+        p.remove(ConsumerConfig.INTERCEPTOR_CLASSES_CONFIG);
+        TopicPartition tp = new TopicPartition(topics.steps().name(), 0);
+        List<ConsumerRecord<byte[], byte[]>> all = new ArrayList<>();
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(),
+                new ByteArrayDeserializer())) {
+            consumer.assign(List.of(tp));
+            consumer.seekToBeginning(List.of(tp));
+            long end = consumer.endOffsets(List.of(tp)).get(tp);
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (consumer.position(tp) < end && System.nanoTime() < deadline) {
+                consumer.poll(Duration.ofMillis(100)).forEach(all::add);
+            }
+        }
+        return steps(all);
     }
 
     private ProducerRecord<byte[], byte[]> tasks(String key, Task task) {
