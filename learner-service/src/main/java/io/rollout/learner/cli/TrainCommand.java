@@ -120,7 +120,8 @@ final class TrainCommand implements Callable<Integer> {
     private int chunkBytes;
 
     @Option(names = "--trained-log", paramLabel = "FILE",
-            description = "Append one JSON line per version naming the groups and samples it trained on (default: off).")
+            description = {"Append one JSON line per start, per version (the groups and samples it trained on) and per",
+                "group given up untrained (discarded or abandoned, with the reason): an audit log (default: off)."})
     private Path trainedLog;
 
     @Option(names = "--metrics-host", defaultValue = "${env:TRAIN_METRICS_HOST:-127.0.0.1}",
@@ -300,6 +301,13 @@ final class TrainCommand implements Callable<Integer> {
                     }
 
                     @Override
+                    public void finishedUntrained(String groupId, int attempt, String outcome, String reason) {
+                        if (log != null) {
+                            log.finishedUntrained(groupId, attempt, outcome, reason);
+                        }
+                    }
+
+                    @Override
                     public void updated(long version, List<SampleAssembler.Group> groups, UpdateStats stats) {
                         if (log != null) {
                             log.updated(version, groups);
@@ -360,6 +368,15 @@ final class TrainCommand implements Callable<Integer> {
             line.put("event", "version");
             line.put("version", version);
             line.put("groups", gs);
+            write(line);
+        }
+
+        synchronized void finishedUntrained(String groupId, int attempt, String outcome, String reason) {
+            Map<String, Object> line = new LinkedHashMap<>();
+            line.put("event", outcome);
+            line.put("group", groupId);
+            line.put("attempt", attempt);
+            line.put("reason", reason);
             write(line);
         }
 

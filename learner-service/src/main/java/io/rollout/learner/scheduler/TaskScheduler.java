@@ -112,7 +112,8 @@ public final class TaskScheduler {
                     .filter(g -> nowMs - g.dispatchedAtMs() > timeoutMs).toList();
             for (Group g : expired) {
                 timedOut++;
-                requeueOrAbandon(g);
+                requeueOrAbandon(g, "timed out " + (g.requeues() + 1) + " times (task timeout " + config.taskTimeout()
+                        + ")");
             }
         }
         List<Task> tasks = new ArrayList<>();
@@ -141,14 +142,29 @@ public final class TaskScheduler {
         return sent.toTask(trainerVersion, nowMs);
     }
 
-    private void requeueOrAbandon(Group g) {
+    private void requeueOrAbandon(Group g, String why) {
         inFlight.remove(g.groupId());
         if (g.requeues() < config.maxRetries()) {
             pending.add(g.withAttempt(g.attempt() + 1, g.requeues() + 1, g.dispatchedAtMs()));
             requeued++;
         } else {
             abandoned++;
+            abandonListener.abandoned(g.groupId(), g.attempt(), "given up after " + config.maxRetries()
+                    + " re-queues; the last attempt " + why);
         }
+    }
+
+    /** Told when a group is given up for good; e.g. the trainer's audit log. */
+    @FunctionalInterface
+    public interface AbandonListener {
+        void abandoned(String groupId, int attempt, String reason);
+    }
+
+    private AbandonListener abandonListener = (groupId, attempt, reason) -> { };
+
+    /** Replaces the abandon listener (called under this scheduler's lock: keep it short). */
+    public synchronized void onAbandon(AbandonListener listener) {
+        this.abandonListener = listener;
     }
 
     /**
@@ -165,7 +181,7 @@ public final class TaskScheduler {
             staleDrops++;
             return false;
         }
-        requeueOrAbandon(g);
+        requeueOrAbandon(g, "was dropped by the advantage stage");
         return true;
     }
 

@@ -106,6 +106,9 @@ public final class TrainerService implements AutoCloseable {
         default void started(long version, Long checkpointVersion) {}
 
         default void updated(long version, List<Group> groups, UpdateStats stats) {}
+
+        /** A group left without being trained: discarded here, or abandoned by the scheduler. */
+        default void finishedUntrained(String groupId, int attempt, String outcome, String reason) {}
     }
 
     private final Policy policy;
@@ -202,6 +205,8 @@ public final class TrainerService implements AutoCloseable {
         }
         dlq = new KafkaProducer<>(producerProperties());
         if (scheduler != null) {
+            scheduler.scheduler().onAbandon((groupId, attempt, reason) ->
+                    listener.finishedUntrained(groupId, attempt, "abandoned", reason));
             scheduler.start(restored == null ? null : restored.scheduler());
         }
         listener.started(version, restored == null ? null : restored.version());
@@ -344,6 +349,7 @@ public final class TrainerService implements AutoCloseable {
             if (scheduler != null) {
                 scheduler.onDiscarded(key.groupId(), key.attempt());
             }
+            listener.finishedUntrained(key.groupId(), key.attempt(), "discarded", "invalid sample");
             return;
         }
         SampleAssembler.Outcome outcome = assembler.add(record.partition(), record.offset(), sample);
@@ -406,6 +412,7 @@ public final class TrainerService implements AutoCloseable {
                 if (scheduler != null) {
                     scheduler.onDiscarded(g.key().groupId(), g.key().attempt());
                 }
+                listener.finishedUntrained(g.key().groupId(), g.key().attempt(), "discarded", "all samples stale");
                 continue;
             }
             originals.add(g);

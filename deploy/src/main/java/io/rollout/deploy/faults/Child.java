@@ -1,0 +1,168 @@
+package io.rollout.deploy.faults;
+
+import io.rollout.deploy.RolloutCommand;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One service of the fault run: a child JVM running a {@code rollout} subcommand, started
+ * again with the same arguments (ports, data directories) after each fault, its output
+ * appended to one log file.
+ */
+final class Child {
+
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+    final String name;
+    final Kind kind;
+    private final List<String> args;
+    private final String heap;
+    private final Path log;
+    /** The port that says whether the service is up: /health there, or a TCP accept for the broker. */
+    final int healthPort;
+    private Process process;
+    private int starts;
+
+    enum Kind { BROKER, ENV_SERVICE, ADVANTAGE, TRAINER, ACTOR }
+
+    Child(String name, Kind kind, String heap, int healthPort, Path log, List<String> args) {
+        this.name = name;
+        this.kind = kind;
+        this.heap = heap;
+        this.healthPort = healthPort;
+        this.log = log;
+        this.args = List.copyOf(args);
+    }
+
+    synchronized void start() throws IOException {
+        if (process != null && process.isAlive()) {
+            throw new IllegalStateException(name + " is running");
+        }
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                .toString(), "-Xmx" + heap, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", classpath(),
+                RolloutCommand.class.getName()));
+        command.addAll(args);
+        process = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        starts++;
+    }
+
+    /** The class path of this JVM: the test class path under Surefire, else rollout.jar. */
+    static String classpath() {
+        return System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+    }
+
+    synchronized boolean alive() {
+        return process != null && process.isAlive();
+    }
+
+    synchronized long pid() {
+        return process.pid();
+    }
+
+    int starts() {
+        return starts;
+    }
+
+    /** SIGKILL, and wait until the process is gone. */
+    void kill() throws InterruptedException {
+        Process p;
+        synchronized (this) {
+            p = process;
+        }
+        p.destroyForcibly();
+        p.waitFor(30, TimeUnit.SECONDS);
+    }
+
+    /** SIGTERM; SIGKILL if it has not exited within {@code grace}. Returns whether it exited by itself. */
+    boolean terminate(Duration grace) throws InterruptedException {
+        Process p;
+        synchronized (this) {
+            p = process;
+        }
+        if (p == null || !p.isAlive()) {
+            return true;
+        }
+        p.destroy();
+        if (p.waitFor(grace.toMillis(), TimeUnit.MILLISECONDS)) {
+            return true;
+        }
+        p.destroyForcibly();
+        p.waitFor(30, TimeUnit.SECONDS);
+        return false;
+    }
+
+    /** SIGSTOP or SIGCONT. */
+    void signal(String signal) throws IOException, InterruptedException {
+        Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(pid())).inheritIO().start();
+        if (kill.waitFor() != 0) {
+            throw new IOException("kill -" + signal + " " + pid() + " failed");
+        }
+    }
+
+    boolean healthy() {
+        if (!alive()) {
+            return false;
+        }
+        if (kind == Kind.BROKER) {
+            try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress("127.0.0.1", healthPort), 1000);
+                return true;
+            } catch (IOException e) {
+                return false;
+            }
+        }
+        try {
+            HttpResponse<Void> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + healthPort
+                    + "/health")).timeout(Duration.ofSeconds(3)).build(), HttpResponse.BodyHandlers.discarding());
+            return r.statusCode() == 200;
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    /** GET /metrics of a service, or null when it does not answer. */
+    String metrics() {
+        try {
+            HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + healthPort
+                    + "/metrics")).timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+            return r.statusCode() == 200 ? r.body() : null;
+        } catch (IOException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+
+    /** The value of an unlabelled gauge in Prometheus text, or NaN. */
+    static double gauge(String metrics, String name) {
+        if (metrics == null) {
+            return Double.NaN;
+        }
+        for (String line : metrics.split("\n")) {
+            if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
+                return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        return Double.NaN;
+    }
+
+    @Override
+    public String toString() {
+        return name;
+    }
+}
