@@ -1,4 +1,4 @@
-package io.rollout.deploy.faults;
+package io.rollout.deploy.reliability;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;

@@ -1,4 +1,4 @@
-package io.rollout.deploy.faults;
+package io.rollout.deploy.reliability;
 
 import io.rollout.deploy.RolloutCommand;
 import java.io.IOException;

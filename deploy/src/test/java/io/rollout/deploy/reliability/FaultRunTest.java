@@ -1,4 +1,4 @@
-package io.rollout.deploy.faults;
+package io.rollout.deploy.reliability;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
