@@ -241,7 +241,7 @@ public final class EnvServer implements AutoCloseable {
             return switch (kind) {
                 case UNKNOWN_ENV -> 404;
                 case EPISODE_DONE, NOT_STARTED -> 409;
-                case UNKNOWN_CONFIG_KEY, BAD_CONFIG_VALUE, SEED_OUT_OF_RANGE -> 400;
+                case UNKNOWN_CONFIG_KEY, BAD_CONFIG_VALUE, CONFIG_TOO_EXPENSIVE, SEED_OUT_OF_RANGE -> 400;
             };
         }
 

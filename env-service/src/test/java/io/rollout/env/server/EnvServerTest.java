@@ -147,6 +147,19 @@ class EnvServerTest {
     }
 
     @Test
+    void shouldRefuseASokobanConfigThatCostsTooMuchSearch() throws Exception {
+        // Valid settings whose generation explored up to 200 x 1.3M states (about a minute).
+        String hostile = "{\"env\":\"sokoban\",\"seed\":0,\"config\":{\"dim_x\":12,\"dim_y\":12,\"num_boxes\":4,"
+                + "\"max_steps\":200,\"search_depth\":300,\"player_walk\":10,\"min_solution\":200}}";
+        HttpRequest request = HttpRequest.newBuilder(URI.create(server.url() + "/v1/sessions"))
+                .timeout(Duration.ofSeconds(60)).POST(HttpRequest.BodyPublishers.ofString(hostile)).build();
+
+        assertError(raw.send(request, HttpResponse.BodyHandlers.ofString()), 400, "config_too_expensive",
+                "search states");
+        assertThat(sessions.open()).isZero();
+    }
+
+    @Test
     void shouldKeepOtherSessionsWorkingAfterErrors() throws Exception {
         SessionCreated healthy = client.createSession("sokoban", 21, Map.of());
         String id = healthy.session();
