@@ -30,9 +30,11 @@ import java.io.OutputStream;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.HexFormat;
 import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,7 +42,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The env-service HTTP API (JSON) on a Javalin server. Client mistakes are answered
  * with a 4xx and a JSON body naming the problem; a failing remote environment with 502;
- * nothing a client sends causes a 500. See docs/env-service-api.md.
+ * nothing a client sends causes a 500. A 5xx body says only what kind of failure it was
+ * and an error id: the details (exception text, remote addresses) go to the log under
+ * that id, never to the client. See docs/env-service-api.md.
  */
 public final class EnvServer implements AutoCloseable {
 
@@ -211,8 +215,11 @@ public final class EnvServer implements AutoCloseable {
             } else if (e instanceof SessionLimitException) {
                 answer(ctx, 429, "too_many_sessions", e.getMessage());
             } else if (e instanceof EnvInfrastructureException) {
-                log.warn("infrastructure error on {} {}: {}", ctx.method(), ctx.path(), e.getMessage());
-                answer(ctx, 502, "infrastructure_error", e.getMessage());
+                String id = errorId();
+                log.warn("infrastructure error (id {}) on {} {} from {}: {}", id, ctx.method(), ctx.path(), ctx.ip(),
+                        e.getMessage());
+                answer(ctx, 502, "infrastructure_error",
+                        "an environment's backing server failed, see the server log (id " + id + ")");
             } else if (e instanceof BodyTooLargeException
                     || e instanceof HttpResponseException http && http.getStatus() == 413) {
                 answer(ctx, 413, "body_too_large", "request body exceeds the limit of " + maxBodyBytes + " bytes");
@@ -220,12 +227,18 @@ public final class EnvServer implements AutoCloseable {
                 answer(ctx, 404, "not_found", "no route " + ctx.method() + " " + ctx.path());
             } else if (e instanceof HttpResponseException http && http.getStatus() == 405) {
                 answer(ctx, 405, "method_not_allowed", ctx.method() + " is not allowed on " + ctx.path());
-            } else if (e instanceof HttpResponseException http) {
+            } else if (e instanceof HttpResponseException http && http.getStatus() < 500) {
                 answer(ctx, http.getStatus(), "http_" + http.getStatus(), http.getMessage());
             } else {
-                log.error("internal error on {} {}", ctx.method(), ctx.path(), e);
-                answer(ctx, 500, "internal_error", e.toString());
+                String id = errorId();
+                log.error("internal error (id {}) on {} {} from {}", id, ctx.method(), ctx.path(), ctx.ip(), e);
+                answer(ctx, 500, "internal", "internal error, see the server log (id " + id + ")");
             }
+        }
+
+        /** A short random id that ties a 5xx answer to its log line. */
+        private static String errorId() {
+            return HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
         }
 
         void answer(Context ctx, int status, String kind, String message) {

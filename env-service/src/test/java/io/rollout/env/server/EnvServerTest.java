@@ -5,7 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.rollout.env.EnvConfig;
 import io.rollout.env.EnvInfrastructureException;
+import io.rollout.env.Environment;
+import io.rollout.env.EnvironmentFactory;
+import io.rollout.env.LogCapture;
 import io.rollout.env.Observation;
 import io.rollout.env.StepResult;
 import io.rollout.env.api.EnvInfo;
@@ -25,6 +29,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -252,6 +258,38 @@ class EnvServerTest {
     }
 
     @Test
+    void shouldAnswerAFailureWithAGeneric5xxAndLogItsDetailsUnderTheIdTheAnswerNames() throws Exception {
+        SessionManager brokenSessions = new SessionManager(new EnvRegistry(List.of(new BrokenFactory())), 4, TTL,
+                clock::get);
+        try (LogCapture log = LogCapture.start();
+                EnvServer broken = EnvServer.start(new EnvServer.Options("127.0.0.1", 0, 4096, Duration.ofHours(1)),
+                        brokenSessions, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+                EnvClient brokenClient = EnvClient.create(broken.url(), Duration.ofSeconds(2), Duration.ofSeconds(5))) {
+            String session = brokenClient.createSession("broken", 1, Map.of()).session();
+
+            HttpResponse<String> bug = send(broken.url(), "POST", "/v1/sessions/" + session + "/step",
+                    "{\"action\":\"bug\"}");
+            HttpResponse<String> outage = send(broken.url(), "POST", "/v1/sessions/" + session + "/step",
+                    "{\"action\":\"outage\"}");
+
+            assertError(bug, 500, "internal", "internal error, see the server log (id ");
+            assertError(outage, 502, "infrastructure_error", "see the server log (id ");
+            for (HttpResponse<String> answer : List.of(bug, outage)) {
+                assertThat(answer.body()).doesNotContain(BrokenFactory.SECRET).doesNotContain("Exception")
+                        .doesNotContain("10.1.2.3");
+                String id = errorId(answer.body());
+                assertThat(log.events()).as("the log line of error %s", id)
+                        .anySatisfy(event -> assertThat(event).contains(id).contains(BrokenFactory.SECRET));
+            }
+            assertThat(errorId(bug.body())).isNotEqualTo(errorId(outage.body()));
+            assertThatThrownBy(() -> brokenClient.step(session, "bug"))
+                    .isInstanceOf(EnvInfrastructureException.class)
+                    .hasMessageContaining("internal error, see the server log (id ")
+                    .hasMessageNotContaining(BrokenFactory.SECRET);
+        }
+    }
+
+    @Test
     void shouldRejectABadServiceUrl() {
         assertThatThrownBy(() -> EnvClient.create("localhost:8080", Duration.ofSeconds(1), Duration.ofSeconds(1)))
                 .isInstanceOf(IllegalArgumentException.class)
@@ -263,7 +301,11 @@ class EnvServerTest {
     }
 
     private static HttpResponse<String> send(String method, String path, String body) throws Exception {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(server.url() + path))
+        return send(server.url(), method, path, body);
+    }
+
+    private static HttpResponse<String> send(String base, String method, String path, String body) throws Exception {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + path))
                 .timeout(Duration.ofSeconds(5));
         request.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         return raw.send(request.build(), HttpResponse.BodyHandlers.ofString());
@@ -273,5 +315,54 @@ class EnvServerTest {
         assertThat(response.statusCode()).as(response.body()).isEqualTo(status);
         assertThat(response.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).contains("json"));
         assertThat(response.body()).contains("\"error\":\"" + kind + "\"").contains(mentions);
+    }
+
+    private static String errorId(String body) {
+        Matcher m = Pattern.compile("\\(id ([0-9a-f]+)\\)").matcher(body);
+        assertThat(m.find()).as("an error id in %s", body).isTrue();
+        return m.group(1);
+    }
+
+    /** An environment with bugs: its step throws with a message no client should see. */
+    static final class BrokenFactory implements EnvironmentFactory {
+        static final String SECRET = "password=hunter2";
+
+        @Override
+        public String name() {
+            return "broken";
+        }
+
+        @Override
+        public String description() {
+            return "fails on every step";
+        }
+
+        @Override
+        public Map<String, String> configDefaults() {
+            return Map.of();
+        }
+
+        @Override
+        public Environment create() {
+            return new Environment() {
+                @Override
+                public String name() {
+                    return "broken";
+                }
+
+                @Override
+                public Observation reset(long seed, EnvConfig config) {
+                    return Observation.ofState("start");
+                }
+
+                @Override
+                public StepResult step(String action) {
+                    if (action.equals("outage")) {
+                        throw new EnvInfrastructureException("remote http://10.1.2.3:36001 refused " + SECRET);
+                    }
+                    throw new IllegalStateException("cannot reach db with " + SECRET);
+                }
+            };
+        }
     }
 }
