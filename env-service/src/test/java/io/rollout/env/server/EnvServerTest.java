@@ -16,6 +16,8 @@ import io.rollout.env.api.EnvInfo;
 import io.rollout.env.api.SessionCreated;
 import io.rollout.env.client.EnvClient;
 import io.rollout.env.client.EnvRequestException;
+import io.rollout.env.client.EnvSessionLostException;
+import io.rollout.env.client.EnvUnavailableException;
 import io.rollout.env.household.HouseholdFactory;
 import io.rollout.env.sokoban.SokobanFactory;
 import java.net.InetAddress;
@@ -86,7 +88,7 @@ class EnvServerTest {
 
         client.closeSession(created.session());
         assertThatThrownBy(() -> client.step(created.session(), "up"))
-                .isInstanceOfSatisfying(EnvRequestException.class, e -> {
+                .isInstanceOfSatisfying(EnvSessionLostException.class, e -> {
                     assertThat(e.status()).isEqualTo(404);
                     assertThat(e.kind()).isEqualTo("unknown_session");
                 });
@@ -243,7 +245,7 @@ class EnvServerTest {
         }
         EnvClient down = EnvClient.create("http://127.0.0.1:" + freePort, Duration.ofMillis(500), Duration.ofMillis(500));
         assertThatThrownBy(() -> down.createSession("sokoban", 1, Map.of()))
-                .isInstanceOf(EnvInfrastructureException.class)
+                .isInstanceOf(EnvUnavailableException.class)
                 .hasMessageContaining("127.0.0.1:" + freePort);
 
         try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
@@ -251,7 +253,7 @@ class EnvServerTest {
                     Duration.ofMillis(300));
             long start = System.nanoTime();
             assertThatThrownBy(() -> slow.step("abc", "up"))
-                    .isInstanceOf(EnvInfrastructureException.class)
+                    .isInstanceOf(EnvUnavailableException.class)
                     .hasMessageContaining("SocketTimeoutException");
             assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isLessThan(5_000);
         }
@@ -290,6 +292,69 @@ class EnvServerTest {
     }
 
     @Test
+    void shouldRefuseToServeAnObservationOverTheLimitAndTheClientToReadOneOverItsBound() throws Exception {
+        PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        SessionManager bigSessions = new SessionManager(new EnvRegistry(List.of(new BrokenFactory())), 4, TTL, clock::get);
+        try (EnvServer limited = EnvServer.start(new EnvServer.Options("127.0.0.1", 0, 4096, Duration.ofHours(1)),
+                bigSessions, metrics);
+                EnvClient limitedClient = EnvClient.create(limited.url(), Duration.ofSeconds(2), Duration.ofSeconds(5))) {
+            String session = limitedClient.createSession("broken", 1, Map.of()).session();
+
+            assertThat(limitedClient.step(session, "big:100000").observation().text()).hasSize(100_000);
+            HttpResponse<String> tooBig = send(limited.url(), "POST", "/v1/sessions/" + session + "/step",
+                    "{\"action\":\"big:150000\"}");
+            assertError(tooBig, 500, "observation_too_large", "over this service's limit of 262144 bytes");
+            assertThat(tooBig.body()).hasSizeLessThan(300).doesNotContain("xxx");
+            assertThat(metrics.scrape()).contains("env_errors_total{kind=\"observation_too_large\"} 1.0");
+        }
+
+        SessionManager generousSessions = new SessionManager(new EnvRegistry(List.of(new BrokenFactory())), 4, TTL,
+                clock::get);
+        try (EnvServer generous = EnvServer.start(new EnvServer.Options("127.0.0.1", 0, 4096, Duration.ofHours(1))
+                        .withMaxObservationBytes(4 << 20), generousSessions,
+                        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+                EnvClient bounded = EnvClient.create(generous.url(), Duration.ofSeconds(2), Duration.ofSeconds(5))) {
+            String session = bounded.createSession("broken", 1, Map.of()).session();
+
+            assertThatThrownBy(() -> bounded.step(session, "big:2000000"))
+                    .isInstanceOf(EnvInfrastructureException.class)
+                    .hasMessageContaining("exceeds this client's limit of 1048576 bytes");
+            assertThat(bounded.step(session, "big:10").observation().text()).hasSize(10);
+        }
+    }
+
+    @Test
+    void shouldTellALostSessionFromAServiceThatIsDown() {
+        EnvServer first = EnvServer.start(new EnvServer.Options("127.0.0.1", 0, 4096, Duration.ofHours(1)),
+                new SessionManager(new EnvRegistry(List.of(new SokobanFactory())), 4, TTL, clock::get),
+                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+        int port = first.port();
+        try (EnvClient restarted = EnvClient.create(first.url(), Duration.ofSeconds(1), Duration.ofSeconds(2))) {
+            String session = restarted.createSession("sokoban", 1, Map.of()).session();
+            first.close();
+
+            // The kept-alive connection is gone, then the port refuses: both are an outage, not a bad request.
+            for (int i = 0; i < 2; i++) {
+                assertThatThrownBy(() -> restarted.step(session, "up")).isInstanceOf(EnvUnavailableException.class)
+                        .hasMessageContaining("127.0.0.1:" + port);
+            }
+
+            try (EnvServer second = EnvServer.start(new EnvServer.Options("127.0.0.1", port, 4096, Duration.ofHours(1)),
+                    new SessionManager(new EnvRegistry(List.of(new SokobanFactory())), 4, TTL, clock::get),
+                    new PrometheusMeterRegistry(PrometheusConfig.DEFAULT))) {
+                assertThatThrownBy(() -> restarted.step(session, "up"))
+                        .isInstanceOfSatisfying(EnvSessionLostException.class, e -> {
+                            assertThat(e.status()).isEqualTo(404);
+                            assertThat(e.kind()).isEqualTo("unknown_session");
+                        });
+                restarted.closeSession(session);
+                String fresh = restarted.createSession("sokoban", 1, Map.of()).session();
+                assertThat(restarted.step(fresh, "up").actionValid()).isTrue();
+            }
+        }
+    }
+
+    @Test
     void shouldRejectABadServiceUrl() {
         assertThatThrownBy(() -> EnvClient.create("localhost:8080", Duration.ofSeconds(1), Duration.ofSeconds(1)))
                 .isInstanceOf(IllegalArgumentException.class)
@@ -323,7 +388,7 @@ class EnvServerTest {
         return m.group(1);
     }
 
-    /** An environment with bugs: its step throws with a message no client should see. */
+    /** An environment with bugs: its step throws with a message no client should see, or answers "big:N" with N characters. */
     static final class BrokenFactory implements EnvironmentFactory {
         static final String SECRET = "password=hunter2";
 
@@ -357,6 +422,10 @@ class EnvServerTest {
 
                 @Override
                 public StepResult step(String action) {
+                    if (action.startsWith("big:")) {
+                        String text = "x".repeat(Integer.parseInt(action.substring(4)));
+                        return new StepResult(Observation.ofState(text), 0, false, false, true);
+                    }
                     if (action.equals("outage")) {
                         throw new EnvInfrastructureException("remote http://10.1.2.3:36001 refused " + SECRET);
                     }
