@@ -31,9 +31,9 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.HexFormat;
 import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -191,7 +191,7 @@ public final class EnvServer implements AutoCloseable {
         log.info("env-service listening on {} with environments {}; {}", server.url(),
                 sessions.registry().all().stream().map(f -> f.name()).toList(),
                 options.authToken() != null ? "/v1/ requests need the bearer token"
-                        : "no authentication (loopback only)");
+                        : "no authentication");
         if (options.authToken() == null && !Options.isLoopback(options.host())) {
             log.warn("serving {} WITHOUT authentication (--insecure-no-auth): anyone who reaches the port can open "
                     + "sessions", options.host());

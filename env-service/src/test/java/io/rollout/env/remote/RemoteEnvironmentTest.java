@@ -312,7 +312,8 @@ class RemoteEnvironmentTest {
         try (AgentGymTestServer wrongServer = AgentGymTestServer.startTls(Dialect.ALFWORLD, wrong.server());
                 AgentGymTestServer rightServer = AgentGymTestServer.startTls(Dialect.ALFWORLD, right.server())) {
             // The client trusts the wrong certificate: only the host name check can refuse it.
-            RemoteEnvSpec toWrong = spec(wrongServer.url(), "agentgym-alfworld", "retries=0");
+            // Time enough for a first TLS handshake on a loaded machine.
+            RemoteEnvSpec toWrong = spec(wrongServer.url(), "agentgym-alfworld", "retries=0,timeout=20s,connect-timeout=20s");
             RemoteEnvironment refused = new RemoteEnvFactory(toWrong,
                     RemoteHttp.newClient(toWrong, wrong.client())).create();
             assertThatThrownBy(() -> refused.reset(0, EnvConfig.empty())).isInstanceOf(EnvInfrastructureException.class)
@@ -320,7 +321,7 @@ class RemoteEnvironmentTest {
                             "No subject alternative DNS name matching localhost");
             assertThat(wrongServer.count("/create")).isZero();
 
-            RemoteEnvSpec toRight = spec(rightServer.url(), "agentgym-alfworld", "");
+            RemoteEnvSpec toRight = spec(rightServer.url(), "agentgym-alfworld", "timeout=20s,connect-timeout=20s");
             RemoteEnvironment accepted = new RemoteEnvFactory(toRight,
                     RemoteHttp.newClient(toRight, right.client())).create();
             assertThat(accepted.reset(0, EnvConfig.empty()).text()).contains("room 0");

@@ -202,7 +202,7 @@ class HttpTransportTest {
     }
 
     private HttpTransport tls(String host, int port, SSLContext client) {
-        return new HttpTransport(URI.create("https://" + host + ":" + port), Duration.ofSeconds(2), Duration.ofSeconds(5),
+        return new HttpTransport(URI.create("https://" + host + ":" + port), Duration.ofSeconds(20), Duration.ofSeconds(20),
                 Duration.ofSeconds(15), System::nanoTime, 1 << 20, null, client.getSocketFactory());
     }
 
