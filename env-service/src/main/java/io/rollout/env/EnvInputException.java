@@ -11,6 +11,8 @@ public final class EnvInputException extends RuntimeException {
         UNKNOWN_ENV,
         UNKNOWN_CONFIG_KEY,
         BAD_CONFIG_VALUE,
+        /** Valid settings whose episode would cost more work to set up than one request may take. */
+        CONFIG_TOO_EXPENSIVE,
         SEED_OUT_OF_RANGE,
         NOT_STARTED,
         EPISODE_DONE

@@ -4,6 +4,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.rollout.env.EnvConfig;
 import io.rollout.env.EnvironmentFactory;
+import io.rollout.env.api.BearerToken;
 import io.rollout.env.Seeds;
 import io.rollout.env.remote.RemoteEnvFactory;
 import io.rollout.env.server.EnvRegistry;
@@ -13,17 +14,25 @@ import io.rollout.env.sokoban.LevelStats;
 import io.rollout.env.sokoban.SokobanConfig;
 import io.rollout.schemas.config.CommandLines;
 import io.rollout.schemas.config.Durations;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Option;
 
 /** {@code env-service}: serves the environments over HTTP. */
@@ -34,6 +43,8 @@ import picocli.CommandLine.Option;
         description = "Environments (Sokoban, a text household task, remote environment servers) behind an HTTP API.",
         subcommands = {EnvServiceCommand.Serve.class, EnvServiceCommand.Levels.class, CommandLine.HelpCommand.class})
 public final class EnvServiceCommand implements Runnable {
+
+    private static final Logger log = LoggerFactory.getLogger(EnvServiceCommand.class);
 
     @CommandLine.Spec
     private CommandLine.Model.CommandSpec spec;
@@ -87,6 +98,30 @@ public final class EnvServiceCommand implements Runnable {
                 description = "Largest request body; larger ones are answered 413 (default: ${DEFAULT-VALUE}; env ENV_SERVICE_MAX_BODY).")
         long maxBody;
 
+        @Option(names = "--max-observation", paramLabel = "BYTES",
+                defaultValue = "${env:ENV_SERVICE_MAX_OBSERVATION:-262144}",
+                description = {"Largest answer carrying an observation; a larger one is an environment bug, answered "
+                    + "500 observation_too_large and counted in env_errors_total (default: ${DEFAULT-VALUE}; "
+                    + "env ENV_SERVICE_MAX_OBSERVATION).",
+                    "Keep it well below the Kafka broker's message size (1 MB by default): a step record carries "
+                    + "the observation."})
+        int maxObservation;
+
+        @Option(names = "--auth-token-file", paramLabel = "FILE",
+                defaultValue = "${env:ENV_SERVICE_AUTH_TOKEN_FILE}",
+                description = {"A file holding the bearer token (16 to 4096 visible ASCII characters; surrounding "
+                    + "white space is ignored), e.g. made with: openssl rand -hex 32 > FILE; chmod 600 FILE.",
+                    "Every /v1/ request must then carry 'Authorization: Bearer TOKEN', else it is answered 401; "
+                    + "/health and /metrics stay open. The token is taken only from a file, never from the command "
+                    + "line, so it does not show in ps (env ENV_SERVICE_AUTH_TOKEN_FILE).",
+                    "Required when --host is not a loopback address."})
+        Path authTokenFile;
+
+        @Option(names = "--insecure-no-auth",
+                description = "UNSAFE: serve a non-loopback --host without a token; anyone who can reach the port "
+                        + "can open sessions and drive the environments. For isolated networks only.")
+        boolean insecureNoAuth;
+
         @Option(names = "--remote", paramLabel = "SPEC",
                 description = {"A remote environment server to offer, e.g.",
                     "name=alfworld,url=http://127.0.0.1:36001,protocol=agentgym-alfworld,timeout=30s,retries=2",
@@ -103,7 +138,10 @@ public final class EnvServiceCommand implements Runnable {
             }
             EnvServer.Options options;
             try {
-                options = new EnvServer.Options(host, port, maxBody, sweepInterval(sessionTtl));
+                BearerToken token = authTokenFile == null ? null : readToken(authTokenFile);
+                options = new EnvServer.Options(host, port, maxBody, sweepInterval(sessionTtl), token, insecureNoAuth,
+                        maxObservation);
+                options.requireAuthUnlessLoopback();
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
             }
@@ -129,6 +167,20 @@ public final class EnvServiceCommand implements Runnable {
             spec.commandLine().getOut().flush();
             stopped.await();
             return 0;
+        }
+
+        private static BearerToken readToken(Path file) {
+            BearerToken token = BearerToken.fromFile(file);
+            try {
+                Set<PosixFilePermission> permissions = Files.getPosixFilePermissions(file);
+                if (permissions.stream().anyMatch(p -> p.name().startsWith("GROUP_") || p.name().startsWith("OTHERS_"))) {
+                    log.warn("the auth token file {} is readable by other users ({}); chmod 600 it", file,
+                            PosixFilePermissions.toString(permissions));
+                }
+            } catch (IOException | UnsupportedOperationException e) {
+                // Not a POSIX file system, or gone since it was read: nothing to warn about.
+            }
+            return token;
         }
 
         private static Duration sweepInterval(Duration ttl) {

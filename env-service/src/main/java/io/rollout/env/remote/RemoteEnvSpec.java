@@ -27,7 +27,7 @@ import java.util.regex.Pattern;
 public final class RemoteEnvSpec {
 
     static final String KEYS_DOC = "name, url, protocol (required); timeout, connect-timeout, retries, backoff, "
-            + "dataset-size, index-offset, id-field, index-field, won, close, anchor";
+            + "max-answer-bytes, dataset-size, index-offset, id-field, index-field, won, close, anchor";
 
     /** What the anchor of an observation is made of. */
     public enum AnchorMode {
@@ -61,11 +61,15 @@ public final class RemoteEnvSpec {
     public static final int DEFAULT_RETRIES = 2;
     public static final Duration DEFAULT_BACKOFF = Duration.ofMillis(200);
     public static final int MAX_RETRIES = 10;
+    /** The largest answer taken from the server unless configured: 1 MiB, far above an AgentGym observation. */
+    public static final int DEFAULT_MAX_ANSWER_BYTES = 1 << 20;
+    public static final int MIN_MAX_ANSWER_BYTES = 1 << 10;
+    public static final int MAX_MAX_ANSWER_BYTES = 64 << 20;
 
     private static final Pattern NAME = Pattern.compile("[a-z][a-z0-9_-]{0,63}");
     private static final Duration MAX_DURATION = Duration.ofMinutes(30);
     private static final List<String> KEYS = List.of("name", "url", "protocol", "timeout", "connect-timeout",
-            "retries", "backoff", "dataset-size", "index-offset", "id-field", "index-field", "won", "close", "anchor");
+            "retries", "backoff", "max-answer-bytes", "dataset-size", "index-offset", "id-field", "index-field", "won", "close", "anchor");
 
     private final String name;
     private final URI url;
@@ -74,6 +78,7 @@ public final class RemoteEnvSpec {
     private final Duration connectTimeout;
     private final int retries;
     private final Duration backoff;
+    private final int maxAnswerBytes;
     private final OptionalLong datasetSize;
     private final long indexOffset;
     private final AnchorMode anchorMode;
@@ -93,6 +98,11 @@ public final class RemoteEnvSpec {
             throw bad("backoff", b.backoff.toString(), "must be in [0ms, 30m]");
         }
         this.backoff = b.backoff;
+        if (b.maxAnswerBytes < MIN_MAX_ANSWER_BYTES || b.maxAnswerBytes > MAX_MAX_ANSWER_BYTES) {
+            throw bad("max-answer-bytes", String.valueOf(b.maxAnswerBytes),
+                    "must be in [" + MIN_MAX_ANSWER_BYTES + ", " + MAX_MAX_ANSWER_BYTES + "]");
+        }
+        this.maxAnswerBytes = b.maxAnswerBytes;
         if (b.datasetSize.isPresent() && (b.datasetSize.getAsLong() < 1 || b.datasetSize.getAsLong() > Seeds.MAX)) {
             throw bad("dataset-size", String.valueOf(b.datasetSize.getAsLong()), "must be in [1, " + Seeds.MAX + "]");
         }
@@ -104,7 +114,10 @@ public final class RemoteEnvSpec {
         this.anchorMode = Objects.requireNonNull(b.anchorMode, "anchorMode");
     }
 
-    /** A builder with the defaults: 30 s timeout, 5 s connect timeout, 2 retries from 200 ms, seed passed as index. */
+    /**
+     * A builder with the defaults: 30 s timeout, 5 s connect timeout, 2 retries from 200 ms, answers
+     * up to 1 MiB, seed passed as index.
+     */
     public static Builder builder(String name, String url, RemoteProtocol protocol) {
         return new Builder(name, url, protocol);
     }
@@ -156,6 +169,7 @@ public final class RemoteEnvSpec {
                 case "connect-timeout" -> b.connectTimeout(parseDuration(key, value));
                 case "backoff" -> b.backoff(parseDuration(key, value));
                 case "retries" -> b.retries((int) parseLong(key, value, MAX_RETRIES));
+                case "max-answer-bytes" -> b.maxAnswerBytes((int) parseLong(key, value, MAX_MAX_ANSWER_BYTES));
                 case "dataset-size" -> b.datasetSize(parseLong(key, value, Seeds.MAX));
                 case "index-offset" -> b.indexOffset(parseLong(key, value, Seeds.MAX));
                 case "id-field" -> b.idField(value);
@@ -184,7 +198,7 @@ public final class RemoteEnvSpec {
         return protocol;
     }
 
-    /** How long one HTTP request may take, from sending to the last byte of the answer. */
+    /** How long one HTTP request may take, from connecting to the last byte of the answer. */
     public Duration requestTimeout() {
         return requestTimeout;
     }
@@ -201,6 +215,11 @@ public final class RemoteEnvSpec {
     /** The wait before the first retry; it doubles for each further retry. */
     public Duration backoff() {
         return backoff;
+    }
+
+    /** The largest answer body taken from the server; a larger one fails the call. */
+    public int maxAnswerBytes() {
+        return maxAnswerBytes;
     }
 
     /** The number of tasks the server holds, when configured: the index is then {@code seed mod size}. */
@@ -239,7 +258,8 @@ public final class RemoteEnvSpec {
                 .append(",timeout=").append(formatDuration(requestTimeout))
                 .append(",connect-timeout=").append(formatDuration(connectTimeout))
                 .append(",retries=").append(retries)
-                .append(",backoff=").append(formatDuration(backoff));
+                .append(",backoff=").append(formatDuration(backoff))
+                .append(",max-answer-bytes=").append(maxAnswerBytes);
         datasetSize.ifPresent(size -> s.append(",dataset-size=").append(size));
         return s.append(",index-offset=").append(indexOffset)
                 .append(",id-field=").append(protocol.idField())
@@ -269,6 +289,7 @@ public final class RemoteEnvSpec {
         private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
         private int retries = DEFAULT_RETRIES;
         private Duration backoff = DEFAULT_BACKOFF;
+        private int maxAnswerBytes = DEFAULT_MAX_ANSWER_BYTES;
         private OptionalLong datasetSize = OptionalLong.empty();
         private long indexOffset;
         private AnchorMode anchorMode = AnchorMode.OBSERVATION;
@@ -296,6 +317,11 @@ public final class RemoteEnvSpec {
 
         public Builder backoff(Duration backoff) {
             this.backoff = backoff;
+            return this;
+        }
+
+        public Builder maxAnswerBytes(int bytes) {
+            this.maxAnswerBytes = bytes;
             return this;
         }
 

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rollout.env.EnvInfrastructureException;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;
@@ -15,8 +16,20 @@ import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.security.NoSuchAlgorithmException;
+import java.util.List;
 import java.util.Objects;
+import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Flow;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,6 +47,11 @@ import org.slf4j.LoggerFactory;
  * repeated step could apply the action twice, a repeated create could leak a server-side environment.
  * Every failure that is not retried becomes an {@link EnvInfrastructureException} naming the server,
  * the route and the cause.
+ *
+ * <p>One attempt is bounded in time and size: {@link RemoteEnvSpec#requestTimeout()} covers connecting
+ * and the whole answer, however slowly its bytes come (the JDK client's own request timeout stops at the
+ * answer's headers), and an answer over {@link RemoteEnvSpec#maxAnswerBytes()} fails the call. Over https
+ * the server's certificate must name the URL's host.
  */
 final class RemoteHttp {
 
@@ -73,11 +91,25 @@ final class RemoteHttp {
     }
 
     static HttpClient newClient(RemoteEnvSpec spec) {
+        try {
+            return newClient(spec, SSLContext.getDefault());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("no default TLS context", e);
+        }
+    }
+
+    /** A client for {@code spec} whose https connections trust what {@code tls} trusts, for the URL's host only. */
+    static HttpClient newClient(RemoteEnvSpec spec, SSLContext tls) {
+        SSLParameters parameters = tls.getDefaultSSLParameters();
+        // The JDK client checks the host name by default unless a system property turns it off; say it here.
+        parameters.setEndpointIdentificationAlgorithm("HTTPS");
         // HTTP/1.1: uvicorn speaks no h2c, and an upgrade attempt only costs a header.
         return HttpClient.newBuilder()
                 .version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(spec.connectTimeout())
                 .followRedirects(HttpClient.Redirect.NEVER)
+                .sslContext(tls)
+                .sslParameters(parameters)
                 .build();
     }
 
@@ -134,8 +166,7 @@ final class RemoteHttp {
             attempt++;
             Attempt failed;
             try {
-                HttpResponse<String> response = client.send(request,
-                        HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+                HttpResponse<String> response = send(request);
                 int status = response.statusCode();
                 if (status >= 200 && status < 300) {
                     try {
@@ -160,6 +191,8 @@ final class RemoteHttp {
                         + " (timed out)", true, e);
             } catch (ConnectException e) {
                 failed = Attempt.notReached("cannot connect (" + describe(e) + ")", e);
+            } catch (AnswerTooLargeException e) {
+                failed = Attempt.reached(e.getMessage(), false, e);
             } catch (IOException e) {
                 failed = Attempt.reached("I/O error (" + describe(e) + ")", true, e);
             } catch (InterruptedException e) {
@@ -176,6 +209,102 @@ final class RemoteHttp {
             LOG.warn("remote environment '{}' at {}: {} failed: {}; retry {} of {} in {} ms", spec.name(), base, what,
                     failed.cause, attempt, spec.retries(), waitMillis);
             sleep(what, waitMillis);
+        }
+    }
+
+    /**
+     * One attempt within the request timeout, answer body included, and within the answer size bound.
+     *
+     * @throws HttpTimeoutException    when the whole answer did not come in time
+     * @throws AnswerTooLargeException when the answer is larger than the bound
+     */
+    private HttpResponse<String> send(HttpRequest request) throws IOException, InterruptedException {
+        CompletableFuture<HttpResponse<String>> future = client.sendAsync(request,
+                info -> new BoundedBody(spec.maxAnswerBytes(), info.headers().firstValueAsLong("Content-Length")));
+        try {
+            return future.get(spec.requestTimeout().toNanos(), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            future.cancel(true);
+            throw new HttpTimeoutException("no complete answer within "
+                    + RemoteEnvSpec.formatDuration(spec.requestTimeout()));
+        } catch (InterruptedException e) {
+            future.cancel(true);
+            throw e;
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof IOException io) {
+                throw io;
+            }
+            throw new IOException(cause);
+        }
+    }
+
+    /** The server's answer is over the configured bound. */
+    static final class AnswerTooLargeException extends IOException {
+        AnswerTooLargeException(String message) {
+            super(message);
+        }
+    }
+
+    /** Collects an answer body as UTF-8 text, failing as soon as it is longer than the bound. */
+    private static final class BoundedBody implements HttpResponse.BodySubscriber<String> {
+        private final int max;
+        private final CompletableFuture<String> result = new CompletableFuture<>();
+        private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        private Flow.Subscription subscription;
+
+        BoundedBody(int max, OptionalLong declared) {
+            this.max = max;
+            if (declared.isPresent() && declared.getAsLong() > max) {
+                result.completeExceptionally(tooLarge(Long.toString(declared.getAsLong())));
+            }
+        }
+
+        private AnswerTooLargeException tooLarge(String size) {
+            return new AnswerTooLargeException("the answer of " + size + " bytes exceeds the limit of " + max
+                    + " bytes (max-answer-bytes)");
+        }
+
+        @Override
+        public CompletionStage<String> getBody() {
+            return result;
+        }
+
+        @Override
+        public void onSubscribe(Flow.Subscription s) {
+            subscription = s;
+            if (result.isDone()) {
+                s.cancel();
+            } else {
+                s.request(Long.MAX_VALUE);
+            }
+        }
+
+        @Override
+        public void onNext(List<ByteBuffer> items) {
+            if (result.isDone()) {
+                return;
+            }
+            for (ByteBuffer item : items) {
+                if ((long) bytes.size() + item.remaining() > max) {
+                    subscription.cancel();
+                    result.completeExceptionally(tooLarge("more than " + max));
+                    return;
+                }
+                byte[] chunk = new byte[item.remaining()];
+                item.get(chunk);
+                bytes.write(chunk, 0, chunk.length);
+            }
+        }
+
+        @Override
+        public void onError(Throwable error) {
+            result.completeExceptionally(error);
+        }
+
+        @Override
+        public void onComplete() {
+            result.complete(bytes.toString(StandardCharsets.UTF_8));
         }
     }
 

@@ -19,6 +19,7 @@ import io.rollout.env.Seeds;
 import io.rollout.env.StepResult;
 import io.rollout.env.api.ApiError;
 import io.rollout.env.api.ApiJson;
+import io.rollout.env.api.BearerToken;
 import io.rollout.env.api.CreateSessionRequest;
 import io.rollout.env.api.EnvInfo;
 import io.rollout.env.api.ResetRequest;
@@ -27,12 +28,16 @@ import io.rollout.env.api.StepRequest;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.time.Duration;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,7 +45,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The env-service HTTP API (JSON) on a Javalin server. Client mistakes are answered
  * with a 4xx and a JSON body naming the problem; a failing remote environment with 502;
- * nothing a client sends causes a 500. See docs/env-service-api.md.
+ * nothing a client sends causes a 500. A 5xx body says only what kind of failure it was
+ * and an error id: the details (exception text, remote addresses) go to the log under
+ * that id, never to the client. See docs/env-service-api.md.
  */
 public final class EnvServer implements AutoCloseable {
 
@@ -60,8 +67,20 @@ public final class EnvServer implements AutoCloseable {
         this.host = host;
     }
 
-    /** Server settings. {@code port} 0 takes a free port. */
-    public record Options(String host, int port, long maxBodyBytes, Duration sweepEvery) {
+    /**
+     * Server settings. {@code port} 0 takes a free port.
+     *
+     * @param authToken           the bearer token every {@code /v1/} request must carry, or null for none
+     * @param insecureNoAuth      allow serving a non-loopback address without a token (unsafe)
+     * @param maxObservationBytes largest answer carrying an observation; a larger one is an
+     *                            environment bug, answered 500 {@code observation_too_large}
+     */
+    public record Options(String host, int port, long maxBodyBytes, Duration sweepEvery, BearerToken authToken,
+            boolean insecureNoAuth, int maxObservationBytes) {
+
+        /** Far above any built-in environment's observation, and a step record this size still fits Kafka's 1 MB. */
+        public static final int DEFAULT_MAX_OBSERVATION_BYTES = 256 * 1024;
+
         public Options {
             if (port < 0 || port > 65535) {
                 throw new IllegalArgumentException("port must be in 0..65535, got " + port);
@@ -69,11 +88,61 @@ public final class EnvServer implements AutoCloseable {
             if (maxBodyBytes < 256) {
                 throw new IllegalArgumentException("max body must be at least 256 bytes, got " + maxBodyBytes);
             }
+            if (maxObservationBytes < 1024) {
+                throw new IllegalArgumentException("max observation must be at least 1024 bytes, got "
+                        + maxObservationBytes);
+            }
+        }
+
+        /** No authentication, the default observation bound. */
+        public Options(String host, int port, long maxBodyBytes, Duration sweepEvery) {
+            this(host, port, maxBodyBytes, sweepEvery, null, false, DEFAULT_MAX_OBSERVATION_BYTES);
+        }
+
+        public Options withAuthToken(BearerToken token) {
+            return new Options(host, port, maxBodyBytes, sweepEvery, token, insecureNoAuth, maxObservationBytes);
+        }
+
+        public Options withInsecureNoAuth(boolean insecure) {
+            return new Options(host, port, maxBodyBytes, sweepEvery, authToken, insecure, maxObservationBytes);
+        }
+
+        public Options withMaxObservationBytes(int bytes) {
+            return new Options(host, port, maxBodyBytes, sweepEvery, authToken, insecureNoAuth, bytes);
+        }
+
+        /**
+         * Refuses to serve a non-loopback address without a token unless {@code insecureNoAuth}:
+         * anyone who can reach the port could otherwise open sessions and drive environments.
+         *
+         * @throws IllegalArgumentException naming the host and what to do
+         */
+        public void requireAuthUnlessLoopback() {
+            if (authToken != null || insecureNoAuth || isLoopback(host)) {
+                return;
+            }
+            throw new IllegalArgumentException("host " + host + " is not a loopback address, so the service needs a "
+                    + "bearer token (--auth-token-file FILE); --insecure-no-auth serves it to anyone who can reach "
+                    + "the port (unsafe)");
+        }
+
+        private static boolean isLoopback(String host) {
+            try {
+                for (InetAddress address : InetAddress.getAllByName(host)) {
+                    if (!address.isLoopbackAddress()) {
+                        return false;
+                    }
+                }
+                return true;
+            } catch (UnknownHostException e) {
+                throw new IllegalArgumentException("cannot resolve host '" + host + "': " + e.getMessage(), e);
+            }
         }
     }
 
     /** Starts serving; the returned server owns {@code sessions} and closes them on {@link #close()}. */
     public static EnvServer start(Options options, SessionManager sessions, PrometheusMeterRegistry registry) {
+        options.requireAuthUnlessLoopback();
         EnvMetrics metrics = new EnvMetrics(sessions);
         metrics.bindTo(registry);
         new JvmMemoryMetrics().bindTo(registry);
@@ -81,7 +150,7 @@ public final class EnvServer implements AutoCloseable {
         new JvmThreadMetrics().bindTo(registry);
         new ProcessorMetrics().bindTo(registry);
         new UptimeMetrics().bindTo(registry);
-        Handlers handlers = new Handlers(sessions, metrics, options.maxBodyBytes());
+        Handlers handlers = new Handlers(sessions, metrics, options);
 
         Javalin app = Javalin.create(config -> {
             config.startup.showJavalinBanner = false;
@@ -90,6 +159,10 @@ public final class EnvServer implements AutoCloseable {
             config.routes.get("/health", handlers::health);
             config.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8")
                     .result(registry.scrape()));
+            if (options.authToken() != null) {
+                // /health and /metrics stay open for probes and scrapers; they show no session or environment data.
+                config.routes.before("/v1/*", handlers::authenticate);
+            }
             config.routes.get("/v1/envs", handlers::listEnvs);
             config.routes.post("/v1/sessions", handlers::create);
             config.routes.post("/v1/sessions/{id}/step", handlers::step);
@@ -115,8 +188,14 @@ public final class EnvServer implements AutoCloseable {
             }
         }, every, every, TimeUnit.MILLISECONDS);
         EnvServer server = new EnvServer(app, sessions, sweeper, options.host());
-        log.info("env-service listening on {} with environments {}", server.url(),
-                sessions.registry().all().stream().map(f -> f.name()).toList());
+        log.info("env-service listening on {} with environments {}; {}", server.url(),
+                sessions.registry().all().stream().map(f -> f.name()).toList(),
+                options.authToken() != null ? "/v1/ requests need the bearer token"
+                        : "no authentication");
+        if (options.authToken() == null && !Options.isLoopback(options.host())) {
+            log.warn("serving {} WITHOUT authentication (--insecure-no-auth): anyone who reaches the port can open "
+                    + "sessions", options.host());
+        }
         return server;
     }
 
@@ -146,11 +225,30 @@ public final class EnvServer implements AutoCloseable {
         private final EnvMetrics metrics;
 
         private final long maxBodyBytes;
+        private final int maxObservationBytes;
+        private final BearerToken authToken;
 
-        Handlers(SessionManager sessions, EnvMetrics metrics, long maxBodyBytes) {
+        Handlers(SessionManager sessions, EnvMetrics metrics, Options options) {
             this.sessions = sessions;
             this.metrics = metrics;
-            this.maxBodyBytes = maxBodyBytes;
+            this.maxBodyBytes = options.maxBodyBytes();
+            this.maxObservationBytes = options.maxObservationBytes();
+            this.authToken = options.authToken();
+        }
+
+        void authenticate(Context ctx) throws IOException {
+            String authorization = ctx.header("Authorization");
+            if (authToken.matches(authorization)) {
+                return;
+            }
+            // As for a 413: a client still sending its body would lose the answer to a connection reset.
+            long declared = ctx.req().getContentLengthLong();
+            if (declared > 0 && declared <= DRAIN_LIMIT_BYTES) {
+                ctx.req().getInputStream().transferTo(OutputStream.nullOutputStream());
+            }
+            throw new UnauthorizedException(authorization == null ? "no Authorization header"
+                    : authorization.regionMatches(true, 0, "Bearer ", 0, 7) ? "wrong bearer token"
+                    : "the Authorization header is not a Bearer token");
         }
 
         void health(Context ctx) throws IOException {
@@ -171,7 +269,15 @@ public final class EnvServer implements AutoCloseable {
             EnvConfig config = config(request.config());
             SessionManager.Created created = sessions.create(request.env(), seed, config);
             metrics.sessionCreated(request.env());
-            write(ctx, 201, new SessionCreated(created.id(), request.env(), seed, created.observation()));
+            byte[] json;
+            try {
+                json = observationAnswer(request.env(),
+                        new SessionCreated(created.id(), request.env(), seed, created.observation()));
+            } catch (ObservationTooLargeException e) {
+                sessions.close(created.id()); // the client never learns the id, so nobody else would close it
+                throw e;
+            }
+            write(ctx, 201, json);
         }
 
         void step(Context ctx) throws IOException {
@@ -182,7 +288,7 @@ public final class EnvServer implements AutoCloseable {
             long start = System.nanoTime();
             StepResult result = sessions.step(id, request.action());
             metrics.step(env, result, System.nanoTime() - start);
-            write(ctx, 200, result);
+            write(ctx, 200, observationAnswer(env, result));
         }
 
         void reset(Context ctx) throws IOException {
@@ -190,7 +296,7 @@ public final class EnvServer implements AutoCloseable {
             ResetRequest request = read(ctx, ResetRequest.class);
             require(request.seed() != null, "field 'seed' is required");
             Observation observation = sessions.reset(id, Seeds.check(request.seed()), config(request.config()));
-            write(ctx, 200, observation);
+            write(ctx, 200, observationAnswer(sessions.envOf(id), observation));
         }
 
         void close(Context ctx) {
@@ -210,9 +316,22 @@ public final class EnvServer implements AutoCloseable {
                         e.getMessage());
             } else if (e instanceof SessionLimitException) {
                 answer(ctx, 429, "too_many_sessions", e.getMessage());
+            } else if (e instanceof UnauthorizedException) {
+                log.warn("refused {} {} from {}: {}", ctx.method(), ctx.path(), ctx.ip(), e.getMessage());
+                ctx.header("WWW-Authenticate", "Bearer realm=\"env-service\"");
+                answer(ctx, 401, "unauthorized", e.getMessage() + "; send Authorization: Bearer <token>");
+            } else if (e instanceof ObservationTooLargeException big) {
+                String id = errorId();
+                log.error("environment bug (id {}) on {} {} from {}: {} answered {} bytes, over the limit of {}",
+                        id, ctx.method(), ctx.path(), ctx.ip(), big.env, big.bytes, maxObservationBytes);
+                answer(ctx, 500, "observation_too_large", "the environment produced an observation over this "
+                        + "service's limit of " + maxObservationBytes + " bytes, see the server log (id " + id + ")");
             } else if (e instanceof EnvInfrastructureException) {
-                log.warn("infrastructure error on {} {}: {}", ctx.method(), ctx.path(), e.getMessage());
-                answer(ctx, 502, "infrastructure_error", e.getMessage());
+                String id = errorId();
+                log.warn("infrastructure error (id {}) on {} {} from {}: {}", id, ctx.method(), ctx.path(), ctx.ip(),
+                        e.getMessage());
+                answer(ctx, 502, "infrastructure_error",
+                        "an environment's backing server failed, see the server log (id " + id + ")");
             } else if (e instanceof BodyTooLargeException
                     || e instanceof HttpResponseException http && http.getStatus() == 413) {
                 answer(ctx, 413, "body_too_large", "request body exceeds the limit of " + maxBodyBytes + " bytes");
@@ -220,12 +339,18 @@ public final class EnvServer implements AutoCloseable {
                 answer(ctx, 404, "not_found", "no route " + ctx.method() + " " + ctx.path());
             } else if (e instanceof HttpResponseException http && http.getStatus() == 405) {
                 answer(ctx, 405, "method_not_allowed", ctx.method() + " is not allowed on " + ctx.path());
-            } else if (e instanceof HttpResponseException http) {
+            } else if (e instanceof HttpResponseException http && http.getStatus() < 500) {
                 answer(ctx, http.getStatus(), "http_" + http.getStatus(), http.getMessage());
             } else {
-                log.error("internal error on {} {}", ctx.method(), ctx.path(), e);
-                answer(ctx, 500, "internal_error", e.toString());
+                String id = errorId();
+                log.error("internal error (id {}) on {} {} from {}", id, ctx.method(), ctx.path(), ctx.ip(), e);
+                answer(ctx, 500, "internal", "internal error, see the server log (id " + id + ")");
             }
+        }
+
+        /** A short random id that ties a 5xx answer to its log line. */
+        private static String errorId() {
+            return HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
         }
 
         void answer(Context ctx, int status, String kind, String message) {
@@ -241,7 +366,7 @@ public final class EnvServer implements AutoCloseable {
             return switch (kind) {
                 case UNKNOWN_ENV -> 404;
                 case EPISODE_DONE, NOT_STARTED -> 409;
-                case UNKNOWN_CONFIG_KEY, BAD_CONFIG_VALUE, SEED_OUT_OF_RANGE -> 400;
+                case UNKNOWN_CONFIG_KEY, BAD_CONFIG_VALUE, CONFIG_TOO_EXPENSIVE, SEED_OUT_OF_RANGE -> 400;
             };
         }
 
@@ -312,12 +437,43 @@ public final class EnvServer implements AutoCloseable {
             }
         }
 
+        /** The JSON of an answer that carries an observation; ObservationTooLargeException over the bound. */
+        private byte[] observationAnswer(String env, Object body) throws IOException {
+            byte[] json = RESPONSES.writeValueAsBytes(body);
+            if (json.length > maxObservationBytes) {
+                throw new ObservationTooLargeException(env, json.length);
+            }
+            return json;
+        }
+
         /** Writes the JSON straight to the response; Javalin's result stream would copy it through a fresh buffer. */
         private static void write(Context ctx, int status, Object body) throws IOException {
-            byte[] json = RESPONSES.writeValueAsBytes(body);
+            write(ctx, status, RESPONSES.writeValueAsBytes(body));
+        }
+
+        private static void write(Context ctx, int status, byte[] json) throws IOException {
             ctx.status(status).contentType("application/json");
             ctx.res().setContentLength(json.length);
             ctx.res().getOutputStream().write(json);
+        }
+    }
+
+    /** The request does not carry the service's bearer token; the message says how, never the value. */
+    private static final class UnauthorizedException extends RuntimeException {
+        UnauthorizedException(String reason) {
+            super(reason, null, false, false);
+        }
+    }
+
+    /** An environment answered with more observation than the service serves. */
+    private static final class ObservationTooLargeException extends RuntimeException {
+        final String env;
+        final int bytes;
+
+        ObservationTooLargeException(String env, int bytes) {
+            super(env + " answered " + bytes + " bytes", null, false, false);
+            this.env = env;
+            this.bytes = bytes;
         }
     }
 

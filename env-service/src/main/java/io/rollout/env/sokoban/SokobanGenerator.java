@@ -39,6 +39,12 @@ public final class SokobanGenerator {
 
     /** Tries per seed before giving up; a reachable config needs only a few. */
     public static final int MAX_TRIES = 200;
+    /**
+     * The most search states one level may cost, reverse play and solver over all tries
+     * together. Without it the largest config explored up to {@link #MAX_TRIES} times 1.3M states
+     * (tens of seconds) per create; the configs in use need well under 1% of it.
+     */
+    public static final long DEFAULT_STATE_BUDGET = 5_000_000;
 
     static final double WALK_STEPS_FACTOR = 1.7;
     static final double P_CHANGE_DIRECTION = 0.35;
@@ -61,6 +67,8 @@ public final class SokobanGenerator {
     private static final Direction[] REVERSE_ORDER = {Direction.UP, Direction.DOWN, Direction.LEFT, Direction.RIGHT};
 
     private final SokobanSolver solver = new SokobanSolver();
+    private final long stateBudget;
+    private long statesLeft;
     // Dropped after a search that grew it past this, so a big config's buffers are not kept.
     private static final int RETAINED_CAPACITY = 1 << 17;
 
@@ -71,6 +79,8 @@ public final class SokobanGenerator {
     private boolean[] walls;
     private int[] delta;
     private int searchDepth;
+    private int exploreLimit;
+    private boolean exploreCut;
     private int numBoxes;
     private int[] targetCell;
     private int[] boxCell;
@@ -84,13 +94,27 @@ public final class SokobanGenerator {
     private int bestDepth;
     private int[] bestBoxCell;
 
+    public SokobanGenerator() {
+        this(DEFAULT_STATE_BUDGET);
+    }
+
+    /** A generator that refuses a level costing more than {@code stateBudget} search states. */
+    public SokobanGenerator(long stateBudget) {
+        if (stateBudget < 1) {
+            throw new IllegalArgumentException("stateBudget must be positive, got " + stateBudget);
+        }
+        this.stateBudget = stateBudget;
+    }
+
     /**
      * The level for {@code seed} under {@code config}: solvable within {@code config.maxSteps()}
-     * moves, with every box off its target.
+     * moves, with every box off its target. A level that fits the state budget is the same as
+     * without one; the budget only turns a long search into a refusal.
      *
      * @throws EnvInputException BAD_CONFIG_VALUE when the config cannot yield such a level
      *                           (more boxes than steps or than search depth) or no try of
-     *                           {@link #MAX_TRIES} succeeded for this seed
+     *                           {@link #MAX_TRIES} succeeded for this seed; CONFIG_TOO_EXPENSIVE
+     *                           when the tries needed more search states than the budget
      */
     public SokobanLevel generate(long seed, SokobanConfig config) {
         if (config.numBoxes() > config.maxSteps() || config.numBoxes() > config.searchDepth()) {
@@ -99,9 +123,10 @@ public final class SokobanGenerator {
                     + " (every box needs a push), got " + config.asMap());
         }
         SeededRandom random = new SeededRandom(seed);
+        statesLeft = stateBudget;
         try {
             for (int attempt = 0; attempt < MAX_TRIES; attempt++) {
-                SokobanLevel level = tryGenerate(random, config);
+                SokobanLevel level = tryGenerate(random, config, seed);
                 if (level != null) {
                     return level;
                 }
@@ -116,7 +141,19 @@ public final class SokobanGenerator {
                 + "; a smaller room, fewer boxes or a larger max_steps makes levels easier to find");
     }
 
-    private SokobanLevel tryGenerate(SeededRandom random, SokobanConfig config) {
+    /** Search states the last {@link #generate} used. */
+    long statesUsed() {
+        return stateBudget - statesLeft;
+    }
+
+    private EnvInputException tooExpensive(long seed, SokobanConfig config) {
+        return new EnvInputException(Kind.CONFIG_TOO_EXPENSIVE, "generating the Sokoban level of seed " + seed
+                + " with " + config.asMap() + " needs more than " + stateBudget
+                + " search states, the limit of one create or reset; a smaller room, fewer boxes, a smaller "
+                + "search_depth or a smaller min_solution cost less");
+    }
+
+    private SokobanLevel tryGenerate(SeededRandom random, SokobanConfig config, long seed) {
         int rows = config.dimX();
         cols = config.dimY();
         boolean[] floor = topology(random, rows, cols, config);
@@ -143,7 +180,12 @@ public final class SokobanGenerator {
         for (int cell = 0; cell < floor.length; cell++) {
             walls[cell] = !floor[cell];
         }
+        exploreLimit = (int) Math.min(MAX_EXPLORED_STATES, statesLeft);
         reversePlay(targets, playerStart, config);
+        statesLeft -= explored.size();
+        if (exploreCut && exploreLimit < MAX_EXPLORED_STATES) {
+            throw tooExpensive(seed, config);
+        }
         if (bestScore <= 0) {
             return null;
         }
@@ -153,7 +195,12 @@ public final class SokobanGenerator {
         if (config.minSolution() <= 1 && walked + bestDepth <= config.maxSteps()) {
             return level;
         }
-        OptionalInt shortest = solver.shortestSolutionLength(level, config.maxSteps());
+        int solverLimit = (int) Math.min(solver.stateBudget(), statesLeft);
+        OptionalInt shortest = solver.shortestSolutionLength(level, config.maxSteps(), solverLimit);
+        statesLeft -= solver.lastSearchStates();
+        if (solver.lastSearchCut() && solverLimit < solver.stateBudget()) {
+            throw tooExpensive(seed, config);
+        }
         return shortest.isPresent() && shortest.getAsInt() >= config.minSolution() ? level : null;
     }
 
@@ -252,11 +299,16 @@ public final class SokobanGenerator {
         bestPlayer = player;
         bestDepth = 0;
         explored.clear();
+        exploreCut = false;
         search(0);
     }
 
     private void search(int depth) {
-        if (explored.size() >= MAX_EXPLORED_STATES || !explored.add(stateKey())) {
+        if (explored.size() >= exploreLimit) {
+            exploreCut = true;
+            return;
+        }
+        if (!explored.add(stateKey())) {
             return;
         }
         int score = score();

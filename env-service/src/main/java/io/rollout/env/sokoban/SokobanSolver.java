@@ -37,6 +37,9 @@ public final class SokobanSolver {
     private byte[] moveTaken = new byte[INITIAL_CAPACITY];
     private final int[] boxes = new int[SokobanLevel.MAX_BOXES];
     private final int[] sorted = new int[SokobanLevel.MAX_BOXES];
+    // What the last search cost: states queued, and whether it stopped at its state limit.
+    private int lastStates;
+    private boolean lastCut;
 
     public SokobanSolver() {
         this(DEFAULT_STATE_BUDGET);
@@ -51,7 +54,16 @@ public final class SokobanSolver {
 
     /** The fewest moves that solve {@code level}, if at most {@code maxMoves}; else empty. */
     public OptionalInt shortestSolutionLength(SokobanLevel level, int maxMoves) {
-        int goal = search(level, maxMoves);
+        return shortestSolutionLength(level, maxMoves, stateBudget);
+    }
+
+    /**
+     * As {@link #shortestSolutionLength(SokobanLevel, int)}, visiting at most {@code stateLimit}
+     * states when that is below the solver's own budget; {@link #lastSearchCut()} then says
+     * whether the limit, and not the level, ended the search.
+     */
+    OptionalInt shortestSolutionLength(SokobanLevel level, int maxMoves, int stateLimit) {
+        int goal = search(level, maxMoves, Math.min(stateBudget, stateLimit));
         OptionalInt result = goal < 0 ? OptionalInt.empty() : OptionalInt.of(pathLength(goal));
         trim();
         return result;
@@ -59,7 +71,7 @@ public final class SokobanSolver {
 
     /** A shortest solution of {@code level}, if it takes at most {@code maxMoves}; else empty. */
     public Optional<List<Direction>> solve(SokobanLevel level, int maxMoves) {
-        int goal = search(level, maxMoves);
+        int goal = search(level, maxMoves, stateBudget);
         if (goal < 0) {
             trim();
             return Optional.empty();
@@ -73,6 +85,20 @@ public final class SokobanSolver {
         return Optional.of(List.copyOf(path));
     }
 
+    int stateBudget() {
+        return stateBudget;
+    }
+
+    /** States the last search queued. */
+    int lastSearchStates() {
+        return lastStates;
+    }
+
+    /** Whether the last search stopped at its state limit rather than finishing. */
+    boolean lastSearchCut() {
+        return lastCut;
+    }
+
     private int pathLength(int goal) {
         int n = 0;
         for (int i = goal; parent[i] >= 0; i = parent[i]) {
@@ -81,8 +107,10 @@ public final class SokobanSolver {
         return n;
     }
 
-    /** BFS; returns the queue index of a solved state, or -1. */
-    private int search(SokobanLevel level, int maxMoves) {
+    /** BFS of at most {@code limit} states; returns the queue index of a solved state, or -1. */
+    private int search(SokobanLevel level, int maxMoves, int limit) {
+        lastCut = false;
+        lastStates = 1;
         int n = level.boxCount();
         int[] delta = new int[DIRECTIONS.length];
         for (Direction d : DIRECTIONS) {
@@ -139,15 +167,19 @@ public final class SokobanSolver {
                     parent[tail] = head;
                     moveTaken[tail] = (byte) dir;
                     if ((child >>> 8) == goalBoxes) {
+                        lastStates = tail + 1;
                         return tail;
                     }
                     tail++;
-                    if (tail >= stateBudget) {
+                    if (tail >= limit) {
+                        lastStates = tail;
+                        lastCut = true;
                         return -1;
                     }
                 }
             }
         }
+        lastStates = tail;
         return -1;
     }
 

@@ -2,6 +2,7 @@ package io.rollout.env.household;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import io.rollout.env.EnvConfig;
 import io.rollout.env.EnvInputException;
@@ -12,6 +13,7 @@ import io.rollout.env.StepResult;
 import io.rollout.env.household.Household.Flag;
 import io.rollout.env.household.Household.Item;
 import io.rollout.env.household.Household.Receptacle;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
@@ -367,6 +369,19 @@ class HouseholdEnvironmentTest {
                 .isEqualTo("You put the apple 1 in/on the fridge 1.");
         assertThat(env.step("take egg 1").observation().text()).isEqualTo("You pick up the egg 1 from the fridge 1.");
         assertThat(env.step("INVENTORY").actionValid()).isTrue();
+    }
+
+    @Test
+    void shouldAnswerAHostileActionQuickly() {
+        // Bodies up to the service's 64 KiB limit: quadratic parsing took seconds for each of these.
+        HouseholdEnvironment env = kitchenEnv(30);
+        assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+            assertNothingHappens(env, "x" + "\"".repeat(60_000) + "x");
+            assertNothingHappens(env, "go to fridge 1" + ".".repeat(60_000) + "x");
+            assertNothingHappens(env, "take " + "apple 1 from ".repeat(4_000) + "\u0085");
+            assertNothingHappens(env, "go to " + "\"".repeat(60_000) + "fridge 1");
+        });
+        assertThat(env.step("\"".repeat(30_000) + "go to fridge 1" + ".".repeat(30_000)).actionValid()).isTrue();
     }
 
     @Test

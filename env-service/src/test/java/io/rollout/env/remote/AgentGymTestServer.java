@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -24,6 +26,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.SSLContext;
 
 /**
  * A real HTTP server on a loopback port speaking the AgentGym environment-server protocol in three
@@ -40,7 +43,7 @@ final class AgentGymTestServer implements AutoCloseable {
 
     enum Dialect { ALFWORLD, WEBSHOP, GENERIC }
 
-    enum Fault { HTTP_500, HTTP_503, MALFORMED_JSON, ERROR_PAYLOAD, SLOW, WRONG_SHAPE }
+    enum Fault { HTTP_500, HTTP_503, MALFORMED_JSON, ERROR_PAYLOAD, SLOW, WRONG_SHAPE, HUGE, DRIP }
 
     static final int GAMES = 20;
     private static final String[] ITEMS = {"apple", "book", "cup"};
@@ -62,22 +65,31 @@ final class AgentGymTestServer implements AutoCloseable {
         t.setDaemon(true);
         return t;
     });
+    private final SSLContext tls;
     private HttpServer server;
     private int port;
 
-    private AgentGymTestServer(Dialect dialect) {
+    private AgentGymTestServer(Dialect dialect, SSLContext tls) {
         this.dialect = dialect;
+        this.tls = tls;
         this.nextId = new AtomicLong(dialect == Dialect.WEBSHOP ? 48_000_000L : 0L);
     }
 
     static AgentGymTestServer start(Dialect dialect) throws IOException {
-        AgentGymTestServer s = new AgentGymTestServer(dialect);
+        AgentGymTestServer s = new AgentGymTestServer(dialect, null);
+        s.listen(0);
+        return s;
+    }
+
+    /** The server over https with the key and certificate of {@code tls}. */
+    static AgentGymTestServer startTls(Dialect dialect, SSLContext tls) throws IOException {
+        AgentGymTestServer s = new AgentGymTestServer(dialect, tls);
         s.listen(0);
         return s;
     }
 
     String url() {
-        return "http://127.0.0.1:" + port;
+        return tls == null ? "http://127.0.0.1:" + port : "https://localhost:" + port;
     }
 
     int port() {
@@ -151,7 +163,14 @@ final class AgentGymTestServer implements AutoCloseable {
     }
 
     private void listen(int onPort) throws IOException {
-        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), onPort), 0);
+        InetSocketAddress address = new InetSocketAddress(InetAddress.getLoopbackAddress(), onPort);
+        if (tls == null) {
+            server = HttpServer.create(address, 0);
+        } else {
+            HttpsServer https = HttpsServer.create(address, 0);
+            https.setHttpsConfigurator(new HttpsConfigurator(tls));
+            server = https;
+        }
         server.setExecutor(executor);
         server.createContext("/", this::handle);
         server.start();
@@ -199,6 +218,24 @@ final class AgentGymTestServer implements AutoCloseable {
                             Thread.currentThread().interrupt();
                             return;
                         }
+                    }
+                    case HUGE -> {
+                        send(ex, 200, "{\"observation\": \"" + "x".repeat(2 << 20) + "\"}");
+                        return;
+                    }
+                    case DRIP -> {
+                        // 300 bytes at one per 100 ms: each comes quickly, the whole answer takes 30 s.
+                        ex.sendResponseHeaders(200, 300);
+                        try (OutputStream out = ex.getResponseBody()) {
+                            for (int i = 0; i < 300; i++) {
+                                out.write(' ');
+                                out.flush();
+                                Thread.sleep(100);
+                            }
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                        return;
                     }
                 }
             }

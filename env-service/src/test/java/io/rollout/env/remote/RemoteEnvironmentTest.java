@@ -2,6 +2,7 @@ package io.rollout.env.remote;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.rollout.env.EnvConfig;
@@ -14,6 +15,8 @@ import io.rollout.env.remote.AgentGymTestServer.Dialect;
 import io.rollout.env.remote.AgentGymTestServer.Fault;
 import java.io.IOException;
 import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,6 +24,7 @@ import java.util.concurrent.CompletableFuture;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class RemoteEnvironmentTest {
 
@@ -269,6 +273,60 @@ class RemoteEnvironmentTest {
         assertInfraError(() -> env.step("look"), "POST /step", "no answer within 1s");
         assertThat((System.nanoTime() - start) / 1_000_000).isLessThan(3_500);
         assertThat(server.count("/step")).isEqualTo(1);
+    }
+
+    @Test
+    void shouldHoldTheTimeoutAgainstAnAnswerThatDripsAByteAtATime() throws IOException {
+        alfworld("timeout=1s");
+        env.reset(0, EnvConfig.empty());
+        server.failNext("/step", Fault.DRIP);
+
+        assertTimeoutPreemptively(Duration.ofSeconds(10),
+                () -> assertInfraError(() -> env.step("look"), "POST /step", "no answer within 1s"));
+        assertThat(server.count("/step")).isEqualTo(1);
+    }
+
+    @Test
+    void shouldRefuseAnAnswerLargerThanTheBoundWithoutRetryingIt() throws IOException {
+        alfworld("");
+        env.reset(0, EnvConfig.empty());
+        server.failNext("/step", Fault.HUGE);
+        assertInfraError(() -> env.step("look"), "POST /step",
+                "exceeds the limit of 1048576 bytes (max-answer-bytes)");
+        assertThat(server.count("/step")).isEqualTo(1);
+    }
+
+    @Test
+    void shouldTakeTheAnswerBoundFromTheSpec() throws IOException {
+        alfworld("max-answer-bytes=4096");
+        assertThat(env.reset(1, EnvConfig.empty()).text()).contains("room 1");
+        server.failNext("/reset", Fault.HUGE);
+        assertInfraError(() -> env.reset(1, EnvConfig.empty()), "POST /reset", "the limit of 4096 bytes");
+        assertThat(server.count("/reset")).as("the same answer would come again: not retried").isEqualTo(2);
+    }
+
+    @Test
+    void shouldRefuseACertificateForAnotherHost(@TempDir Path dir) throws Exception {
+        TestCertificates.Pair wrong = TestCertificates.create(dir, "wrong.example", "dns:wrong.example");
+        TestCertificates.Pair right = TestCertificates.create(dir, "localhost", "dns:localhost,ip:127.0.0.1");
+        try (AgentGymTestServer wrongServer = AgentGymTestServer.startTls(Dialect.ALFWORLD, wrong.server());
+                AgentGymTestServer rightServer = AgentGymTestServer.startTls(Dialect.ALFWORLD, right.server())) {
+            // The client trusts the wrong certificate: only the host name check can refuse it.
+            // Time enough for a first TLS handshake on a loaded machine.
+            RemoteEnvSpec toWrong = spec(wrongServer.url(), "agentgym-alfworld", "retries=0,timeout=20s,connect-timeout=20s");
+            RemoteEnvironment refused = new RemoteEnvFactory(toWrong,
+                    RemoteHttp.newClient(toWrong, wrong.client())).create();
+            assertThatThrownBy(() -> refused.reset(0, EnvConfig.empty())).isInstanceOf(EnvInfrastructureException.class)
+                    .hasMessageContainingAll(wrongServer.url(), "POST /create",
+                            "No subject alternative DNS name matching localhost");
+            assertThat(wrongServer.count("/create")).isZero();
+
+            RemoteEnvSpec toRight = spec(rightServer.url(), "agentgym-alfworld", "timeout=20s,connect-timeout=20s");
+            RemoteEnvironment accepted = new RemoteEnvFactory(toRight,
+                    RemoteHttp.newClient(toRight, right.client())).create();
+            assertThat(accepted.reset(0, EnvConfig.empty()).text()).contains("room 0");
+            accepted.close();
+        }
     }
 
     @Test

@@ -5,13 +5,19 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.rollout.env.EnvConfig;
 import io.rollout.env.EnvInfrastructureException;
+import io.rollout.env.Environment;
+import io.rollout.env.EnvironmentFactory;
+import io.rollout.env.LogCapture;
 import io.rollout.env.Observation;
 import io.rollout.env.StepResult;
 import io.rollout.env.api.EnvInfo;
 import io.rollout.env.api.SessionCreated;
 import io.rollout.env.client.EnvClient;
 import io.rollout.env.client.EnvRequestException;
+import io.rollout.env.client.EnvSessionLostException;
+import io.rollout.env.client.EnvUnavailableException;
 import io.rollout.env.household.HouseholdFactory;
 import io.rollout.env.sokoban.SokobanFactory;
 import java.net.InetAddress;
@@ -25,6 +31,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -80,7 +88,7 @@ class EnvServerTest {
 
         client.closeSession(created.session());
         assertThatThrownBy(() -> client.step(created.session(), "up"))
-                .isInstanceOfSatisfying(EnvRequestException.class, e -> {
+                .isInstanceOfSatisfying(EnvSessionLostException.class, e -> {
                     assertThat(e.status()).isEqualTo(404);
                     assertThat(e.kind()).isEqualTo("unknown_session");
                 });
@@ -144,6 +152,19 @@ class EnvServerTest {
         SessionCreated created = client.createSession("sokoban", 1, Map.of());
         assertThat(created.observation().text()).as("the service still answers").isNotBlank();
         client.closeSession(created.session());
+    }
+
+    @Test
+    void shouldRefuseASokobanConfigThatCostsTooMuchSearch() throws Exception {
+        // Valid settings whose generation explored up to 200 x 1.3M states (about a minute).
+        String hostile = "{\"env\":\"sokoban\",\"seed\":0,\"config\":{\"dim_x\":12,\"dim_y\":12,\"num_boxes\":4,"
+                + "\"max_steps\":200,\"search_depth\":300,\"player_walk\":10,\"min_solution\":200}}";
+        HttpRequest request = HttpRequest.newBuilder(URI.create(server.url() + "/v1/sessions"))
+                .timeout(Duration.ofSeconds(60)).POST(HttpRequest.BodyPublishers.ofString(hostile)).build();
+
+        assertError(raw.send(request, HttpResponse.BodyHandlers.ofString()), 400, "config_too_expensive",
+                "search states");
+        assertThat(sessions.open()).isZero();
     }
 
     @Test
@@ -224,7 +245,7 @@ class EnvServerTest {
         }
         EnvClient down = EnvClient.create("http://127.0.0.1:" + freePort, Duration.ofMillis(500), Duration.ofMillis(500));
         assertThatThrownBy(() -> down.createSession("sokoban", 1, Map.of()))
-                .isInstanceOf(EnvInfrastructureException.class)
+                .isInstanceOf(EnvUnavailableException.class)
                 .hasMessageContaining("127.0.0.1:" + freePort);
 
         try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
@@ -232,9 +253,104 @@ class EnvServerTest {
                     Duration.ofMillis(300));
             long start = System.nanoTime();
             assertThatThrownBy(() -> slow.step("abc", "up"))
-                    .isInstanceOf(EnvInfrastructureException.class)
+                    .isInstanceOf(EnvUnavailableException.class)
                     .hasMessageContaining("SocketTimeoutException");
             assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isLessThan(5_000);
+        }
+    }
+
+    @Test
+    void shouldAnswerAFailureWithAGeneric5xxAndLogItsDetailsUnderTheIdTheAnswerNames() throws Exception {
+        SessionManager brokenSessions = new SessionManager(new EnvRegistry(List.of(new BrokenFactory())), 4, TTL,
+                clock::get);
+        try (LogCapture log = LogCapture.start();
+                EnvServer broken = EnvServer.start(new EnvServer.Options("127.0.0.1", 0, 4096, Duration.ofHours(1)),
+                        brokenSessions, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+                EnvClient brokenClient = EnvClient.create(broken.url(), Duration.ofSeconds(2), Duration.ofSeconds(5))) {
+            String session = brokenClient.createSession("broken", 1, Map.of()).session();
+
+            HttpResponse<String> bug = send(broken.url(), "POST", "/v1/sessions/" + session + "/step",
+                    "{\"action\":\"bug\"}");
+            HttpResponse<String> outage = send(broken.url(), "POST", "/v1/sessions/" + session + "/step",
+                    "{\"action\":\"outage\"}");
+
+            assertError(bug, 500, "internal", "internal error, see the server log (id ");
+            assertError(outage, 502, "infrastructure_error", "see the server log (id ");
+            for (HttpResponse<String> answer : List.of(bug, outage)) {
+                assertThat(answer.body()).doesNotContain(BrokenFactory.SECRET).doesNotContain("Exception")
+                        .doesNotContain("10.1.2.3");
+                String id = errorId(answer.body());
+                assertThat(log.events()).as("the log line of error %s", id)
+                        .anySatisfy(event -> assertThat(event).contains(id).contains(BrokenFactory.SECRET));
+            }
+            assertThat(errorId(bug.body())).isNotEqualTo(errorId(outage.body()));
+            assertThatThrownBy(() -> brokenClient.step(session, "bug"))
+                    .isInstanceOf(EnvInfrastructureException.class)
+                    .hasMessageContaining("internal error, see the server log (id ")
+                    .hasMessageNotContaining(BrokenFactory.SECRET);
+        }
+    }
+
+    @Test
+    void shouldRefuseToServeAnObservationOverTheLimitAndTheClientToReadOneOverItsBound() throws Exception {
+        PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        SessionManager bigSessions = new SessionManager(new EnvRegistry(List.of(new BrokenFactory())), 4, TTL, clock::get);
+        try (EnvServer limited = EnvServer.start(new EnvServer.Options("127.0.0.1", 0, 4096, Duration.ofHours(1)),
+                bigSessions, metrics);
+                EnvClient limitedClient = EnvClient.create(limited.url(), Duration.ofSeconds(2), Duration.ofSeconds(5))) {
+            String session = limitedClient.createSession("broken", 1, Map.of()).session();
+
+            assertThat(limitedClient.step(session, "big:100000").observation().text()).hasSize(100_000);
+            HttpResponse<String> tooBig = send(limited.url(), "POST", "/v1/sessions/" + session + "/step",
+                    "{\"action\":\"big:150000\"}");
+            assertError(tooBig, 500, "observation_too_large", "over this service's limit of 262144 bytes");
+            assertThat(tooBig.body()).hasSizeLessThan(300).doesNotContain("xxx");
+            assertThat(metrics.scrape()).contains("env_errors_total{kind=\"observation_too_large\"} 1.0");
+        }
+
+        SessionManager generousSessions = new SessionManager(new EnvRegistry(List.of(new BrokenFactory())), 4, TTL,
+                clock::get);
+        try (EnvServer generous = EnvServer.start(new EnvServer.Options("127.0.0.1", 0, 4096, Duration.ofHours(1))
+                        .withMaxObservationBytes(4 << 20), generousSessions,
+                        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+                EnvClient bounded = EnvClient.create(generous.url(), Duration.ofSeconds(2), Duration.ofSeconds(5))) {
+            String session = bounded.createSession("broken", 1, Map.of()).session();
+
+            assertThatThrownBy(() -> bounded.step(session, "big:2000000"))
+                    .isInstanceOf(EnvInfrastructureException.class)
+                    .hasMessageContaining("exceeds this client's limit of 1048576 bytes");
+            assertThat(bounded.step(session, "big:10").observation().text()).hasSize(10);
+        }
+    }
+
+    @Test
+    void shouldTellALostSessionFromAServiceThatIsDown() {
+        EnvServer first = EnvServer.start(new EnvServer.Options("127.0.0.1", 0, 4096, Duration.ofHours(1)),
+                new SessionManager(new EnvRegistry(List.of(new SokobanFactory())), 4, TTL, clock::get),
+                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+        int port = first.port();
+        try (EnvClient restarted = EnvClient.create(first.url(), Duration.ofSeconds(1), Duration.ofSeconds(2))) {
+            String session = restarted.createSession("sokoban", 1, Map.of()).session();
+            first.close();
+
+            // The kept-alive connection is gone, then the port refuses: both are an outage, not a bad request.
+            for (int i = 0; i < 2; i++) {
+                assertThatThrownBy(() -> restarted.step(session, "up")).isInstanceOf(EnvUnavailableException.class)
+                        .hasMessageContaining("127.0.0.1:" + port);
+            }
+
+            try (EnvServer second = EnvServer.start(new EnvServer.Options("127.0.0.1", port, 4096, Duration.ofHours(1)),
+                    new SessionManager(new EnvRegistry(List.of(new SokobanFactory())), 4, TTL, clock::get),
+                    new PrometheusMeterRegistry(PrometheusConfig.DEFAULT))) {
+                assertThatThrownBy(() -> restarted.step(session, "up"))
+                        .isInstanceOfSatisfying(EnvSessionLostException.class, e -> {
+                            assertThat(e.status()).isEqualTo(404);
+                            assertThat(e.kind()).isEqualTo("unknown_session");
+                        });
+                restarted.closeSession(session);
+                String fresh = restarted.createSession("sokoban", 1, Map.of()).session();
+                assertThat(restarted.step(fresh, "up").actionValid()).isTrue();
+            }
         }
     }
 
@@ -250,7 +366,11 @@ class EnvServerTest {
     }
 
     private static HttpResponse<String> send(String method, String path, String body) throws Exception {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(server.url() + path))
+        return send(server.url(), method, path, body);
+    }
+
+    private static HttpResponse<String> send(String base, String method, String path, String body) throws Exception {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + path))
                 .timeout(Duration.ofSeconds(5));
         request.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         return raw.send(request.build(), HttpResponse.BodyHandlers.ofString());
@@ -260,5 +380,58 @@ class EnvServerTest {
         assertThat(response.statusCode()).as(response.body()).isEqualTo(status);
         assertThat(response.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).contains("json"));
         assertThat(response.body()).contains("\"error\":\"" + kind + "\"").contains(mentions);
+    }
+
+    private static String errorId(String body) {
+        Matcher m = Pattern.compile("\\(id ([0-9a-f]+)\\)").matcher(body);
+        assertThat(m.find()).as("an error id in %s", body).isTrue();
+        return m.group(1);
+    }
+
+    /** An environment with bugs: its step throws with a message no client should see, or answers "big:N" with N characters. */
+    static final class BrokenFactory implements EnvironmentFactory {
+        static final String SECRET = "password=hunter2";
+
+        @Override
+        public String name() {
+            return "broken";
+        }
+
+        @Override
+        public String description() {
+            return "fails on every step";
+        }
+
+        @Override
+        public Map<String, String> configDefaults() {
+            return Map.of();
+        }
+
+        @Override
+        public Environment create() {
+            return new Environment() {
+                @Override
+                public String name() {
+                    return "broken";
+                }
+
+                @Override
+                public Observation reset(long seed, EnvConfig config) {
+                    return Observation.ofState("start");
+                }
+
+                @Override
+                public StepResult step(String action) {
+                    if (action.startsWith("big:")) {
+                        String text = "x".repeat(Integer.parseInt(action.substring(4)));
+                        return new StepResult(Observation.ofState(text), 0, false, false, true);
+                    }
+                    if (action.equals("outage")) {
+                        throw new EnvInfrastructureException("remote http://10.1.2.3:36001 refused " + SECRET);
+                    }
+                    throw new IllegalStateException("cannot reach db with " + SECRET);
+                }
+            };
+        }
     }
 }

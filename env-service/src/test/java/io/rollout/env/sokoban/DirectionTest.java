@@ -1,7 +1,9 @@
 package io.rollout.env.sokoban;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 class DirectionTest {
@@ -35,5 +37,16 @@ class DirectionTest {
         assertThat(Direction.lastMentionedIn("")).isEmpty();
         assertThat(Direction.lastMentionedIn("I am not sure.")).isEmpty();
         assertThat(Direction.lastMentionedIn(null)).isEmpty();
+    }
+
+    @Test
+    void shouldReadALongHostileTextInLinearTime() {
+        // A scan from the end with a fixed number of comparisons per position: no backtracking.
+        assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+            assertThat(Direction.lastMentionedIn("u".repeat(60_000))).isEmpty();
+            assertThat(Direction.lastMentionedIn("lef".repeat(20_000) + "x")).isEmpty();
+            assertThat(Direction.lastMentionedIn("upup".repeat(15_000))).isEmpty();
+            assertThat(Direction.lastMentionedIn("left " + "\"".repeat(60_000))).contains(Direction.LEFT);
+        });
     }
 }

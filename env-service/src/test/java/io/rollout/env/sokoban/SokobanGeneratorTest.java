@@ -3,11 +3,13 @@ package io.rollout.env.sokoban;
 import static io.rollout.env.sokoban.SokobanEnvironmentTest.render;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import io.rollout.env.EnvConfig;
 import io.rollout.env.EnvInputException;
 import io.rollout.env.EnvInputException.Kind;
 import io.rollout.env.StepResult;
+import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -102,6 +104,45 @@ class SokobanGeneratorTest {
                 "dim_x", "5", "dim_y", "5", "num_boxes", "4"))))
                 .isInstanceOfSatisfying(EnvInputException.class, e -> assertThat(e.kind()).isEqualTo(Kind.BAD_CONFIG_VALUE))
                 .hasMessageContaining("tries");
+    }
+
+    @Test
+    void shouldRefuseAConfigWhoseLevelCostsMoreSearchThanTheBudget() {
+        // The largest valid settings with the longest minimum solution: no try ever succeeds, and
+        // each explored up to 1.3M states, 200 times over (about a minute per create).
+        Map<String, String> hostile = Map.of("dim_x", "12", "dim_y", "12", "num_boxes", "4", "max_steps", "200",
+                "search_depth", "300", "player_walk", "10", "min_solution", "200");
+        SokobanEnvironment env = new SokobanEnvironment();
+
+        assertTimeoutPreemptively(Duration.ofSeconds(60), () -> assertThatThrownBy(
+                () -> env.reset(0, EnvConfig.of(hostile)))
+                .isInstanceOfSatisfying(EnvInputException.class,
+                        e -> assertThat(e.kind()).isEqualTo(Kind.CONFIG_TOO_EXPENSIVE))
+                .hasMessageContaining("needs more than " + SokobanGenerator.DEFAULT_STATE_BUDGET + " search states"));
+        assertThat(env.level()).as("a refused reset leaves no episode").isNull();
+    }
+
+    @Test
+    void shouldGiveTheSameLevelUnderABudgetOrRefuseIt() {
+        SokobanConfig big = new SokobanConfig(10, 10, 3, 100, 100);
+        SokobanGenerator unbounded = new SokobanGenerator(Long.MAX_VALUE);
+        SokobanGenerator small = new SokobanGenerator(5_000);
+        int refused = 0;
+        for (long s = 0; s < 20; s++) {
+            long seed = s;
+            String level = unbounded.generate(seed, big).toString();
+            long needed = unbounded.statesUsed();
+            if (needed <= 5_000) {
+                assertThat(small.generate(seed, big).toString()).as("seed %d", seed).isEqualTo(level);
+            } else {
+                refused++;
+                assertThatThrownBy(() -> small.generate(seed, big)).as("seed %d", seed)
+                        .isInstanceOfSatisfying(EnvInputException.class,
+                                e -> assertThat(e.kind()).isEqualTo(Kind.CONFIG_TOO_EXPENSIVE));
+                assertThat(small.statesUsed()).isLessThanOrEqualTo(5_000);
+            }
+        }
+        assertThat(refused).as("seeds over the budget").isBetween(1, 19);
     }
 
     private static final Map<String, String> HARDER = Map.of("player_walk", "3", "min_solution", "3");

@@ -6,27 +6,51 @@ import io.rollout.env.Observation;
 import io.rollout.env.StepResult;
 import io.rollout.env.api.ApiError;
 import io.rollout.env.api.ApiJson;
+import io.rollout.env.api.BearerToken;
 import io.rollout.env.api.CreateSessionRequest;
 import io.rollout.env.api.EnvInfo;
 import io.rollout.env.api.ResetRequest;
 import io.rollout.env.api.SessionCreated;
 import io.rollout.env.api.StepRequest;
+import java.io.EOFException;
 import java.io.IOException;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
 import java.net.URI;
+import java.net.UnknownHostException;
+import java.nio.file.Path;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import javax.net.ssl.SSLContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A client of the env-service HTTP API. One instance holds one pool of kept-alive
- * connections; share it between threads and close it when done. No call is retried, because a step is not idempotent: a failure of the
- * service or the network raises {@link EnvInfrastructureException}, which an actor turns
- * into an episode ended by an infrastructure error; a 4xx raises {@link EnvRequestException}.
+ * connections; share it between threads and close it when done. No call is retried, because
+ * a step is not idempotent. Failures, by type:
+ * <ul>
+ *   <li>{@link EnvUnavailableException} (an {@link EnvInfrastructureException}): the service
+ *       could not be reached or did not answer within the request timeout; back off;</li>
+ *   <li>{@link EnvInfrastructureException}: a 5xx, a malformed answer, or an answer over the
+ *       size bound; an actor ends the episode as an infrastructure error;</li>
+ *   <li>{@link EnvSessionLostException} (an {@link EnvRequestException}): the service no longer
+ *       knows the session, typically because it restarted; re-create it or drop the group;</li>
+ *   <li>{@link EnvRequestException}: any other 4xx, the caller's mistake.</li>
+ * </ul>
  */
 public final class EnvClient implements AutoCloseable {
 
+    private static final Logger log = LoggerFactory.getLogger(EnvClient.class);
     private static final ObjectMapper JSON = ApiJson.lenient();
+
+    public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
+    public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(30);
+    /** Answers above this are refused: an observation that large would not fit a Kafka record anyway. */
+    public static final int DEFAULT_MAX_ANSWER_BYTES = HttpTransport.DEFAULT_MAX_BODY_BYTES;
 
     /** Kept-alive connections idle longer than this are not reused (below the server's 30 s). */
     static final Duration IDLE_TIMEOUT = Duration.ofSeconds(15);
@@ -35,32 +59,26 @@ public final class EnvClient implements AutoCloseable {
     private final String pathPrefix;
     private final HttpTransport transport;
 
-    private EnvClient(URI base, Duration connectTimeout, Duration requestTimeout) {
+    private EnvClient(URI base, HttpTransport transport) {
         this.base = base;
         this.pathPrefix = base.getRawPath() == null ? "" : base.getRawPath();
-        this.transport = new HttpTransport(base, connectTimeout, requestTimeout, IDLE_TIMEOUT, System::nanoTime);
+        this.transport = transport;
     }
 
     /**
+     * A client without authentication and with the default answer bound; see {@link #builder} for more.
+     *
      * @param baseUrl        e.g. {@code http://127.0.0.1:8080}
      * @param connectTimeout bound on opening a connection
      * @param requestTimeout bound on each call, from sending to the whole answer
      */
     public static EnvClient create(String baseUrl, Duration connectTimeout, Duration requestTimeout) {
-        Objects.requireNonNull(baseUrl, "baseUrl");
-        URI uri;
-        try {
-            uri = URI.create(baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("bad env-service URL '" + baseUrl + "': " + e.getMessage(), e);
-        }
-        if (!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme()) || uri.getHost() == null) {
-            throw new IllegalArgumentException("bad env-service URL '" + baseUrl + "': expected http://HOST:PORT");
-        }
-        if (connectTimeout.isNegative() || connectTimeout.isZero() || requestTimeout.isNegative() || requestTimeout.isZero()) {
-            throw new IllegalArgumentException("env-service timeouts must be positive");
-        }
-        return new EnvClient(uri, connectTimeout, requestTimeout);
+        return builder(baseUrl).connectTimeout(connectTimeout).requestTimeout(requestTimeout).build();
+    }
+
+    /** A builder for a client of the service at {@code baseUrl}, e.g. {@code https://env.internal:8080}. */
+    public static Builder builder(String baseUrl) {
+        return new Builder(baseUrl);
     }
 
     public String baseUrl() {
@@ -108,17 +126,23 @@ public final class EnvClient implements AutoCloseable {
         try {
             response = transport.exchange(method, pathPrefix + path, requestBody);
         } catch (IOException e) {
-            throw new EnvInfrastructureException("env-service " + method + " " + base + path + " failed: " + describe(e), e);
+            String message = "env-service " + method + " " + base + path + " failed: " + describe(e);
+            throw unreachable(e) ? new EnvUnavailableException(message, e) : new EnvInfrastructureException(message, e);
         }
         int status = response.status();
         if (status >= 400 && status < 500) {
             ApiError error = parseError(response.body());
+            if (status == 404 && EnvSessionLostException.KIND.equals(error.error())) {
+                throw new EnvSessionLostException(error.message());
+            }
             throw new EnvRequestException(status, error.error(), error.message());
         }
         if (status >= 300) {
             ApiError error = parseError(response.body());
-            throw new EnvInfrastructureException("env-service " + method + " " + base + path + " answered " + status
-                    + " " + error.error() + ": " + error.message());
+            String message = "env-service " + method + " " + base + path + " answered " + status + " " + error.error()
+                    + ": " + error.message();
+            throw status == 503 || status == 504 ? new EnvUnavailableException(message, null)
+                    : new EnvInfrastructureException(message);
         }
         if (type == Void.class) {
             return null;
@@ -150,8 +174,117 @@ public final class EnvClient implements AutoCloseable {
         transport.close();
     }
 
+    /** Whether the failure says the service could not be reached or answer in time (not that it answered badly). */
+    private static boolean unreachable(IOException e) {
+        // SocketException covers refused, reset and unreachable; EOFException a connection closed before the answer.
+        return e instanceof SocketException || e instanceof SocketTimeoutException || e instanceof EOFException
+                || e instanceof UnknownHostException;
+    }
+
     private static String describe(IOException e) {
         String name = e.getClass().getSimpleName();
         return e.getMessage() == null ? name : name + ": " + e.getMessage();
+    }
+
+    /**
+     * Builds an {@link EnvClient}. Only the URL is required; {@link #build} validates.
+     * Defaults: 5 s connect timeout, 30 s request timeout, no authentication, answers up to
+     * {@value #DEFAULT_MAX_ANSWER_BYTES} bytes, the JVM's trust store for https.
+     */
+    public static final class Builder {
+        private final String baseUrl;
+        private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
+        private Duration requestTimeout = DEFAULT_REQUEST_TIMEOUT;
+        private BearerToken authToken;
+        private Path authTokenFile;
+        private int maxAnswerBytes = DEFAULT_MAX_ANSWER_BYTES;
+        private SSLContext sslContext;
+
+        private Builder(String baseUrl) {
+            this.baseUrl = Objects.requireNonNull(baseUrl, "baseUrl");
+        }
+
+        /** Bound on opening a connection (and its TLS handshake, within the request timeout). */
+        public Builder connectTimeout(Duration timeout) {
+            this.connectTimeout = Objects.requireNonNull(timeout, "connectTimeout");
+            return this;
+        }
+
+        /** Bound on each call, from connecting to the last byte of the answer. */
+        public Builder requestTimeout(Duration timeout) {
+            this.requestTimeout = Objects.requireNonNull(timeout, "requestTimeout");
+            return this;
+        }
+
+        /** The service's bearer token, sent as {@code Authorization: Bearer TOKEN} with every call. */
+        public Builder authToken(String token) {
+            this.authToken = BearerToken.of(token);
+            this.authTokenFile = null;
+            return this;
+        }
+
+        /** As {@link #authToken(String)}, read from a file (its text without surrounding white space) at {@link #build}. */
+        public Builder authTokenFile(Path file) {
+            this.authTokenFile = Objects.requireNonNull(file, "authTokenFile");
+            this.authToken = null;
+            return this;
+        }
+
+        /** Largest answer body accepted; a larger one fails the call with an {@link EnvInfrastructureException}. */
+        public Builder maxAnswerBytes(int bytes) {
+            this.maxAnswerBytes = bytes;
+            return this;
+        }
+
+        /** The TLS context for https, e.g. one that trusts a private CA; the certificate must still name the host. */
+        public Builder sslContext(SSLContext context) {
+            this.sslContext = Objects.requireNonNull(context, "sslContext");
+            return this;
+        }
+
+        /**
+         * @throws IllegalArgumentException for a bad URL, a non-positive timeout or bound, or an
+         *                                  unreadable or invalid token file (the message names the file,
+         *                                  never the token)
+         */
+        public EnvClient build() {
+            URI uri;
+            try {
+                uri = URI.create(baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("bad env-service URL '" + baseUrl + "': " + e.getMessage(), e);
+            }
+            if (!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme()) || uri.getHost() == null) {
+                throw new IllegalArgumentException("bad env-service URL '" + baseUrl + "': expected http://HOST:PORT");
+            }
+            if (connectTimeout.isNegative() || connectTimeout.isZero() || requestTimeout.isNegative()
+                    || requestTimeout.isZero()) {
+                throw new IllegalArgumentException("env-service timeouts must be positive");
+            }
+            if (maxAnswerBytes < 1024) {
+                throw new IllegalArgumentException("maxAnswerBytes must be at least 1024, got " + maxAnswerBytes);
+            }
+            BearerToken token = authTokenFile != null ? BearerToken.fromFile(authTokenFile) : authToken;
+            if (token != null && "http".equals(uri.getScheme()) && !isLoopbackName(uri.getHost())) {
+                log.warn("sending the env-service auth token to {} over plain http: anyone on the path can read it; "
+                        + "use https", uri.getHost());
+            }
+            SSLContext tls = sslContext;
+            if (tls == null && "https".equals(uri.getScheme())) {
+                try {
+                    tls = SSLContext.getDefault();
+                } catch (NoSuchAlgorithmException e) {
+                    throw new IllegalStateException("no default TLS context", e);
+                }
+            }
+            HttpTransport transport = new HttpTransport(uri, connectTimeout, requestTimeout, IDLE_TIMEOUT,
+                    System::nanoTime, maxAnswerBytes, token == null ? null : token.authorization(),
+                    tls == null ? null : tls.getSocketFactory());
+            return new EnvClient(uri, transport);
+        }
+
+        private static boolean isLoopbackName(String host) {
+            return host.equals("localhost") || host.startsWith("127.") || host.equals("[::1]");
+        }
     }
 }

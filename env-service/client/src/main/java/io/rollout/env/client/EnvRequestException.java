@@ -3,9 +3,10 @@ package io.rollout.env.client;
 /**
  * env-service refused a request as the caller's mistake (a 4xx): unknown environment or
  * session, bad config, a step after the episode ended. Retrying the same request fails
- * the same way.
+ * the same way. The subtype {@link EnvSessionLostException} marks a session the service no
+ * longer knows, typically because it restarted.
  */
-public final class EnvRequestException extends RuntimeException {
+public class EnvRequestException extends RuntimeException {
 
     private final int status;
     private final String kind;

@@ -2,6 +2,7 @@ package io.rollout.env.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -13,6 +14,7 @@ import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,9 +23,15 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.ExtendedSSLSession;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLHandshakeException;
+import javax.net.ssl.SSLServerSocket;
+import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The pooled HTTP/1.1 transport against a real socket server that plays scripted answers. */
 class HttpTransportTest {
@@ -31,6 +39,7 @@ class HttpTransportTest {
     private ServerSocket server;
     private final BlockingQueue<String> answers = new LinkedBlockingQueue<>();
     private final List<String> requestLines = new CopyOnWriteArrayList<>();
+    private final List<String> headers = new CopyOnWriteArrayList<>();
     private final AtomicInteger connections = new AtomicInteger();
     private final AtomicLong clock = new AtomicLong();
     private final List<Thread> threads = new ArrayList<>();
@@ -127,6 +136,119 @@ class HttpTransportTest {
         assertThat(body(transport.exchange("GET", "/a", null))).isEqualTo("{\"old\":true}");
     }
 
+    @Test
+    void shouldHoldTheDeadlineAgainstAnAnswerThatDripsAByteAtATime() {
+        // 300 body bytes at one per 100 ms: every read comes well within a socket timeout, but the
+        // whole answer takes 30 s, against a request timeout of 1 s.
+        answers.add("DRIP");
+        HttpTransport timed = new HttpTransport(URI.create("http://127.0.0.1:" + server.getLocalPort()),
+                Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(15), System::nanoTime);
+
+        assertTimeoutPreemptively(Duration.ofSeconds(10), () -> assertThatThrownBy(() -> timed.exchange("GET", "/drip", null))
+                .isInstanceOf(SocketTimeoutException.class));
+        timed.close();
+    }
+
+    @Test
+    void shouldRefuseAnAnswerLargerThanItsBound() {
+        answers.add("HTTP/1.1 200 OK\r\nContent-Length: 2000000\r\n\r\n{");
+        assertThatThrownBy(() -> transport.exchange("GET", "/a", null))
+                .isInstanceOf(HttpTransport.AnswerTooLargeException.class)
+                .hasMessage("the answer body of 2000000 bytes exceeds this client's limit of 1048576 bytes");
+
+        answers.add("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + "ffff\r\n" + "x".repeat(0xffff)
+                + "\r\n" + "ffff\r\n" + "x".repeat(0xffff) + "\r\n");
+        HttpTransport small = new HttpTransport(URI.create("http://127.0.0.1:" + server.getLocalPort()),
+                Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(15), clock::get, 100_000, null, null);
+        assertThatThrownBy(() -> small.exchange("GET", "/b", null))
+                .isInstanceOf(HttpTransport.AnswerTooLargeException.class)
+                .hasMessageContaining("exceeds this client's limit of 100000 bytes");
+        small.close();
+    }
+
+    @Test
+    void shouldSendTheAuthorizationHeader() throws Exception {
+        answers.add(ok("{}"));
+        HttpTransport authorized = new HttpTransport(URI.create("http://127.0.0.1:" + server.getLocalPort()),
+                Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(15), clock::get, 1 << 20,
+                "Bearer abc", null);
+
+        authorized.exchange("GET", "/a", null);
+
+        assertThat(headers).contains("Authorization: Bearer abc");
+        authorized.close();
+    }
+
+    @Test
+    void shouldRefuseACertificateForAnotherHost(@TempDir Path dir) throws Exception {
+        TestCertificates.Pair wrong = TestCertificates.create(dir, "wrong.example", "dns:wrong.example");
+        TestCertificates.Pair right = TestCertificates.create(dir, "localhost", "dns:localhost,ip:127.0.0.1");
+        try (TlsServer wrongServer = new TlsServer(wrong.server()); TlsServer rightServer = new TlsServer(right.server())) {
+            // The client trusts the wrong certificate: only the host name check can refuse it.
+            for (String host : List.of("localhost", "127.0.0.1")) {
+                HttpTransport refused = tls(host, wrongServer.port(), wrong.client());
+                assertThatThrownBy(() -> refused.exchange("GET", "/a", null))
+                        .as(host).isInstanceOf(SSLHandshakeException.class)
+                        .hasMessageContaining(host.equals("localhost") ? "No subject alternative DNS name matching localhost"
+                                : "No subject alternative names matching IP address 127.0.0.1");
+                refused.close();
+
+                HttpTransport accepted = tls(host, rightServer.port(), right.client());
+                assertThat(body(accepted.exchange("GET", "/a", null))).isEqualTo("{\"tls\":true}");
+                accepted.close();
+            }
+            assertThat(rightServer.serverNames).as("SNI names the host, never an IP").containsExactly("localhost");
+        }
+    }
+
+    private HttpTransport tls(String host, int port, SSLContext client) {
+        return new HttpTransport(URI.create("https://" + host + ":" + port), Duration.ofSeconds(20), Duration.ofSeconds(20),
+                Duration.ofSeconds(15), System::nanoTime, 1 << 20, null, client.getSocketFactory());
+    }
+
+    /** A TLS server that answers every request on a connection with one JSON body, recording the SNI names it saw. */
+    private static final class TlsServer implements AutoCloseable {
+        final List<String> serverNames = new CopyOnWriteArrayList<>();
+        private final SSLServerSocket socket;
+
+        TlsServer(SSLContext context) throws IOException {
+            socket = (SSLServerSocket) context.getServerSocketFactory().createServerSocket(0, 50,
+                    InetAddress.getLoopbackAddress());
+            Thread acceptor = new Thread(() -> {
+                while (!socket.isClosed()) {
+                    try (SSLSocket connection = (SSLSocket) socket.accept()) {
+                        connection.setSoTimeout(5_000);
+                        connection.startHandshake();
+                        if (connection.getSession() instanceof ExtendedSSLSession session) {
+                            session.getRequestedServerNames().forEach(
+                                    n -> serverNames.add(new String(n.getEncoded(), StandardCharsets.US_ASCII)));
+                        }
+                        BufferedReader in = new BufferedReader(new InputStreamReader(connection.getInputStream(),
+                                StandardCharsets.ISO_8859_1));
+                        for (String h = in.readLine(); h != null && !h.isEmpty(); h = in.readLine()) {
+                            // headers: ignored
+                        }
+                        connection.getOutputStream().write(ok("{\"tls\":true}").getBytes(StandardCharsets.ISO_8859_1));
+                        connection.getOutputStream().flush();
+                    } catch (IOException e) {
+                        // A refused handshake or the end of the test.
+                    }
+                }
+            }, "tls-test-server");
+            acceptor.setDaemon(true);
+            acceptor.start();
+        }
+
+        int port() {
+            return socket.getLocalPort();
+        }
+
+        @Override
+        public void close() throws IOException {
+            socket.close();
+        }
+    }
+
     private static String ok(String json) {
         return "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
                 + json.getBytes(StandardCharsets.UTF_8).length + "\r\n\r\n" + json;
@@ -163,6 +285,7 @@ class HttpTransportTest {
                 requestLines.add(requestLine);
                 int length = 0;
                 for (String h = in.readLine(); h != null && !h.isEmpty(); h = in.readLine()) {
+                    headers.add(h);
                     if (h.toLowerCase().startsWith("content-length:")) {
                         length = Integer.parseInt(h.substring(15).trim());
                     }
@@ -171,6 +294,15 @@ class HttpTransportTest {
                 String answer = answers.take();
                 if (answer.equals("SILENT")) {
                     Thread.sleep(5_000);
+                    return;
+                }
+                if (answer.equals("DRIP")) {
+                    out.write("HTTP/1.1 200 OK\r\nContent-Length: 300\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+                    for (int i = 0; i < 300; i++) {
+                        out.write(' ');
+                        out.flush();
+                        Thread.sleep(100);
+                    }
                     return;
                 }
                 out.write(answer.getBytes(StandardCharsets.ISO_8859_1));
