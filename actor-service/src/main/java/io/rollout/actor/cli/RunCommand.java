@@ -81,8 +81,14 @@ final class RunCommand implements Callable<Integer> {
             description = "Base URL of env-service, e.g. http://127.0.0.1:8090 (env ACTOR_ENV_URL).")
     private String envUrl;
 
+    @Option(names = "--env-auth-token-file", paramLabel = "FILE", defaultValue = "${env:ACTOR_ENV_AUTH_TOKEN_FILE}",
+            description = {"Send the bearer token in FILE to env-service (its --auth-token-file); read once at start,",
+                "never logged (default: none; env ACTOR_ENV_AUTH_TOKEN_FILE)."})
+    private Path envAuthTokenFile;
+
     @Option(names = "--env-timeout", paramLabel = "DURATION", defaultValue = "30s",
-            description = "Timeout of one env-service request; a failed call ends its episode as INFRA_ERROR (default: ${DEFAULT-VALUE}).")
+            description = {"Deadline of one env-service request (connect, TLS and every read). A timeout is an outage:",
+                "the group is played again after backoff (see --outage-backoff) (default: ${DEFAULT-VALUE})."})
     private Duration envTimeout;
 
     @Option(names = "--env-threads", defaultValue = "16",
@@ -218,7 +224,12 @@ final class RunCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
         PrometheusMeterRegistry registry = Registries.prometheusWithJvmMeters();
-        EnvClient env = EnvClient.create(envUrl, Duration.ofSeconds(10), envTimeout);
+        EnvClient.Builder envBuilder = EnvClient.builder(envUrl).connectTimeout(Duration.ofSeconds(10))
+                .requestTimeout(envTimeout);
+        if (envAuthTokenFile != null) {
+            envBuilder.authTokenFile(envAuthTokenFile);
+        }
+        EnvClient env = envBuilder.build();
         Actor actor = Actor.start(policy, env, player, settings, topics, props, registry, adapterName, topicWait,
                 envThreads);
         ActorHttpServer http = ActorHttpServer.start(metricsHost, metricsPort, registry, actor.service()::healthy,

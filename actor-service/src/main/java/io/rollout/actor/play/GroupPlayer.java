@@ -11,6 +11,8 @@ import io.rollout.env.StepResult;
 import io.rollout.env.api.SessionCreated;
 import io.rollout.env.client.EnvClient;
 import io.rollout.env.client.EnvRequestException;
+import io.rollout.env.client.EnvSessionLostException;
+import io.rollout.env.client.EnvUnavailableException;
 import io.rollout.policy.Policy;
 import io.rollout.policy.sampling.Completion;
 import io.rollout.policy.sampling.SamplingParams;
@@ -125,17 +127,10 @@ public final class GroupPlayer {
      * request or the environment.
      */
     public static boolean isOutage(RuntimeException e) {
-        if (e instanceof EnvRequestException refused) {
-            return refused.status() == 404 && "unknown_session".equals(refused.kind());
-        }
-        if (e instanceof EnvInfrastructureException) {
-            for (Throwable c = e.getCause(); c != null && c != c.getCause(); c = c.getCause()) {
-                if (c instanceof IOException) {
-                    return true;
-                }
-            }
-        }
-        return false;
+        // The client names both: unreachable, timed out or 503/504, and a session lost with a restart.
+        return e instanceof EnvUnavailableException || e instanceof EnvSessionLostException
+                || e instanceof EnvRequestException refused && refused.status() == 404
+                        && "unknown_session".equals(refused.kind());
     }
 
     /** A player sampling from {@code policy} with the prompt format and history of {@code config}. */
