@@ -8,6 +8,7 @@ import io.rollout.schemas.topics.TopicCatalog;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
@@ -145,7 +146,7 @@ final class BrokerCommand implements Callable<Integer> {
         CommandLine cli = spec.commandLine();
         boolean anySecurityOption = tlsDir != null || keystore != null || keystorePasswordFile != null
                 || scramUser != null || scramPasswordFile != null || clientConfig != null;
-        switch (security) {
+        switch (security.toLowerCase(Locale.ROOT)) {
             case "plaintext" -> {
                 if (anySecurityOption) {
                     throw new CommandLine.ParameterException(cli, "--generate-tls-dir, --keystore, --scram-user and "

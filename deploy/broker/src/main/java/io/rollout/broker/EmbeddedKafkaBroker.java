@@ -60,8 +60,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     static final String CLUSTER_ID_FILE = "cluster.id";
     static final String LOG_DIR = "kraft-logs";
     private static final int NODE_ID = 1;
-    static final String SASL_SSL = "SASL_SSL";
-    static final String PLAINTEXT = "PLAINTEXT";
+    private static final String SASL_SSL = "SASL_SSL";
+    private static final String PLAINTEXT = "PLAINTEXT";
     private static final String INTERNAL = "INTERNAL";
     private static final String LOOPBACK = "127.0.0.1";
     private static final int SCRAM_ITERATIONS = 8192;
@@ -71,17 +71,14 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     private final String host;
     private final int port;
     private final String clusterId;
-    private final String securityProtocol;
     private final KafkaRaftServer server;
     private boolean closed;
 
-    private EmbeddedKafkaBroker(Path dataDir, String host, int port, String clusterId, String securityProtocol,
-            KafkaRaftServer server) {
+    private EmbeddedKafkaBroker(Path dataDir, String host, int port, String clusterId, KafkaRaftServer server) {
         this.dataDir = dataDir;
         this.host = host;
         this.port = port;
         this.clusterId = clusterId;
-        this.securityProtocol = securityProtocol;
         this.server = server;
     }
 
@@ -104,11 +101,6 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
 
     public String clusterId() {
         return clusterId;
-    }
-
-    /** {@code PLAINTEXT}, or {@code SASL_SSL} when built with {@link Builder#saslSsl}. */
-    public String securityProtocol() {
-        return securityProtocol;
     }
 
     /** Stops the broker and waits until it has stopped; idempotent. */
@@ -240,8 +232,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
                     server.awaitShutdown();
                     throw new IllegalStateException("Kafka broker failed to start in " + dataDir + ": " + e.getMessage(), e);
                 }
-                EmbeddedKafkaBroker broker = new EmbeddedKafkaBroker(dataDir, host, brokerPort, clusterId,
-                        secured ? SASL_SSL : PLAINTEXT, server);
+                EmbeddedKafkaBroker broker = new EmbeddedKafkaBroker(dataDir, host, brokerPort, clusterId, server);
                 if (secured && !formatted) {
                     try {
                         upsertScramUsers(LOOPBACK + ":" + internalPort);
