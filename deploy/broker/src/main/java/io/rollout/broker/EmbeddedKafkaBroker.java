@@ -12,14 +12,28 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.regex.Pattern;
 import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
 import kafka.tools.StorageTool;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ScramCredentialInfo;
+import org.apache.kafka.clients.admin.ScramMechanism;
+import org.apache.kafka.clients.admin.UserScramCredentialAlteration;
+import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
 import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.security.scram.internals.ScramFormatter;
 import org.apache.kafka.common.utils.Time;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,6 +47,11 @@ import org.slf4j.LoggerFactory;
  * are internal APIs: the Kafka version is pinned in the parent pom and a test starts,
  * restarts and stops this broker. Broker threads are not daemons: {@link #close()} it,
  * e.g. from a shutdown hook. A fatal broker error halts the JVM (Kafka's own policy).
+ *
+ * <p>Clients speak PLAINTEXT by default. With {@link Builder#saslSsl} they speak SASL_SSL and
+ * authenticate with SCRAM-SHA-512 as one of the {@link Builder#scramUser} users; the
+ * controller and the inter-broker listener then stay on loopback, unauthenticated, so that
+ * only processes on this machine reach them.
  */
 public final class EmbeddedKafkaBroker implements AutoCloseable {
 
@@ -41,6 +60,12 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     static final String CLUSTER_ID_FILE = "cluster.id";
     static final String LOG_DIR = "kraft-logs";
     private static final int NODE_ID = 1;
+    private static final String SASL_SSL = "SASL_SSL";
+    private static final String PLAINTEXT = "PLAINTEXT";
+    private static final String INTERNAL = "INTERNAL";
+    private static final String LOOPBACK = "127.0.0.1";
+    private static final int SCRAM_ITERATIONS = 8192;
+    private static final Pattern SCRAM_USER = Pattern.compile("[A-Za-z0-9._@-]+");
 
     private final Path dataDir;
     private final String host;
@@ -97,6 +122,9 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         private String host = "127.0.0.1";
         private int port;
         private final Map<String, String> overrides = new LinkedHashMap<>();
+        private Path keystore;
+        private String keystorePassword;
+        private final Map<String, String> scramUsers = new LinkedHashMap<>();
 
         private Builder() {
         }
@@ -122,6 +150,36 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Clients connect over SASL_SSL (TLS, then SCRAM-SHA-512) instead of PLAINTEXT. The
+         * server's certificate and key come from a PKCS12 keystore whose store and key password
+         * is {@code keystorePassword} (e.g. from {@link TlsFiles#generate}). Needs at least one
+         * {@link #scramUser}.
+         */
+        public Builder saslSsl(Path keystore, String keystorePassword) {
+            this.keystore = Objects.requireNonNull(keystore, "keystore");
+            this.keystorePassword = Objects.requireNonNull(keystorePassword, "keystorePassword");
+            return this;
+        }
+
+        /**
+         * A SCRAM-SHA-512 user of the SASL_SSL listener: written into the storage when it is
+         * formatted, or created or given this password on a start over storage formatted
+         * before. Users persist in the metadata log. Repeatable.
+         */
+        public Builder scramUser(String name, String password) {
+            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(password, "password");
+            if (!SCRAM_USER.matcher(name).matches()) {
+                throw new IllegalArgumentException("SCRAM user name must match " + SCRAM_USER + ", got '" + name + "'");
+            }
+            if (password.isEmpty()) {
+                throw new IllegalArgumentException("SCRAM user " + name + " has an empty password");
+            }
+            scramUsers.put(name, password);
+            return this;
+        }
+
         /** Any broker setting, applied over this class's defaults. */
         public Builder override(String key, String value) {
             overrides.put(key, value);
@@ -132,18 +190,38 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             if (dataDir == null) {
                 throw new IllegalStateException("an embedded broker needs a data directory");
             }
+            boolean secured = keystore != null;
+            if (secured && scramUsers.isEmpty()) {
+                throw new IllegalStateException("a SASL_SSL broker needs at least one SCRAM user");
+            }
+            if (!secured && !scramUsers.isEmpty()) {
+                throw new IllegalStateException("SCRAM users need a SASL_SSL listener (saslSsl(keystore, password))");
+            }
+            if (secured && !Files.isReadable(keystore)) {
+                throw new IllegalStateException("cannot read the keystore " + keystore);
+            }
             try {
                 Files.createDirectories(dataDir);
                 InetAddress address = InetAddress.getByName(host);
                 int brokerPort = choosePort(address, port);
-                int controllerPort = choosePort(address, 0);
+                // Secured, only the client listener leaves this machine.
+                InetAddress internal = secured ? InetAddress.getByName(LOOPBACK) : address;
+                int controllerPort = choosePort(internal, 0);
+                int internalPort = secured ? choosePort(internal, 0) : 0;
                 String clusterId = clusterId(dataDir);
-                Properties props = serverProperties(brokerPort, controllerPort);
+                Properties props = serverProperties(brokerPort, controllerPort, internalPort);
                 Path propsFile = dataDir.resolve("server.properties");
+                Properties withoutSecrets = new Properties();
+                props.forEach((k, v) -> {
+                    if (!isSecret(k.toString())) {
+                        withoutSecrets.put(k, v);
+                    }
+                });
                 try (Writer out = Files.newBufferedWriter(propsFile, StandardCharsets.UTF_8)) {
-                    props.store(out, "written by the embedded broker at each start; edits are overwritten");
+                    withoutSecrets.store(out, "written by the embedded broker at each start; edits are overwritten;"
+                            + " passwords and JAAS settings are left out");
                 }
-                formatIfNeeded(propsFile, clusterId);
+                boolean formatted = formatIfNeeded(propsFile, clusterId);
 
                 long started = System.nanoTime();
                 KafkaRaftServer server = new KafkaRaftServer(KafkaConfig.fromProps(props, false), Time.SYSTEM);
@@ -155,6 +233,14 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
                     throw new IllegalStateException("Kafka broker failed to start in " + dataDir + ": " + e.getMessage(), e);
                 }
                 EmbeddedKafkaBroker broker = new EmbeddedKafkaBroker(dataDir, host, brokerPort, clusterId, server);
+                if (secured && !formatted) {
+                    try {
+                        upsertScramUsers(LOOPBACK + ":" + internalPort);
+                    } catch (RuntimeException e) {
+                        broker.close();
+                        throw e;
+                    }
+                }
                 log.info("Kafka broker {} (cluster {}) ready in {} ms, data in {}", broker.bootstrapServers(), clusterId,
                         Duration.ofNanos(System.nanoTime() - started).toMillis(), dataDir);
                 return broker;
@@ -163,16 +249,37 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             }
         }
 
-        private Properties serverProperties(int brokerPort, int controllerPort) {
+        Properties serverProperties(int brokerPort, int controllerPort, int internalPort) {
             Properties p = new Properties();
             p.put("process.roles", "broker,controller");
             p.put("node.id", Integer.toString(NODE_ID));
-            p.put("controller.quorum.voters", NODE_ID + "@" + host + ":" + controllerPort);
-            p.put("listeners", "PLAINTEXT://" + host + ":" + brokerPort + ",CONTROLLER://" + host + ":" + controllerPort);
-            p.put("advertised.listeners", "PLAINTEXT://" + host + ":" + brokerPort);
-            p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
             p.put("controller.listener.names", "CONTROLLER");
-            p.put("inter.broker.listener.name", "PLAINTEXT");
+            if (keystore == null) {
+                p.put("controller.quorum.voters", NODE_ID + "@" + host + ":" + controllerPort);
+                p.put("listeners", "PLAINTEXT://" + host + ":" + brokerPort + ",CONTROLLER://" + host + ":" + controllerPort);
+                p.put("advertised.listeners", "PLAINTEXT://" + host + ":" + brokerPort);
+                p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+                p.put("inter.broker.listener.name", PLAINTEXT);
+            } else {
+                // Clients on SASL_SSL; the broker's own traffic (transaction markers sent to itself,
+                // user upserts at start) and the controller on loopback PLAINTEXT.
+                p.put("controller.quorum.voters", NODE_ID + "@" + LOOPBACK + ":" + controllerPort);
+                p.put("listeners", SASL_SSL + "://" + host + ":" + brokerPort + "," + INTERNAL + "://" + LOOPBACK + ":"
+                        + internalPort + ",CONTROLLER://" + LOOPBACK + ":" + controllerPort);
+                p.put("advertised.listeners", SASL_SSL + "://" + host + ":" + brokerPort + "," + INTERNAL + "://"
+                        + LOOPBACK + ":" + internalPort);
+                p.put("listener.security.protocol.map", "SASL_SSL:SASL_SSL,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT");
+                p.put("inter.broker.listener.name", INTERNAL);
+                String l = "listener.name.sasl_ssl.";
+                p.put(l + "sasl.enabled.mechanisms", ScramClientConfig.MECHANISM);
+                p.put(l + "scram-sha-512.sasl.jaas.config",
+                        "org.apache.kafka.common.security.scram.ScramLoginModule required;");
+                p.put(l + "ssl.keystore.type", "PKCS12");
+                p.put(l + "ssl.keystore.location", keystore.toAbsolutePath().toString());
+                p.put(l + "ssl.keystore.password", keystorePassword);
+                p.put(l + "ssl.key.password", keystorePassword);
+                p.put(l + "ssl.client.auth", "none");
+            }
             p.put("log.dirs", dataDir.resolve(LOG_DIR).toAbsolutePath().toString());
             // One node: internal topics must not ask for more replicas, or groups and transactions hang.
             p.put("default.replication.factor", "1");
@@ -201,25 +308,83 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             return p;
         }
 
-        private void formatIfNeeded(Path propsFile, String clusterId) {
+        /** Formats the storage unless it was; true if it did. */
+        private boolean formatIfNeeded(Path propsFile, String clusterId) {
             if (Files.exists(dataDir.resolve(LOG_DIR).resolve("meta.properties"))) {
-                return;
+                return false;
             }
+            List<String> args = new ArrayList<>(List.of(
+                    "format", "--cluster-id", clusterId, "--config", propsFile.toString(), "--ignore-formatted"));
+            // Salted credentials, so the password itself never reaches the tool (or an error message).
+            List<String> salted = new ArrayList<>();
+            scramUsers.forEach((name, password) -> {
+                String[] credential = saltedCredential(password);
+                salted.add(credential[1]);
+                args.add("--add-scram");
+                args.add(ScramClientConfig.MECHANISM + "=[name=" + name + ",iterations=" + SCRAM_ITERATIONS
+                        + ",salt=\"" + credential[0] + "\",saltedpassword=\"" + credential[1] + "\"]");
+            });
             ByteArrayOutputStream output = new ByteArrayOutputStream();
             int rc;
             try (PrintStream out = new PrintStream(output, true, StandardCharsets.UTF_8)) {
-                rc = StorageTool.execute(new String[] {
-                    "format", "--cluster-id", clusterId, "--config", propsFile.toString(), "--ignore-formatted"
-                }, out);
+                rc = StorageTool.execute(args.toArray(String[]::new), out);
             } catch (RuntimeException e) {
-                throw new IllegalStateException("cannot format broker storage in " + dataDir + ": " + e.getMessage(), e);
+                throw new IllegalStateException("cannot format broker storage in " + dataDir + ": "
+                        + redact(String.valueOf(e.getMessage()), salted));
             }
             if (rc != 0) {
                 throw new IllegalStateException("cannot format broker storage in " + dataDir + " (exit " + rc + "): "
-                        + output.toString(StandardCharsets.UTF_8).strip());
+                        + redact(output.toString(StandardCharsets.UTF_8).strip(), salted));
             }
-            log.info("formatted broker storage in {} for cluster {}", dataDir, clusterId);
+            log.info("formatted broker storage in {} for cluster {}{}", dataDir, clusterId,
+                    scramUsers.isEmpty() ? "" : " with SCRAM users " + scramUsers.keySet());
+            return true;
         }
+
+        /** Base64 salt and salted password of SCRAM-SHA-512 for {@code password}. */
+        private static String[] saltedCredential(String password) {
+            try {
+                ScramFormatter formatter = new ScramFormatter(
+                        org.apache.kafka.common.security.scram.internals.ScramMechanism.SCRAM_SHA_512);
+                byte[] salt = formatter.secureRandomBytes();
+                byte[] salted = formatter.saltedPassword(password, salt, SCRAM_ITERATIONS);
+                return new String[] {Base64.getEncoder().encodeToString(salt), Base64.getEncoder().encodeToString(salted)};
+            } catch (java.security.GeneralSecurityException e) {
+                throw new IllegalStateException("cannot derive a SCRAM credential: " + e.getMessage(), e);
+            }
+        }
+
+        /** Creates the users, or sets their passwords, over the loopback inter-broker listener. */
+        private void upsertScramUsers(String internalBootstrap) {
+            List<UserScramCredentialAlteration> upserts = new ArrayList<>();
+            scramUsers.forEach((name, password) -> upserts.add(new UserScramCredentialUpsertion(name,
+                    new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, SCRAM_ITERATIONS), password)));
+            Properties props = new Properties();
+            props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, internalBootstrap);
+            try (Admin admin = Admin.create(props)) {
+                admin.alterUserScramCredentials(upserts).all().get(60, TimeUnit.SECONDS);
+            } catch (ExecutionException | TimeoutException e) {
+                throw new IllegalStateException("cannot set the SCRAM users " + scramUsers.keySet() + ": "
+                        + (e.getCause() == null ? e : e.getCause()).getMessage(), e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while setting the SCRAM users", e);
+            }
+            log.info("SCRAM users {} set on the existing storage in {}", scramUsers.keySet(), dataDir);
+        }
+
+        private static String redact(String text, List<String> secrets) {
+            String out = text;
+            for (String secret : secrets) {
+                out = out.replace(secret, "<redacted>");
+            }
+            return out;
+        }
+    }
+
+    /** Settings left out of the server.properties written to the data directory. */
+    static boolean isSecret(String key) {
+        return key.endsWith("password") || key.endsWith("jaas.config");
     }
 
     /** The cluster id persisted in the data directory, created on first use. */

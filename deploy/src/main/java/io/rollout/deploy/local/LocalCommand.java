@@ -48,6 +48,7 @@ import io.rollout.policy.tiny.TinyModelSpec;
 import io.rollout.policy.tiny.TinyModels;
 import io.rollout.records.Task;
 import io.rollout.schemas.config.CommandLines;
+import io.rollout.schemas.kafka.KafkaSettings;
 import io.rollout.schemas.observability.MetricsHttpServer;
 import io.rollout.schemas.observability.Registries;
 import io.rollout.schemas.topics.TopicCatalog;
@@ -55,7 +56,9 @@ import io.rollout.schemas.topics.TopicProvisioner;
 import io.rollout.schemas.weights.WeightReader;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.Reader;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -88,11 +91,12 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         sortOptions = false,
         description = {
-            "Trains a policy on one machine: starts an embedded Kafka broker (or uses --bootstrap), creates the "
-                + "topics, starts env-service, --actors actors, the GiGPO advantage stream and the trainer with its "
-                + "task scheduler, all in this JVM. Without --model it makes a tiny random model (REPORT/base) and "
-                + "warm-starts it on expert demonstrations (REPORT/model, reused by a later run with the same "
-                + "settings and seed), as pipelines do before RL; --warm-start on does the same for a --model.",
+            "Trains a policy on one machine: starts an embedded Kafka broker (or uses the cluster of --bootstrap or "
+                + "--kafka-config), creates the topics, starts env-service, --actors actors, the GiGPO advantage "
+                + "stream and the trainer with its task scheduler, all in this JVM. Without --model it makes a tiny "
+                + "random model (REPORT/base) and warm-starts it on expert demonstrations (REPORT/model, reused by a "
+                + "later run with the same settings and seed), as pipelines do before RL; --warm-start on does the "
+                + "same for a --model.",
             "Sokoban levels default to player_walk=3 and min_solution=3, where a player moving at random solves "
                 + "about 6%. The policy is evaluated on --eval-levels held-out levels (seeds disjoint from "
                 + "training's) before and after training, beside a player that moves uniformly at random.",
@@ -187,6 +191,17 @@ public final class LocalCommand implements Callable<Integer> {
     @Option(names = "--bootstrap", paramLabel = "HOST:PORT[,...]",
             description = "Use this Kafka cluster instead of starting an embedded broker (default: embedded).")
     String bootstrap;
+
+    @Option(names = "--kafka-config", paramLabel = "FILE",
+            description = "A properties file of Kafka client settings for every client of the run, e.g. the "
+                    + "client.properties that 'broker --security sasl_ssl' writes; its bootstrap.servers, if set, is "
+                    + "used like --bootstrap. --kafka and --bootstrap take precedence.")
+    Path kafkaConfig;
+
+    @Option(names = "--kafka", paramLabel = "KEY=VALUE",
+            description = "A Kafka client setting for every client of the run, e.g. --kafka sasl.mechanism=PLAIN. "
+                    + "Repeatable.")
+    Map<String, String> kafkaSettings = new LinkedHashMap<>();
 
     @Option(names = "--prefix", paramLabel = "PREFIX", defaultValue = "",
             description = "Run prefix of the topic names, the actors' consumer group and the stream's application id.")
@@ -320,15 +335,15 @@ public final class LocalCommand implements Callable<Integer> {
     private int run(PrintWriter out, long t0, Path data, Path base) throws Exception {
         WarmStartRun warm = warmStartEnabled() ? warmStart(out, base) : null;
         Path modelDir = warm == null ? base : warm.dir();
-        String servers = bootstrap;
+        String servers = externalBootstrap();
         if (servers == null) {
             EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder().dataDir(data.resolve("broker")).port(0)
                     .start();
             closeables.add(broker);
             servers = broker.bootstrapServers();
         }
-        Properties kafka = new Properties();
-        kafka.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, servers);
+        // Every client of the run (admin, streams, scheduler, trainer, actors, monitor, weight reader) takes these.
+        Properties kafka = KafkaSettings.merge(kafkaConfig, kafkaSettings, servers);
         TopicCatalog topics = TopicCatalog.builder().prefix(prefix).build();
         try (Admin admin = Admin.create(kafka)) {
             new TopicProvisioner(admin, Optional.empty(), Duration.ofSeconds(60)).ensure(topics.all());
@@ -527,6 +542,17 @@ public final class LocalCommand implements Callable<Integer> {
             problems.add("--eval-levels must be >= 0, got " + evalLevels);
         }
         try {
+            String protocol = givenKafkaSettings().getProperty(CommonClientConfigs.SECURITY_PROTOCOL_CONFIG, "PLAINTEXT");
+            if (externalBootstrap() != null) {
+                KafkaSettings.merge(kafkaConfig, kafkaSettings, bootstrap); // checks the addresses
+            } else if (!protocol.equalsIgnoreCase("PLAINTEXT")) {
+                problems.add("the Kafka settings ask for security.protocol=" + protocol + " but the embedded broker "
+                        + "speaks PLAINTEXT: pass --bootstrap HOST:PORT of the secured cluster");
+            }
+        } catch (IllegalArgumentException e) {
+            problems.add(e.getMessage());
+        }
+        try {
             GigpoMode.parse(gigpoMode);
             GgpoConfig.Mode.parse(ggpo);
             TaskDistribution.parse(List.of(taskSpec()));
@@ -536,6 +562,26 @@ public final class LocalCommand implements Callable<Integer> {
         if (!problems.isEmpty()) {
             throw new CommandLine.ParameterException(spec.commandLine(), String.join("; ", problems));
         }
+    }
+
+    /** --kafka-config, then --kafka over it; no bootstrap applied and none required. */
+    private Properties givenKafkaSettings() {
+        Properties p = new Properties();
+        if (kafkaConfig != null) {
+            try (Reader in = Files.newBufferedReader(kafkaConfig, StandardCharsets.UTF_8)) {
+                p.load(in);
+            } catch (IOException e) {
+                throw new IllegalArgumentException("--kafka-config: cannot read " + kafkaConfig + ": " + e.getMessage());
+            }
+        }
+        p.putAll(kafkaSettings);
+        return p;
+    }
+
+    /** The cluster of --bootstrap, else of bootstrap.servers in --kafka-config or --kafka; null: embedded. */
+    private String externalBootstrap() {
+        return bootstrap != null ? bootstrap
+                : givenKafkaSettings().getProperty(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG);
     }
 
     private String taskSpec() {
@@ -726,7 +772,10 @@ public final class LocalCommand implements Callable<Integer> {
         c.put("train_seeds", "0-" + (EVAL_FIRST_SEED - 1));
         c.put("seed", seed);
         c.put("prefix", prefix);
-        c.put("embedded_broker", bootstrap == null);
+        c.put("embedded_broker", externalBootstrap() == null);
+        // The protocol only: the settings themselves may hold passwords.
+        c.put("kafka_security_protocol",
+                givenKafkaSettings().getProperty(CommonClientConfigs.SECURITY_PROTOCOL_CONFIG, "PLAINTEXT"));
         c.put("cpus", Runtime.getRuntime().availableProcessors());
         return c;
     }

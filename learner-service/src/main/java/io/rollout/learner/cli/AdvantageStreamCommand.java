@@ -6,6 +6,7 @@ import io.rollout.learner.advantage.AdvantageService;
 import io.rollout.learner.gigpo.GigpoConfig;
 import io.rollout.learner.gigpo.GigpoMode;
 import io.rollout.schemas.kafka.KafkaSettings;
+import io.rollout.schemas.observability.MetricsAuthOptions;
 import io.rollout.schemas.observability.MetricsHttpServer;
 import io.rollout.schemas.observability.Registries;
 import io.rollout.schemas.topics.TopicCatalog;
@@ -108,6 +109,9 @@ final class AdvantageStreamCommand implements Callable<Integer> {
             description = "Port of /metrics and /health; 0 takes a free one (default: ${DEFAULT-VALUE}; env ADVANTAGE_METRICS_PORT).")
     private int metricsPort;
 
+    @CommandLine.Mixin
+    private MetricsAuthOptions metricsAuth = new MetricsAuthOptions();
+
     @Option(names = "--start-timeout", paramLabel = "DURATION", defaultValue = "2m",
             description = "Give up if the app is not running after this long (default: ${DEFAULT-VALUE}).")
     private Duration startTimeout;
@@ -132,7 +136,8 @@ final class AdvantageStreamCommand implements Callable<Integer> {
         }
         PrometheusMeterRegistry registry = Registries.prometheusWithJvmMeters();
         AdvantageService service = new AdvantageService(topics, config, props, registry);
-        MetricsHttpServer http = MetricsHttpServer.start(metricsHost, metricsPort, registry, service::healthy);
+        MetricsHttpServer http = MetricsHttpServer.start(metricsHost, metricsPort, registry, service::healthy,
+                metricsAuth.auth());
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             service.close();
             http.close();

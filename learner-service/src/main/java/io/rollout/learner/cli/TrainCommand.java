@@ -18,6 +18,7 @@ import io.rollout.policy.ModelFormatException;
 import io.rollout.policy.Policy;
 import io.rollout.policy.lora.LoraSpec;
 import io.rollout.schemas.kafka.KafkaSettings;
+import io.rollout.schemas.observability.MetricsAuthOptions;
 import io.rollout.schemas.observability.MetricsHttpServer;
 import io.rollout.schemas.observability.Registries;
 import io.rollout.schemas.topics.TopicCatalog;
@@ -131,6 +132,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--metrics-port", defaultValue = "${env:TRAIN_METRICS_PORT:-9405}",
             description = "Port of /metrics and /health; 0 takes a free one (default: ${DEFAULT-VALUE}; env TRAIN_METRICS_PORT).")
     private int metricsPort;
+
+    @CommandLine.Mixin
+    private MetricsAuthOptions metricsAuth = new MetricsAuthOptions();
 
     // --- scheduler
     @Option(names = "--task", paramLabel = "SPEC", defaultValue = "env=sokoban",
@@ -319,7 +323,8 @@ final class TrainCommand implements Callable<Integer> {
                     }
                 });
         holder[0] = service;
-        MetricsHttpServer http = MetricsHttpServer.start(metricsHost, metricsPort, registry, service::healthy);
+        MetricsHttpServer http = MetricsHttpServer.start(metricsHost, metricsPort, registry, service::healthy,
+                metricsAuth.auth());
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             service.close();
             http.close();

@@ -14,6 +14,7 @@ import java.util.function.BooleanSupplier;
 /**
  * {@code /metrics} (Prometheus text format) and {@code /health} (200 while the service is
  * healthy, 503 otherwise) on the JDK's HTTP server: a service process needs nothing more.
+ * {@link MetricsAuth} says who may read {@code /metrics}; {@code /health} is open to probes.
  */
 public final class MetricsHttpServer implements AutoCloseable {
 
@@ -23,11 +24,32 @@ public final class MetricsHttpServer implements AutoCloseable {
         this.server = server;
     }
 
-    /** Starts serving on {@code host:port} (port 0 takes a free one). */
+    /**
+     * Starts serving on {@code host:port} (port 0 takes a free one) without a token, which only
+     * a loopback {@code host} allows: {@code start(host, port, registry, healthy, MetricsAuth.none())}.
+     */
     public static MetricsHttpServer start(String host, int port, PrometheusMeterRegistry registry, BooleanSupplier healthy) {
+        return start(host, port, registry, healthy, MetricsAuth.none());
+    }
+
+    /**
+     * Starts serving on {@code host:port} (port 0 takes a free one); {@code /metrics} answers
+     * 401 to a request {@code auth} does not permit.
+     *
+     * @throws IllegalArgumentException if {@code auth} has no token, does not allow insecure
+     *     serving and {@code host} is not a loopback address
+     */
+    public static MetricsHttpServer start(String host, int port, PrometheusMeterRegistry registry, BooleanSupplier healthy,
+            MetricsAuth auth) {
+        auth.checkAddress(host);
         try {
             HttpServer server = HttpServer.create(new InetSocketAddress(host, port), 16);
             server.createContext("/metrics", exchange -> {
+                if (!auth.permits(exchange.getRequestHeaders().getFirst("Authorization"))) {
+                    exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer realm=\"metrics\"");
+                    respond(exchange, 401, "text/plain", "a bearer token is required\n");
+                    return;
+                }
                 if (!"GET".equals(exchange.getRequestMethod())) {
                     respond(exchange, 405, "text/plain", "only GET\n");
                     return;
