@@ -7,6 +7,8 @@ import io.rollout.actor.prompt.ThinkActionFormat;
 import io.rollout.actor.service.Actor;
 import io.rollout.actor.service.ActorService;
 import io.rollout.env.client.EnvClient;
+import io.rollout.schemas.observability.MetricsAuthOptions;
+import io.rollout.schemas.observability.MetricsHttpServer;
 import io.rollout.policy.ModelFormatException;
 import io.rollout.policy.Policy;
 import io.rollout.policy.text.ChatTemplate;
@@ -182,6 +184,9 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--seed", description = "Sampling seed; without it sampling is unseeded (default: none).")
     private Long seed;
 
+    @CommandLine.Mixin
+    private MetricsAuthOptions metricsAuth = new MetricsAuthOptions();
+
     @Option(names = "--metrics-host", defaultValue = "${env:ACTOR_METRICS_HOST:-127.0.0.1}",
             description = "Address of /metrics, /health and /ready (default: ${DEFAULT-VALUE}; env ACTOR_METRICS_HOST).")
     private String metricsHost;
@@ -232,8 +237,8 @@ final class RunCommand implements Callable<Integer> {
         EnvClient env = envBuilder.build();
         Actor actor = Actor.start(policy, env, player, settings, topics, props, registry, adapterName, topicWait,
                 envThreads);
-        ActorHttpServer http = ActorHttpServer.start(metricsHost, metricsPort, registry, actor.service()::healthy,
-                actor.service()::ready);
+        MetricsHttpServer http = MetricsHttpServer.start(metricsHost, metricsPort, registry, actor.service()::healthy,
+                actor.service()::ready, metricsAuth.auth());
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             actor.close();
             http.close();

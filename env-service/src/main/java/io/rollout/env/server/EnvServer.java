@@ -160,8 +160,9 @@ public final class EnvServer implements AutoCloseable {
             config.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8")
                     .result(registry.scrape()));
             if (options.authToken() != null) {
-                // /health and /metrics stay open for probes and scrapers; they show no session or environment data.
+                // /health stays open for probes; Prometheus scrapes /metrics with the same token.
                 config.routes.before("/v1/*", handlers::authenticate);
+                config.routes.before("/metrics", handlers::authenticate);
             }
             config.routes.get("/v1/envs", handlers::listEnvs);
             config.routes.post("/v1/sessions", handlers::create);

@@ -72,9 +72,10 @@ class EnvServerAuthTest {
     }
 
     @Test
-    void shouldKeepHealthAndMetricsOpenForProbes() throws Exception {
+    void shouldKeepHealthOpenForProbesAndAskTheTokenForMetrics() throws Exception {
         assertThat(send("GET", "/health", null, null).statusCode()).isEqualTo(200);
-        assertThat(send("GET", "/metrics", null, null).statusCode()).isEqualTo(200);
+        assertThat(send("GET", "/metrics", null, null).statusCode()).isEqualTo(401);
+        assertThat(send("GET", "/metrics", null, "Bearer " + TOKEN).statusCode()).isEqualTo(200);
     }
 
     @Test

@@ -12,8 +12,9 @@ import java.util.concurrent.Executors;
 import java.util.function.BooleanSupplier;
 
 /**
- * {@code /metrics} (Prometheus text format) and {@code /health} (200 while the service is
- * healthy, 503 otherwise) on the JDK's HTTP server: a service process needs nothing more.
+ * {@code /metrics} (Prometheus text format), {@code /health} (liveness: 200 while the service is
+ * healthy, 503 otherwise) and, for a service that has one, {@code /ready} (readiness: 503 while
+ * it cannot take work, e.g. during an outage) on the JDK's HTTP server.
  * {@link MetricsAuth} says who may read {@code /metrics}; {@code /health} is open to probes.
  */
 public final class MetricsHttpServer implements AutoCloseable {
@@ -41,6 +42,12 @@ public final class MetricsHttpServer implements AutoCloseable {
      */
     public static MetricsHttpServer start(String host, int port, PrometheusMeterRegistry registry, BooleanSupplier healthy,
             MetricsAuth auth) {
+        return start(host, port, registry, healthy, null, auth);
+    }
+
+    /** {@link #start(String, int, PrometheusMeterRegistry, BooleanSupplier, MetricsAuth)} with {@code /ready}. */
+    public static MetricsHttpServer start(String host, int port, PrometheusMeterRegistry registry, BooleanSupplier healthy,
+            BooleanSupplier ready, MetricsAuth auth) {
         auth.checkAddress(host);
         try {
             HttpServer server = HttpServer.create(new InetSocketAddress(host, port), 16);
@@ -56,10 +63,10 @@ public final class MetricsHttpServer implements AutoCloseable {
                 }
                 respond(exchange, 200, "text/plain; version=0.0.4; charset=utf-8", registry.scrape());
             });
-            server.createContext("/health", exchange -> {
-                boolean ok = healthy.getAsBoolean();
-                respond(exchange, ok ? 200 : 503, "application/json", "{\"status\":\"" + (ok ? "UP" : "DOWN") + "\"}\n");
-            });
+            server.createContext("/health", exchange -> status(exchange, healthy.getAsBoolean()));
+            if (ready != null) {
+                server.createContext("/ready", exchange -> status(exchange, ready.getAsBoolean()));
+            }
             server.setExecutor(Executors.newSingleThreadExecutor(r -> {
                 Thread t = new Thread(r, "metrics-http");
                 t.setDaemon(true);
@@ -70,6 +77,10 @@ public final class MetricsHttpServer implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot serve metrics on " + host + ":" + port + ": " + e.getMessage(), e);
         }
+    }
+
+    private static void status(HttpExchange exchange, boolean ok) throws IOException {
+        respond(exchange, ok ? 200 : 503, "application/json", "{\"status\":\"" + (ok ? "UP" : "DOWN") + "\"}\n");
     }
 
     private static void respond(HttpExchange exchange, int status, String type, String body) throws IOException {

@@ -1,0 +1,79 @@
+package io.rollout.deploy.fuzz;
+
+import com.code_intelligence.jazzer.api.FuzzedDataProvider;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.rollout.env.EnvConfig;
+import io.rollout.env.EnvInputException;
+import io.rollout.env.api.ApiJson;
+import io.rollout.env.api.CreateSessionRequest;
+import io.rollout.env.api.StepRequest;
+import io.rollout.env.household.HouseholdFactory;
+import io.rollout.env.server.EnvRegistry;
+import io.rollout.env.server.SessionManager;
+import io.rollout.env.sokoban.SokobanFactory;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * What a client sends env-service: a create request (JSON: environment, seed, config) and
+ * step requests (JSON: an action), parsed as the server parses them and played against the
+ * real environments. The only allowed failures are a JSON error and {@link EnvInputException}
+ * (the 4xx answers).
+ */
+public final class EnvRequestsFuzz {
+
+    private static final ObjectMapper REQUESTS = ApiJson.strict();
+    private static final SessionManager SESSIONS = new SessionManager(
+            new EnvRegistry(List.of(new SokobanFactory(), new HouseholdFactory())), 4, Duration.ofMinutes(5),
+            System::nanoTime);
+
+    private EnvRequestsFuzz() {
+    }
+
+    public static void fuzzerTestOneInput(FuzzedDataProvider data) {
+        CreateSessionRequest create;
+        try {
+            create = REQUESTS.readValue(data.consumeString(300), CreateSessionRequest.class);
+        } catch (JsonProcessingException expected) {
+            return;
+        }
+        if (create == null || create.env() == null) {
+            return;
+        }
+        Map<String, String> config = new TreeMap<>();
+        if (create.config() != null) {
+            create.config().forEach((k, v) -> config.put(k, String.valueOf(v)));
+        }
+        String id;
+        try {
+            id = SESSIONS.create(create.env(), create.seed() == null ? 0 : create.seed(), EnvConfig.of(config)).id();
+        } catch (EnvInputException expected) {
+            return;
+        }
+        try {
+            for (int i = 0; i < 4 && data.remainingBytes() > 0; i++) {
+                StepRequest step;
+                try {
+                    step = REQUESTS.readValue(data.consumeString(2000), StepRequest.class);
+                } catch (JsonProcessingException expected) {
+                    continue;
+                }
+                if (step == null || step.action() == null) {
+                    continue;
+                }
+                try {
+                    if (SESSIONS.step(id, step.action()).done()) {
+                        break;
+                    }
+                } catch (EnvInputException expected) {
+                    break;
+                }
+            }
+        } finally {
+            SESSIONS.close(id);
+        }
+    }
+}
