@@ -1,8 +1,11 @@
 package io.rollout.schemas.serde;
 
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.avro.Schema;
 
 /**
@@ -17,27 +20,38 @@ import org.apache.avro.Schema;
  * that encode to no bytes, such as null, count against {@link #MAX_EMPTY_ITEMS} per body);
  * a block's byte size, when given, is what its items take; union and enum indices name a
  * branch or symbol; an int takes at most 5 bytes, a long at most 10; nothing follows the
- * record. Instances are immutable and thread-safe.
+ * record.
+ *
+ * <p>The schema is compiled once into a flat program per record (nested records inlined,
+ * one program per union branch and per array or map item), which the check interprets in
+ * 6-10% of the time of a decode (docs/topics-and-records.md). Instances are immutable and
+ * thread-safe.
  */
 final class BodyCheck {
 
     /** Items that encode to no bytes (null, an empty record) one body may declare in all. */
     static final int MAX_EMPTY_ITEMS = 1 << 16;
-    /** Records nested in records, for recursive schemas; each level takes at least a byte. */
+    /** Recursive records nested in each other; each level takes at least a byte. */
     static final int MAX_DEPTH = 64;
 
-    private final Node root;
-    private final String name;
+    private static final byte FIXED = 0;
+    private static final byte INT = 1;
+    private static final byte LONG = 2;
+    private static final byte LENGTH = 3;
+    private static final byte ENUM = 4;
+    private static final byte UNION = 5;
+    private static final byte ARRAY = 6;
+    private static final byte MAP = 7;
+    private static final byte CALL = 8;
 
-    private BodyCheck(Node root, String name) {
+    private final Program root;
+
+    private BodyCheck(Program root) {
         this.root = root;
-        this.name = name;
     }
 
     static BodyCheck of(Schema writer) {
-        Node root = compile(writer, new HashMap<>());
-        root.minSize(); // computes every array's and map's item size once, before any check reads it
-        return new BodyCheck(root, writer.getName());
+        return new BodyCheck(new Compiler().compile(writer, writer.getName()));
     }
 
     /**
@@ -47,9 +61,9 @@ final class BodyCheck {
     String problem(byte[] data, int from) {
         Cursor c = new Cursor(data, from);
         try {
-            root.skip(c);
+            run(root, c);
         } catch (Violation v) {
-            return v.getMessage() + (v.path.isEmpty() ? "" : " in field " + name + "." + v.path);
+            return v.getMessage();
         }
         if (c.pos != data.length) {
             return (data.length - c.pos) + " bytes follow the record, which ends at byte " + c.pos + " of a "
@@ -58,43 +72,111 @@ final class BodyCheck {
         return null;
     }
 
-    private static Node compile(Schema s, Map<String, RecordNode> records) {
-        return switch (s.getType()) {
-            case NULL -> new FixedNode(0, "null");
-            case BOOLEAN -> new FixedNode(1, "boolean");
-            case FLOAT -> new FixedNode(4, "float");
-            case DOUBLE -> new FixedNode(8, "double");
-            case FIXED -> new FixedNode(s.getFixedSize(), "fixed " + s.getName());
-            case INT -> new VarintNode(5, "int");
-            case LONG -> new VarintNode(10, "long");
-            case STRING -> new LengthNode("string");
-            case BYTES -> new LengthNode("bytes");
-            case ENUM -> new EnumNode(s.getName(), s.getEnumSymbols().size());
-            case ARRAY -> new BlocksNode("array", null, compile(s.getElementType(), records));
-            case MAP -> new BlocksNode("map", new LengthNode("map key"), compile(s.getValueType(), records));
-            case UNION -> {
-                List<Schema> types = s.getTypes();
-                Node[] branches = new Node[types.size()];
-                for (int i = 0; i < branches.length; i++) {
-                    branches[i] = compile(types.get(i), records);
+    /** One value's check: what to read, in order, with the field each step belongs to. */
+    private static final class Program {
+        byte[] ops;
+        /** FIXED: bytes; ENUM: symbols; ARRAY/MAP: the item's smallest encoding (computed last). */
+        int[] args;
+        /** UNION: a program per branch; ARRAY/MAP: the item's (a map's value's); CALL: the record's. */
+        Program[][] subs;
+        /** Type and field path of each step, for the message. */
+        String[] kind;
+        String[] path;
+        int minSize = -1;
+    }
+
+    private static void run(Program p, Cursor c) {
+        byte[] ops = p.ops;
+        for (int i = 0; i < ops.length; i++) {
+            switch (ops[i]) {
+                case FIXED -> {
+                    int n = p.args[i];
+                    if (n > c.data.length - c.pos) {
+                        throw c.fail(p.kind[i] + " of " + n + " bytes", c.pos, p, i);
+                    }
+                    c.pos += n;
                 }
-                yield new UnionNode(branches);
+                case INT -> c.varint(5, p, i);
+                case LONG -> c.varint(10, p, i);
+                case LENGTH -> c.length(p, i, p.kind[i]);
+                case ENUM -> {
+                    int at = c.pos;
+                    long index = c.varint(5, p, i);
+                    if (index < 0 || index >= p.args[i]) {
+                        throw c.fail(p.kind[i] + " index " + index + " (of " + p.args[i] + " symbols)", at, p, i);
+                    }
+                }
+                case UNION -> {
+                    int at = c.pos;
+                    long index = c.varint(5, p, i);
+                    Program[] branches = p.subs[i];
+                    if (index < 0 || index >= branches.length) {
+                        throw c.fail("union index " + index + " (of " + branches.length + " branches)", at, p, i);
+                    }
+                    run(branches[(int) index], c);
+                }
+                case ARRAY, MAP -> blocks(p, i, c);
+                default -> { // CALL: a record that contains itself
+                    if (++c.depth > MAX_DEPTH) {
+                        throw c.fail(p.kind[i] + " nested more than " + MAX_DEPTH + " deep", c.pos, p, i);
+                    }
+                    run(p.subs[i][0], c);
+                    c.depth--;
+                }
             }
-            case RECORD -> {
-                RecordNode known = records.get(s.getFullName());
-                if (known != null) {
-                    yield known; // a recursive reference
-                }
-                RecordNode node = new RecordNode(s.getName(), s.getFields().size());
-                records.put(s.getFullName(), node);
-                for (int i = 0; i < node.fields.length; i++) {
-                    Schema.Field f = s.getFields().get(i);
-                    node.names[i] = f.name();
-                    node.fields[i] = compile(f.schema(), records);
-                }
-                yield node;
+        }
+    }
+
+    /** Blocks of items, each a count (negative: followed by its byte size), ending with a count of 0. */
+    private static void blocks(Program p, int i, Cursor c) {
+        boolean map = p.ops[i] == MAP;
+        Program item = p.subs[i][0];
+        int min = p.args[i];
+        while (true) {
+            int at = c.pos;
+            long count = c.varint(10, p, i);
+            if (count == 0) {
+                return;
             }
-        };
+            long size = -1;
+            if (count < 0) {
+                if (count == Long.MIN_VALUE) {
+                    throw c.fail(p.kind[i] + " block count " + count, at, p, i);
+                }
+                count = -count;
+                int sizeAt = c.pos;
+                size = c.varint(10, p, i);
+                if (size < 0) {
+                    throw c.fail(p.kind[i] + " block of negative size " + size, sizeAt, p, i);
+                }
+                if (size > c.data.length - c.pos) {
+                    throw c.fail(p.kind[i] + " block of " + size + " bytes", sizeAt, p, i);
+                }
+            }
+            if (min > 0) {
+                if (count > (c.data.length - c.pos) / min) {
+                    throw c.fail(p.kind[i] + " of " + count + " items of at least " + min + " bytes", at, p, i);
+                }
+            } else {
+                if (count > c.emptyItemsLeft) {
+                    throw c.fail(p.kind[i] + " of " + count + " items that may take no bytes (a record may hold "
+                            + MAX_EMPTY_ITEMS + ")", at, p, i);
+                }
+                c.emptyItemsLeft -= (int) count;
+            }
+            int itemsAt = c.pos;
+            for (long k = 0; k < count; k++) {
+                if (map) {
+                    c.length(p, i, "map key");
+                }
+                run(item, c);
+            }
+            // Avro skips a block by its size: a size that lies would desynchronise decoding from this check.
+            if (size >= 0 && c.pos - itemsAt != size) {
+                throw c.fail(p.kind[i] + " block that declares " + size + " bytes but whose items take "
+                        + (c.pos - itemsAt), at, p, i);
+            }
+        }
     }
 
     /** Where the walk is in the body. */
@@ -109,297 +191,191 @@ final class BodyCheck {
             this.pos = from;
         }
 
-        int left() {
-            return data.length - pos;
-        }
-
         /** A zig-zag varint of at most {@code maxBytes} bytes. */
-        long varint(int maxBytes, String what) {
+        long varint(int maxBytes, Program p, int i) {
+            if (pos < data.length && data[pos] >= 0) { // one byte: most ints, lengths and indices
+                int b = data[pos++];
+                return (b >>> 1) ^ -(b & 1);
+            }
             int start = pos;
             long raw = 0;
-            for (int i = 0; i < maxBytes; i++) {
+            for (int k = 0; k < maxBytes; k++) {
                 if (pos >= data.length) {
-                    throw new Violation("the record ends inside the " + what + " at byte " + start + " of a "
-                            + data.length + "-byte record");
+                    throw fail("the record ends inside a varint of the " + p.kind[i], start, p, i);
                 }
                 int b = data[pos++];
-                raw |= (long) (b & 0x7F) << (7 * i);
+                raw |= (long) (b & 0x7F) << (7 * k);
                 if ((b & 0x80) == 0) {
                     return (raw >>> 1) ^ -(raw & 1);
                 }
             }
-            throw new Violation(what + " at byte " + start + " of a " + data.length + "-byte record is longer than "
-                    + maxBytes + " bytes");
+            throw fail("a varint of the " + p.kind[i] + " longer than " + maxBytes + " bytes", start, p, i);
         }
 
-        void need(long bytes, String what, int declaredAt) {
-            if (bytes > left()) {
-                throw new Violation(what + " declared at byte " + declaredAt + " of a " + data.length
-                        + "-byte record (" + left() + " bytes left)");
+        /** A string's, bytes' or map key's length, then that many bytes. */
+        void length(Program p, int i, String kind) {
+            int at = pos;
+            long length = varint(10, p, i);
+            if (length < 0) {
+                throw fail(kind + " of negative length " + length, at, p, i);
             }
+            if (length > data.length - pos) {
+                throw fail(kind + " of " + length + " bytes", at, p, i);
+            }
+            pos += (int) length;
+        }
+
+        /** What is wrong, where it was declared, how many bytes were left after it, and in which field. */
+        Violation fail(String what, int at, Program p, int i) {
+            return new Violation(what + " declared at byte " + at + " of a " + data.length + "-byte record ("
+                    + (data.length - pos) + " bytes left) in field " + p.path[i]);
         }
     }
 
-    /** Why a body does not fit; thrown up through the records so each adds its field to the path. */
+    /** Why a body does not fit. */
     private static final class Violation extends RuntimeException {
-        String path = "";
-
         Violation(String message) {
             super(message, null, false, false);
         }
-
-        Violation in(String segment) {
-            path = path.isEmpty() ? segment : segment + "." + path;
-            return this;
-        }
     }
 
-    private abstract static class Node {
-        /** The fewest bytes any value of this type encodes to. */
-        abstract int minSize();
+    /** Turns a schema into programs; one compiler per schema. */
+    private static final class Compiler {
+        /** Records being inlined, by full name: a reference to one of them is a CALL. */
+        private final Set<String> open = new HashSet<>();
+        /** Standalone programs of records that contain themselves. */
+        private final Map<String, Program> recursive = new HashMap<>();
+        private final List<Program> all = new ArrayList<>();
 
-        /** Moves the cursor past one value, or throws a Violation. */
-        abstract void skip(Cursor c);
-    }
-
-    private static final class FixedNode extends Node {
-        private final int size;
-        private final String what;
-
-        FixedNode(int size, String what) {
-            this.size = size;
-            this.what = what;
-        }
-
-        @Override
-        int minSize() {
-            return size;
-        }
-
-        @Override
-        void skip(Cursor c) {
-            c.need(size, what + " of " + size + " bytes", c.pos);
-            c.pos += size;
-        }
-    }
-
-    private static final class VarintNode extends Node {
-        private final int maxBytes;
-        private final String what;
-
-        VarintNode(int maxBytes, String what) {
-            this.maxBytes = maxBytes;
-            this.what = what;
-        }
-
-        @Override
-        int minSize() {
-            return 1;
-        }
-
-        @Override
-        void skip(Cursor c) {
-            c.varint(maxBytes, what);
-        }
-    }
-
-    /** A string or bytes: a long length, then that many bytes. */
-    private static final class LengthNode extends Node {
-        private final String what;
-
-        LengthNode(String what) {
-            this.what = what;
-        }
-
-        @Override
-        int minSize() {
-            return 1;
-        }
-
-        @Override
-        void skip(Cursor c) {
-            int at = c.pos;
-            long length = c.varint(10, what + " length");
-            if (length < 0) {
-                throw new Violation(what + " of negative length " + length + " at byte " + at + " of a "
-                        + c.data.length + "-byte record");
-            }
-            c.need(length, what + " of " + length + " bytes", at);
-            c.pos += (int) length;
-        }
-    }
-
-    private static final class EnumNode extends Node {
-        private final String name;
-        private final int symbols;
-
-        EnumNode(String name, int symbols) {
-            this.name = name;
-            this.symbols = symbols;
-        }
-
-        @Override
-        int minSize() {
-            return 1;
-        }
-
-        @Override
-        void skip(Cursor c) {
-            int at = c.pos;
-            long index = c.varint(5, name + " index");
-            if (index < 0 || index >= symbols) {
-                throw new Violation(name + " index " + index + " at byte " + at + " of a " + c.data.length
-                        + "-byte record; it has " + symbols + " symbols");
-            }
-        }
-    }
-
-    private static final class UnionNode extends Node {
-        private final Node[] branches;
-
-        UnionNode(Node[] branches) {
-            this.branches = branches;
-        }
-
-        @Override
-        int minSize() {
-            int min = Integer.MAX_VALUE;
-            for (Node b : branches) {
-                min = Math.min(min, b.minSize());
-            }
-            return 1 + (branches.length == 0 ? 0 : min);
-        }
-
-        @Override
-        void skip(Cursor c) {
-            int at = c.pos;
-            long index = c.varint(5, "union index");
-            if (index < 0 || index >= branches.length) {
-                throw new Violation("union index " + index + " at byte " + at + " of a " + c.data.length
-                        + "-byte record; the union has " + branches.length + " branches");
-            }
-            branches[(int) index].skip(c);
-        }
-    }
-
-    /** An array or a map: blocks of items, each block a count (negative: followed by its byte size), then a 0. */
-    private static final class BlocksNode extends Node {
-        private final String what;
-        private final Node key;
-        private final Node item;
-        private int itemMin = -1;
-
-        BlocksNode(String what, Node key, Node item) {
-            this.what = what;
-            this.key = key;
-            this.item = item;
-        }
-
-        @Override
-        int minSize() {
-            if (itemMin < 0) {
-                itemMin = 0; // a recursive item type, while its size is being computed
-                itemMin = (key == null ? 0 : key.minSize()) + item.minSize();
-            }
-            return 1;
-        }
-
-        @Override
-        void skip(Cursor c) {
-            int min = itemMin;
-            while (true) {
-                int at = c.pos;
-                long count = c.varint(10, what + " block count");
-                if (count == 0) {
-                    return;
-                }
-                long size = -1;
-                if (count < 0) {
-                    if (count == Long.MIN_VALUE) {
-                        throw new Violation(what + " block count " + count + " at byte " + at);
+        Program compile(Schema schema, String path) {
+            Program root = program(schema, path);
+            for (Program p : all) { // every program exists now: items' sizes can be computed
+                for (int i = 0; i < p.ops.length; i++) {
+                    if (p.ops[i] == ARRAY || p.ops[i] == MAP) {
+                        p.args[i] = (p.ops[i] == MAP ? 1 : 0) + minSize(p.subs[i][0]);
                     }
-                    count = -count;
-                    int sizeAt = c.pos;
-                    size = c.varint(10, what + " block size");
-                    if (size < 0) {
-                        throw new Violation(what + " block of negative size " + size + " at byte " + sizeAt + " of a "
-                                + c.data.length + "-byte record");
-                    }
-                    c.need(size, what + " block of " + size + " bytes", sizeAt);
-                }
-                if (min > 0) {
-                    if (count > c.left() / min) {
-                        throw new Violation(what + " of " + count + " items of at least " + min + " bytes declared at"
-                                + " byte " + at + " of a " + c.data.length + "-byte record (" + c.left()
-                                + " bytes left)");
-                    }
-                } else {
-                    if (count > c.emptyItemsLeft) {
-                        throw new Violation(what + " of " + count + " items that may take no bytes declared at byte "
-                                + at + "; a record may hold " + MAX_EMPTY_ITEMS + " of those");
-                    }
-                    c.emptyItemsLeft -= (int) count;
-                }
-                int itemsAt = c.pos;
-                for (long i = 0; i < count; i++) {
-                    if (key != null) {
-                        key.skip(c);
-                    }
-                    item.skip(c);
-                }
-                // Avro skips a block by its size: a size that lies would desynchronise decoding from this check.
-                if (size >= 0 && c.pos - itemsAt != size) {
-                    throw new Violation(what + " block at byte " + at + " declares " + size + " bytes but its items take "
-                            + (c.pos - itemsAt));
                 }
             }
+            return root;
+        }
+
+        private Program program(Schema schema, String path) {
+            Program p = new Program();
+            fill(p, schema, path, false);
+            return p;
+        }
+
+        /** Fills {@code p} with the steps of {@code schema}, or with those of its fields only. */
+        private void fill(Program p, Schema schema, String path, boolean fieldsOnly) {
+            Steps steps = new Steps();
+            if (fieldsOnly) {
+                for (Schema.Field f : schema.getFields()) {
+                    emit(f.schema(), path + "." + f.name(), steps);
+                }
+            } else {
+                emit(schema, path, steps);
+            }
+            p.ops = new byte[steps.ops.size()];
+            p.args = new int[p.ops.length];
+            p.subs = new Program[p.ops.length][];
+            p.kind = new String[p.ops.length];
+            p.path = new String[p.ops.length];
+            for (int i = 0; i < p.ops.length; i++) {
+                p.ops[i] = steps.ops.get(i);
+                p.args[i] = steps.args.get(i);
+                p.subs[i] = steps.subs.get(i);
+                p.kind[i] = steps.kinds.get(i);
+                p.path[i] = steps.paths.get(i);
+            }
+            all.add(p);
+        }
+
+        private void emit(Schema s, String path, Steps out) {
+            switch (s.getType()) {
+                case NULL -> out.add(FIXED, 0, null, "null", path);
+                case BOOLEAN -> out.add(FIXED, 1, null, "boolean", path);
+                case FLOAT -> out.add(FIXED, 4, null, "float", path);
+                case DOUBLE -> out.add(FIXED, 8, null, "double", path);
+                case FIXED -> out.add(FIXED, s.getFixedSize(), null, s.getName(), path);
+                case INT -> out.add(INT, 0, null, "int", path);
+                case LONG -> out.add(LONG, 0, null, "long", path);
+                case STRING -> out.add(LENGTH, 0, null, "string", path);
+                case BYTES -> out.add(LENGTH, 0, null, "bytes", path);
+                case ENUM -> out.add(ENUM, s.getEnumSymbols().size(), null, s.getName(), path);
+                case ARRAY -> out.add(ARRAY, 0, new Program[] {program(s.getElementType(), path + "[]")}, "array",
+                        path);
+                case MAP -> out.add(MAP, 0, new Program[] {program(s.getValueType(), path + "{}")}, "map", path);
+                case UNION -> {
+                    Program[] branches = new Program[s.getTypes().size()];
+                    for (int b = 0; b < branches.length; b++) {
+                        branches[b] = program(s.getTypes().get(b), path);
+                    }
+                    out.add(UNION, 0, branches, "union", path);
+                }
+                case RECORD -> {
+                    String name = s.getFullName();
+                    if (open.contains(name)) {
+                        out.add(CALL, 0, new Program[] {recursive(s)}, s.getName(), path);
+                        return;
+                    }
+                    open.add(name);
+                    for (Schema.Field f : s.getFields()) {
+                        emit(f.schema(), path + "." + f.name(), out);
+                    }
+                    open.remove(name);
+                }
+            }
+        }
+
+        private Program recursive(Schema record) {
+            Program p = recursive.get(record.getFullName());
+            if (p == null) {
+                p = new Program();
+                recursive.put(record.getFullName(), p);
+                fill(p, record, record.getName(), true); // the record is open: its fields, not a CALL of itself
+            }
+            return p;
+        }
+
+        private static int minSize(Program p) {
+            if (p.minSize >= 0) {
+                return p.minSize;
+            }
+            p.minSize = 0; // a lower bound while a recursive program is being sized
+            long sum = 0;
+            for (int i = 0; i < p.ops.length; i++) {
+                sum += switch (p.ops[i]) {
+                    case FIXED -> p.args[i];
+                    case UNION -> {
+                        int min = Integer.MAX_VALUE;
+                        for (Program b : p.subs[i]) {
+                            min = Math.min(min, minSize(b));
+                        }
+                        yield 1L + (p.subs[i].length == 0 ? 0 : min);
+                    }
+                    case CALL -> minSize(p.subs[i][0]);
+                    default -> 1; // a varint, or a length or count before what it counts
+                };
+            }
+            p.minSize = (int) Math.min(Integer.MAX_VALUE, sum);
+            return p.minSize;
         }
     }
 
-    private static final class RecordNode extends Node {
-        private final String name;
-        private final String[] names;
-        private final Node[] fields;
-        private int min = -1;
-        private boolean computing;
+    /** Steps of a program while it is compiled. */
+    private static final class Steps {
+        final List<Byte> ops = new ArrayList<>();
+        final List<Integer> args = new ArrayList<>();
+        final List<Program[]> subs = new ArrayList<>();
+        final List<String> kinds = new ArrayList<>();
+        final List<String> paths = new ArrayList<>();
 
-        RecordNode(String name, int fieldCount) {
-            this.name = name;
-            this.names = new String[fieldCount];
-            this.fields = new Node[fieldCount];
-        }
-
-        @Override
-        int minSize() {
-            if (min >= 0) {
-                return min;
-            }
-            if (computing) {
-                return 0; // recursion: a lower bound is enough
-            }
-            computing = true;
-            int sum = 0;
-            for (Node f : fields) {
-                sum = (int) Math.min(Integer.MAX_VALUE, (long) sum + f.minSize());
-            }
-            computing = false;
-            min = sum;
-            return min;
-        }
-
-        @Override
-        void skip(Cursor c) {
-            if (++c.depth > MAX_DEPTH) {
-                throw new Violation(name + " nested more than " + MAX_DEPTH + " deep at byte " + c.pos);
-            }
-            for (int i = 0; i < fields.length; i++) {
-                try {
-                    fields[i].skip(c);
-                } catch (Violation v) {
-                    throw v.in(names[i]);
-                }
-            }
-            c.depth--;
+        void add(byte op, int arg, Program[] sub, String kind, String path) {
+            ops.add(op);
+            args.add(arg);
+            subs.add(sub);
+            kinds.add(kind);
+            paths.add(path);
         }
     }
 }
