@@ -1,5 +1,6 @@
 package io.rollout.schemas.serde;
 
+import io.rollout.schemas.Limits;
 import io.rollout.schemas.serde.UndecodableRecordException.Reason;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
@@ -35,6 +36,9 @@ import org.apache.kafka.common.serialization.Serializer;
  * several (policy.weights: manifests and chunks) uses {@link #oneOf}, which dispatches
  * on the fingerprint. Null payloads (tombstones) pass through as null. Anything that
  * cannot be decoded raises {@link UndecodableRecordException} naming the topic and why.
+ * Before decoding, the body is checked against its writer's schema ({@link BodyCheck}), so
+ * a payload cannot make the decoder allocate more than in proportion to its size; payloads
+ * above {@link Limits#MAX_RECORD_BYTES} are neither written nor read.
  * Instances are thread-safe.
  */
 public final class AvroSerde<T extends GenericContainer> implements Serde<T>, Serializer<T>, Deserializer<T> {
@@ -43,7 +47,8 @@ public final class AvroSerde<T extends GenericContainer> implements Serde<T>, Se
 
     /** Encoder per record full name: the datum's schema picks it. */
     private final Map<String, BinaryMessageEncoder<T>> encoders = new HashMap<>();
-    private final Map<Long, BinaryMessageDecoder<T>> decoders = new HashMap<>();
+    /** Per writer fingerprint: the check of that writer's bodies and the decoder that resolves it. */
+    private final Map<Long, Reader<T>> readers = new HashMap<>();
     private final SchemaHistory history;
     private final String carried;
 
@@ -59,10 +64,11 @@ public final class AvroSerde<T extends GenericContainer> implements Serde<T>, Se
             }
             encoders.put(current.getFullName(), new BinaryMessageEncoder<>(model, current));
             BinaryMessageDecoder<T> decoder = new BinaryMessageDecoder<>(model, current);
-            decoders.put(SchemaHistory.fingerprint(current), decoder);
+            readers.put(SchemaHistory.fingerprint(current), new Reader<>(BodyCheck.of(current), decoder));
             for (Schema released : history.versions(current.getFullName())) {
                 decoder.addSchema(released);
-                decoders.put(SchemaHistory.fingerprint(released), decoder);
+                // Bytes are laid out by their writer: check them against the released schema, not the reader's.
+                readers.put(SchemaHistory.fingerprint(released), new Reader<>(BodyCheck.of(released), decoder));
             }
         }
     }
@@ -104,12 +110,19 @@ public final class AvroSerde<T extends GenericContainer> implements Serde<T>, Se
             throw new SerializationException("topic '" + topic + "' carries " + carried
                     + ", not " + data.getSchema().getName());
         }
+        byte[] bytes;
         try {
-            return toArray(encoder.encode(data));
+            bytes = toArray(encoder.encode(data));
         } catch (java.io.IOException | RuntimeException e) {
             throw new SerializationException("cannot encode " + data.getSchema().getName()
                     + " for topic '" + topic + "': " + e.getMessage(), e);
         }
+        if (bytes.length > Limits.MAX_RECORD_BYTES) {
+            throw new SerializationException("cannot encode " + data.getSchema().getName() + " for topic '" + topic
+                    + "': " + bytes.length + " bytes is above Limits.MAX_RECORD_BYTES (" + Limits.MAX_RECORD_BYTES
+                    + "), which every reader refuses");
+        }
+        return bytes;
     }
 
     @Override
@@ -122,16 +135,29 @@ public final class AvroSerde<T extends GenericContainer> implements Serde<T>, Se
                     data.length + " bytes without the Avro single-object header C3 01", null);
         }
         long fingerprint = ByteBuffer.wrap(data, 2, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
-        BinaryMessageDecoder<T> decoder = decoders.get(fingerprint);
-        if (decoder == null) {
+        Reader<T> reader = readers.get(fingerprint);
+        if (reader == null) {
             throw unknown(topic, fingerprint);
         }
+        if (data.length > Limits.MAX_RECORD_BYTES) {
+            throw new UndecodableRecordException(topic, Reason.CORRUPT, "a " + carried + " of " + data.length
+                    + " bytes is above Limits.MAX_RECORD_BYTES (" + Limits.MAX_RECORD_BYTES + ")", null);
+        }
+        // Avro allocates what a length or count declares before reading it: check first that the bytes hold it.
+        String problem = reader.check().problem(data, HEADER_BYTES);
+        if (problem != null) {
+            throw new UndecodableRecordException(topic, Reason.CORRUPT, "malformed " + carried + " body: " + problem,
+                    null);
+        }
         try {
-            return decoder.decode(data);
+            return reader.decoder().decode(data);
         } catch (java.io.IOException | RuntimeException e) {
             throw new UndecodableRecordException(topic, Reason.CORRUPT,
                     "malformed " + carried + " body of " + data.length + " bytes (" + e + ")", e);
         }
+    }
+
+    private record Reader<T>(BodyCheck check, BinaryMessageDecoder<T> decoder) {
     }
 
     private UndecodableRecordException unknown(String topic, long fingerprint) {

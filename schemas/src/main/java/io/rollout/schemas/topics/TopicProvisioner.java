@@ -4,10 +4,12 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -16,15 +18,19 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.CreateTopicsOptions;
+import org.apache.kafka.clients.admin.DescribeClusterOptions;
 import org.apache.kafka.clients.admin.DescribeConfigsOptions;
 import org.apache.kafka.clients.admin.DescribeTopicsOptions;
 import org.apache.kafka.clients.admin.ListTopicsOptions;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.Node;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Creates the catalog's topics that are missing and verifies the ones that exist, against
@@ -32,6 +38,11 @@ import org.apache.kafka.common.errors.TopicExistsException;
  * the cleanup policy and, where the catalog raises it, {@code max.message.bytes} (at
  * least the catalog's value). Other configs, such as retention, are only set at creation,
  * so operators may tune them.
+ *
+ * <p>Created topics get {@code min.insync.replicas} = {@link #minInsyncReplicas} of their
+ * replication factor (the given one, or else the brokers' {@code default.replication.factor}),
+ * so that with {@code acks=all} a write is on two brokers before it is acknowledged whenever
+ * there are three replicas, and a topic stays writable with one replica down.
  */
 public final class TopicProvisioner {
 
@@ -45,7 +56,10 @@ public final class TopicProvisioner {
         }
     }
 
+    private static final Logger LOG = LoggerFactory.getLogger(TopicProvisioner.class);
     private static final Duration RETRY_BACKOFF = Duration.ofMillis(200);
+    /** The broker setting that gives a topic created without a replication factor its replicas. */
+    static final String DEFAULT_REPLICATION_FACTOR = "default.replication.factor";
 
     private final Admin admin;
     private final Optional<Short> replicationFactor;
@@ -69,12 +83,16 @@ public final class TopicProvisioner {
 
         Map<String, Outcome> outcomes = new LinkedHashMap<>();
         List<Topic<?, ?>> toVerify = new ArrayList<>();
+        OptionalInt replicas = null; // looked up once, if a topic is to be created
         for (Topic<?, ?> topic : topics) {
             if (existing.contains(topic.name())) {
                 toVerify.add(topic);
                 continue;
             }
-            NewTopic request = topic.newTopic(replicationFactor);
+            if (replicas == null) {
+                replicas = replicasOfNewTopics(deadline);
+            }
+            NewTopic request = request(topic, replicationFactor, replicas);
             try {
                 admin.createTopics(List.of(request), new CreateTopicsOptions().timeoutMs(remainingMs(deadline)))
                         .all().get(remainingMs(deadline), TimeUnit.MILLISECONDS);
@@ -94,6 +112,49 @@ public final class TopicProvisioner {
             ordered.add(outcomes.get(topic.name()));
         }
         return ordered;
+    }
+
+    /**
+     * {@code min.insync.replicas} for a topic of {@code replicationFactor} replicas: one less,
+     * at least 1 (1 → 1, 2 → 1, 3 → 2).
+     */
+    public static int minInsyncReplicas(int replicationFactor) {
+        return Math.max(1, replicationFactor - 1);
+    }
+
+    /**
+     * The request that creates {@code topic}: its configs, plus {@code min.insync.replicas}
+     * for {@code replicas} replicas unless the catalog sets it or the count is unknown.
+     */
+    static NewTopic request(Topic<?, ?> topic, Optional<Short> replicationFactor, OptionalInt replicas) {
+        NewTopic request = topic.newTopic(replicationFactor);
+        if (replicas.isPresent() && !topic.configs().containsKey(TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG)) {
+            Map<String, String> configs = new HashMap<>(topic.configs());
+            configs.put(TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG,
+                    Integer.toString(minInsyncReplicas(replicas.getAsInt())));
+            request.configs(configs);
+        }
+        return request;
+    }
+
+    /** The replicas a created topic gets: the given factor, or else the brokers' default; empty if unreadable. */
+    private OptionalInt replicasOfNewTopics(Instant deadline) throws InterruptedException {
+        if (replicationFactor.isPresent()) {
+            return OptionalInt.of(replicationFactor.get());
+        }
+        try {
+            Collection<Node> nodes = admin.describeCluster(new DescribeClusterOptions().timeoutMs(remainingMs(deadline)))
+                    .nodes().get(remainingMs(deadline), TimeUnit.MILLISECONDS);
+            ConfigResource broker = new ConfigResource(ConfigResource.Type.BROKER, nodes.iterator().next().idString());
+            Config config = admin.describeConfigs(List.of(broker),
+                            new DescribeConfigsOptions().timeoutMs(remainingMs(deadline)))
+                    .all().get(remainingMs(deadline), TimeUnit.MILLISECONDS).get(broker);
+            return OptionalInt.of(Integer.parseInt(value(config, DEFAULT_REPLICATION_FACTOR)));
+        } catch (ExecutionException | TimeoutException | RuntimeException e) {
+            LOG.warn("cannot read the brokers' {} ({}); topics are created without {}, so the brokers' default applies",
+                    DEFAULT_REPLICATION_FACTOR, e.toString(), TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG);
+            return OptionalInt.empty();
+        }
     }
 
     private List<Outcome> verify(List<Topic<?, ?>> topics, Instant deadline)

@@ -8,6 +8,7 @@ import io.micrometer.core.instrument.Timer;
 import io.rollout.records.LoraConfig;
 import io.rollout.records.WeightChunk;
 import io.rollout.records.WeightManifest;
+import io.rollout.schemas.Limits;
 import io.rollout.schemas.topics.Topic;
 import io.rollout.schemas.topics.TopicCatalog;
 import java.nio.ByteBuffer;
@@ -125,8 +126,9 @@ public final class WeightPublisher implements AutoCloseable {
      * acknowledged; then tombstones the chunks of versions older than the newest
      * {@code retainVersions} (a failed tombstone is logged and retried after the next publish).
      *
-     * @throws IllegalArgumentException if {@code version} is not above {@link #lastPublishedVersion()}
-     *                                  or {@code bytes} is empty
+     * @throws IllegalArgumentException if {@code version} is not above {@link #lastPublishedVersion()},
+     *                                  {@code bytes} is empty or above {@link Limits#MAX_ADAPTER_BYTES}, or
+     *                                  would take more than {@link Limits#MAX_CHUNK_COUNT} chunks
      * @throws KafkaException           if a chunk or the manifest cannot be written; the version
      *                                  is then not published and may be published again
      */
@@ -140,9 +142,19 @@ public final class WeightPublisher implements AutoCloseable {
         if (bytes.length == 0) {
             throw new IllegalArgumentException("version " + version + " of adapter '" + adapter + "' has no bytes");
         }
+        if (bytes.length > Limits.MAX_ADAPTER_BYTES) {
+            throw new IllegalArgumentException("version " + version + " of adapter '" + adapter + "' has " + bytes.length
+                    + " bytes; readers reject more than Limits.MAX_ADAPTER_BYTES (" + Limits.MAX_ADAPTER_BYTES + ")");
+        }
+        int chunkCount = (int) ((bytes.length + (long) chunkBytes - 1) / chunkBytes);
+        if (chunkCount > Limits.MAX_CHUNK_COUNT) {
+            throw new IllegalArgumentException("version " + version + " of adapter '" + adapter + "' needs " + chunkCount
+                    + " chunks of " + chunkBytes + " bytes; readers reject more than Limits.MAX_CHUNK_COUNT ("
+                    + Limits.MAX_CHUNK_COUNT + "): raise chunkBytes to at least "
+                    + ((bytes.length + Limits.MAX_CHUNK_COUNT - 1) / Limits.MAX_CHUNK_COUNT));
+        }
         long started = System.nanoTime();
         long createdAtMs = System.currentTimeMillis();
-        int chunkCount = (int) ((bytes.length + (long) chunkBytes - 1) / chunkBytes);
         Set<String> keys = liveChunks.computeIfAbsent(version, v -> new HashSet<>());
         List<Future<RecordMetadata>> chunkAcks = new ArrayList<>(chunkCount);
         for (int index = 0; index < chunkCount; index++) {

@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.Metrics;
 import io.micrometer.core.instrument.Timer;
 import io.rollout.records.WeightChunk;
 import io.rollout.records.WeightManifest;
+import io.rollout.schemas.Limits;
 import io.rollout.schemas.topics.Topic;
 import io.rollout.schemas.topics.TopicCatalog;
 import java.nio.ByteBuffer;
@@ -28,6 +29,7 @@ import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.errors.WakeupException;
@@ -41,12 +43,19 @@ import org.slf4j.LoggerFactory;
  * Follows {@code policy.weights} for one adapter and keeps its newest complete, verified
  * version: chunks are buffered per version until the manifest arrives, then joined in index
  * order and checked against the manifest's size and SHA-256. A version with a missing or
- * corrupt chunk is rejected and the previous one kept; so is an undecodable record skipped,
- * so nothing on the topic can wedge the reader. It reads the single partition from the
- * beginning without a consumer group, so a new reader ends on the newest version.
+ * corrupt chunk is rejected and the previous one kept; an undecodable record, a manifest
+ * beyond {@link Limits#MAX_CHUNK_COUNT} or {@link Limits#MAX_ADAPTER_BYTES} and a chunk that
+ * does not fit them are skipped, logged with their offset and counted, so nothing on the
+ * topic can wedge the reader or make it allocate by what a record declares. It reads the
+ * single partition from the beginning without a consumer group, so a new reader ends on the
+ * newest version.
  *
  * <p>Poll either by hand with {@link #pollOnce} or on a daemon thread with {@link #start};
- * {@link #latest}, {@link #currentVersion} and {@link #awaitVersion} may be called from any thread.
+ * {@link #latest}, {@link #currentVersion}, {@link #awaitVersion}, {@link #state} and
+ * {@link #failure} may be called from any thread. Anything else that goes wrong while
+ * processing (an {@link Error}, a listener that throws one) ends the reader: it is logged
+ * at ERROR, kept as {@link #failure()}, handed to the {@link #onFailure} callbacks and
+ * raised by {@link #awaitVersion}, so the owning service can report itself unhealthy.
  */
 public final class WeightReader implements AutoCloseable {
 
@@ -58,15 +67,37 @@ public final class WeightReader implements AutoCloseable {
     public enum Rejection {
         /** A chunk the manifest counts is missing. */
         INCOMPLETE,
-        /** The chunks' size or SHA-256 differs from the manifest's. */
+        /** The chunks' size or SHA-256 differs from the manifest's, or the manifest contradicts itself. */
         CORRUPT,
         /** A record could not be decoded; it is skipped. */
-        UNDECODABLE;
+        UNDECODABLE,
+        /**
+         * A manifest declares more chunks or bytes than {@link Limits} allow, or a chunk's index
+         * or size would exceed them; it is skipped.
+         */
+        OVERSIZED,
+        /** Processing a record threw an unexpected exception; the record is skipped. */
+        ERROR;
 
         String tag() {
             return name().toLowerCase(java.util.Locale.ROOT);
         }
     }
+
+    /** Where a reader is in its life; {@link #FAILED} and {@link #CLOSED} are final for its thread. */
+    public enum State {
+        /** Opened; polled by hand ({@link #pollOnce}, {@link #catchUp}) if at all. */
+        CREATED,
+        /** Polling on its own thread since {@link #start()}. */
+        RUNNING,
+        /** Stopped by an unexpected failure, kept as {@link #failure()}; nothing more is read. */
+        FAILED,
+        /** Closed; a failure before the close is still kept. */
+        CLOSED
+    }
+
+    /** Pending chunks of all versions above the current one, in bytes, at most. */
+    static final long MAX_PENDING_BYTES = 2 * Limits.MAX_ADAPTER_BYTES;
 
     private final String topic;
     private final String adapter;
@@ -74,12 +105,18 @@ public final class WeightReader implements AutoCloseable {
     private final Deserializer<SpecificRecord> values;
     /** Chunks of versions above the current one, by version and index; poll thread only. */
     private final TreeMap<Long, Map<Integer, ByteBuffer>> pending = new TreeMap<>();
+    /** Bytes held in {@link #pending}, per version and in all; poll thread only. */
+    private final Map<Long, Long> pendingBytesByVersion = new HashMap<>();
+    private long pendingBytes;
     private final List<Consumer<AdapterVersion>> listeners = new CopyOnWriteArrayList<>();
+    private final List<Consumer<? super Throwable>> failureListeners = new ArrayList<>();
     private final Object pollLock = new Object();
     private final Object versionLock = new Object();
     private volatile AdapterVersion latest;
     private volatile boolean closed;
     private volatile Thread pollThread;
+    /** What ended the reader; guarded by failureListeners for writes. */
+    private volatile Throwable failure;
 
     private final MeterRegistry registry;
     private final Gauge versionGauge;
@@ -100,7 +137,8 @@ public final class WeightReader implements AutoCloseable {
                 .tag("adapter", adapter).register(registry);
         for (Rejection r : Rejection.values()) {
             rejected.put(r, Counter.builder("rollout.weights.rejected")
-                    .description("Adapter versions rejected (incomplete, corrupt) and records skipped (undecodable)")
+                    .description("Adapter versions rejected (incomplete, corrupt, oversized) and records skipped"
+                            + " (undecodable, oversized, error)")
                     .tag("adapter", adapter).tag("reason", r.tag()).register(registry));
         }
         readableLatency = Timer.builder("rollout.weights.readable.latency")
@@ -137,10 +175,8 @@ public final class WeightReader implements AutoCloseable {
             throw new IllegalStateException("the reader of adapter '" + adapter + "' polls on its own thread");
         }
         synchronized (pollLock) {
-            if (closed) {
-                throw new IllegalStateException("the reader of adapter '" + adapter + "' is closed");
-            }
-            process(consumer.poll(timeout));
+            checkUsable();
+            processOrFail(consumer.poll(timeout));
         }
     }
 
@@ -157,6 +193,7 @@ public final class WeightReader implements AutoCloseable {
         }
         long deadline = System.nanoTime() + timeout.toNanos();
         synchronized (pollLock) {
+            checkUsable();
             Map<TopicPartition, Long> end = consumer.endOffsets(consumer.assignment(), timeout);
             for (Map.Entry<TopicPartition, Long> e : end.entrySet()) {
                 while (consumer.position(e.getKey(), timeout) < e.getValue()) {
@@ -165,7 +202,7 @@ public final class WeightReader implements AutoCloseable {
                         throw new TimeoutException("adapter '" + adapter + "': " + topic + " not read to offset "
                                 + e.getValue() + " within " + timeout);
                     }
-                    process(consumer.poll(Duration.ofNanos(Math.min(left, POLL.toNanos()))));
+                    processOrFail(consumer.poll(Duration.ofNanos(Math.min(left, POLL.toNanos()))));
                 }
             }
         }
@@ -174,9 +211,9 @@ public final class WeightReader implements AutoCloseable {
 
     /** Starts polling on a daemon thread until {@link #close()}. */
     public synchronized void start() {
-        if (closed || pollThread != null) {
+        if (closed || pollThread != null || failure != null) {
             throw new IllegalStateException("the reader of adapter '" + adapter + "' is "
-                    + (closed ? "closed" : "already started"));
+                    + (closed ? "closed" : failure != null ? "failed" : "already started"), failure);
         }
         Thread thread = new Thread(this::run, "weight-reader-" + adapter);
         thread.setDaemon(true);
@@ -185,24 +222,114 @@ public final class WeightReader implements AutoCloseable {
     }
 
     private void run() {
-        while (!closed) {
-            try {
-                synchronized (pollLock) {
-                    if (!closed) {
+        try {
+            while (!closed) {
+                try {
+                    synchronized (pollLock) {
+                        if (closed) {
+                            return;
+                        }
                         process(consumer.poll(POLL));
                     }
-                }
-            } catch (WakeupException e) {
-                // close() woke us up; the loop ends
-            } catch (RuntimeException e) {
-                LOG.error("polling {} for adapter {} failed; retrying in {} ms", topic, adapter,
-                        RETRY_BACKOFF.toMillis(), e);
-                try {
+                } catch (WakeupException e) {
+                    // close() woke us up; the loop ends
+                } catch (KafkaException e) {
+                    // The client's own errors (broker gone, not authorized, ...) may pass: poll again.
+                    LOG.error("polling {} for adapter {} failed; retrying in {} ms", topic, adapter,
+                            RETRY_BACKOFF.toMillis(), e);
                     Thread.sleep(RETRY_BACKOFF.toMillis());
-                } catch (InterruptedException interrupted) {
-                    return;
                 }
             }
+        } catch (InterruptedException e) {
+            if (!closed) {
+                fail(e);
+            }
+        } catch (Throwable t) {
+            fail(t);
+        }
+    }
+
+    /** Processes on the caller's thread; a failure ends the reader and is raised to the caller. */
+    private void processOrFail(ConsumerRecords<String, byte[]> records) {
+        try {
+            process(records);
+        } catch (Throwable t) {
+            fail(t);
+            throw t;
+        }
+    }
+
+    private void checkUsable() {
+        if (closed) {
+            throw new IllegalStateException("the reader of adapter '" + adapter + "' is closed", failure);
+        }
+        Throwable t = failure;
+        if (t != null) {
+            throw new IllegalStateException("the reader of adapter '" + adapter + "' failed: " + t, t);
+        }
+    }
+
+    /** Records what ended the reader, once, and tells the failure callbacks. */
+    private void fail(Throwable t) {
+        List<Consumer<? super Throwable>> toCall;
+        synchronized (failureListeners) {
+            if (failure != null) {
+                return;
+            }
+            failure = t;
+            toCall = List.copyOf(failureListeners);
+        }
+        LOG.error("the reader of adapter {} on {} stopped; it holds version {} and reads nothing more", adapter, topic,
+                currentVersion(), t);
+        toCall.forEach(this::callFailureListener);
+        synchronized (versionLock) {
+            versionLock.notifyAll(); // awaitVersion raises it
+        }
+    }
+
+    private void callFailureListener(Consumer<? super Throwable> listener) {
+        try {
+            listener.accept(failure);
+        } catch (Throwable e) {
+            LOG.error("a failure callback of the reader of adapter {} threw", adapter, e);
+        }
+    }
+
+    /** Where the reader is: created, running on its thread, failed or closed. */
+    public State state() {
+        if (closed) {
+            return State.CLOSED;
+        }
+        if (failure != null) {
+            return State.FAILED;
+        }
+        return pollThread != null ? State.RUNNING : State.CREATED;
+    }
+
+    /** Whether nothing has gone wrong that ended the reader: no {@link #failure()}. */
+    public boolean healthy() {
+        return failure == null;
+    }
+
+    /** What ended the reader, if anything did: an Error, or an exception a listener or the reader threw. */
+    public Optional<Throwable> failure() {
+        return Optional.ofNullable(failure);
+    }
+
+    /**
+     * Calls {@code callback} once with what ends the reader, on the thread it happened on
+     * (or at once, if the reader has already failed): how the owning service learns to turn
+     * unhealthy and exit. A callback that throws is logged.
+     */
+    public void onFailure(Consumer<? super Throwable> callback) {
+        Objects.requireNonNull(callback, "callback");
+        Throwable already;
+        synchronized (failureListeners) {
+            failureListeners.add(callback);
+            already = failure;
+        }
+        if (already != null) {
+            callFailureListener(callback);
         }
     }
 
@@ -222,7 +349,7 @@ public final class WeightReader implements AutoCloseable {
      * {@link #start()} or by another thread's {@link #pollOnce}, and returns the newest.
      *
      * @throws TimeoutException      if none is accepted within {@code timeout}
-     * @throws IllegalStateException if the reader is closed meanwhile
+     * @throws IllegalStateException if the reader is closed or fails meanwhile (the failure is its cause)
      */
     public AdapterVersion awaitVersion(long minVersion, Duration timeout) throws InterruptedException, TimeoutException {
         long deadline = System.nanoTime() + timeout.toNanos();
@@ -232,9 +359,7 @@ public final class WeightReader implements AutoCloseable {
                 if (v != null && v.version() >= minVersion) {
                     return v;
                 }
-                if (closed) {
-                    throw new IllegalStateException("the reader of adapter '" + adapter + "' is closed");
-                }
+                checkUsable();
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
                     throw new TimeoutException("adapter '" + adapter + "': no version >= " + minVersion + " within "
@@ -248,41 +373,94 @@ public final class WeightReader implements AutoCloseable {
     /**
      * Calls {@code listener} with every version accepted from now on, on the polling thread,
      * before the next record is read; add it before {@link #start()} to see the first. A
-     * listener that throws is logged and does not stop the reader.
+     * listener that throws an exception is logged and does not stop the reader; one that
+     * throws an Error ends it (see {@link #failure()}).
      */
     public void addListener(Consumer<AdapterVersion> listener) {
         listeners.add(Objects.requireNonNull(listener, "listener"));
     }
 
+    /**
+     * Handles each record on its own: a record that cannot be handled is skipped, logged and
+     * counted; only an Error (or a listener's Error) leaves this method.
+     */
     private void process(ConsumerRecords<String, byte[]> records) {
         for (ConsumerRecord<String, byte[]> r : records) {
             if (r.value() == null) {
                 continue; // a tombstone of a retired chunk
             }
-            SpecificRecord value;
             try {
-                value = values.deserialize(r.topic(), r.value());
-            } catch (SerializationException e) {
-                LOG.warn("skipping undecodable record on {} partition {} offset {}: {}", r.topic(), r.partition(),
-                        r.offset(), e.getMessage());
-                rejected.get(Rejection.UNDECODABLE).increment();
-                continue;
-            }
-            if (value instanceof WeightChunk chunk) {
-                onChunk(chunk);
-            } else if (value instanceof WeightManifest manifest) {
-                onManifest(manifest);
+                SpecificRecord value;
+                try {
+                    value = values.deserialize(r.topic(), r.value());
+                } catch (SerializationException e) {
+                    skip(r, Rejection.UNDECODABLE, e.getMessage());
+                    continue;
+                }
+                if (value instanceof WeightChunk chunk) {
+                    onChunk(r, chunk);
+                } else if (value instanceof WeightManifest manifest) {
+                    onManifest(r, manifest);
+                }
+            } catch (RuntimeException e) {
+                rejected.get(Rejection.ERROR).increment();
+                LOG.error("skipping record {}-{}@{} of adapter {}: processing it threw", r.topic(), r.partition(),
+                        r.offset(), adapter, e);
             }
         }
     }
 
-    private void onChunk(WeightChunk chunk) {
-        if (adapter.equals(chunk.getAdapter()) && chunk.getVersion() > currentVersion()) {
-            pending.computeIfAbsent(chunk.getVersion(), v -> new HashMap<>()).put(chunk.getIndex(), chunk.getData());
+    private void skip(ConsumerRecord<?, ?> r, Rejection reason, String detail) {
+        rejected.get(reason).increment();
+        LOG.warn("skipping {} record {}-{}@{}: {}", reason.tag(), r.topic(), r.partition(), r.offset(), detail);
+    }
+
+    private void onChunk(ConsumerRecord<?, ?> r, WeightChunk chunk) {
+        long version = chunk.getVersion();
+        if (!adapter.equals(chunk.getAdapter()) || version <= currentVersion()) {
+            return;
+        }
+        int index = chunk.getIndex();
+        if (index < 0 || index >= Limits.MAX_CHUNK_COUNT) {
+            skip(r, Rejection.OVERSIZED, "chunk " + index + " of adapter " + adapter + " version " + version
+                    + " is outside 0.." + (Limits.MAX_CHUNK_COUNT - 1) + " (Limits.MAX_CHUNK_COUNT)");
+            return;
+        }
+        ByteBuffer data = chunk.getData();
+        Map<Integer, ByteBuffer> chunks = pending.computeIfAbsent(version, v -> new HashMap<>());
+        ByteBuffer replaced = chunks.get(index);
+        long delta = data.remaining() - (replaced == null ? 0 : replaced.remaining());
+        long versionBytes = pendingBytesByVersion.getOrDefault(version, 0L) + delta;
+        if (versionBytes > Limits.MAX_ADAPTER_BYTES) {
+            skip(r, Rejection.OVERSIZED, "chunk " + index + " of adapter " + adapter + " version " + version
+                    + " brings its chunks to " + versionBytes + " bytes, above Limits.MAX_ADAPTER_BYTES ("
+                    + Limits.MAX_ADAPTER_BYTES + ")");
+            if (chunks.isEmpty()) {
+                pending.remove(version);
+            }
+            return;
+        }
+        chunks.put(index, data);
+        pendingBytesByVersion.put(version, versionBytes);
+        pendingBytes += delta;
+        // Chunks of versions whose manifest never came (a publish that died, a foreign writer) must not pile up:
+        // drop the oldest; should its manifest still come, that version is rejected as incomplete.
+        while (pendingBytes > MAX_PENDING_BYTES && pending.size() > 1) {
+            long oldest = pending.firstKey();
+            LOG.warn("dropping the buffered chunks of adapter {} version {} ({} bytes): chunks of {} versions without a"
+                    + " manifest exceed {} bytes", adapter, oldest, pendingBytesByVersion.get(oldest), pending.size(),
+                    MAX_PENDING_BYTES);
+            free(oldest);
         }
     }
 
-    private void onManifest(WeightManifest m) {
+    private void free(long version) {
+        pending.remove(version);
+        Long bytes = pendingBytesByVersion.remove(version);
+        pendingBytes -= bytes == null ? 0 : bytes;
+    }
+
+    private void onManifest(ConsumerRecord<?, ?> r, WeightManifest m) {
         if (!adapter.equals(m.getAdapter())) {
             return;
         }
@@ -293,30 +471,44 @@ public final class WeightReader implements AutoCloseable {
         }
         Map<Integer, ByteBuffer> chunks = pending.getOrDefault(version, Map.of());
         // No manifest of an older version can follow this one on the partition: free them all.
-        pending.headMap(version, true).clear();
+        while (!pending.isEmpty() && pending.firstKey() <= version) {
+            free(pending.firstKey());
+        }
 
+        // Bounds first: nothing below is allocated or looped by what the manifest declares beyond them.
         int count = m.getChunkCount();
-        if (count < 1) {
-            reject(m, Rejection.CORRUPT, "chunkCount is " + count);
+        long total = m.getTotalBytes();
+        if (count > Limits.MAX_CHUNK_COUNT || total > Limits.MAX_ADAPTER_BYTES) {
+            reject(r, m, Rejection.OVERSIZED, "declares " + count + " chunks and " + total + " bytes; at most "
+                    + Limits.MAX_CHUNK_COUNT + " chunks (Limits.MAX_CHUNK_COUNT) and " + Limits.MAX_ADAPTER_BYTES
+                    + " bytes (Limits.MAX_ADAPTER_BYTES) are read");
             return;
         }
-        List<Integer> missing = new ArrayList<>();
+        if (count < 1 || total < count) {
+            reject(r, m, Rejection.CORRUPT, "declares " + count + " chunks and " + total
+                    + " bytes; a version has at least one chunk and every chunk at least one byte");
+            return;
+        }
+        int missing = 0;
+        StringBuilder firstMissing = new StringBuilder();
         long size = 0;
         for (int i = 0; i < count; i++) {
             ByteBuffer chunk = chunks.get(i);
             if (chunk == null) {
-                missing.add(i);
+                if (++missing <= 10) {
+                    firstMissing.append(missing == 1 ? "" : ", ").append(i);
+                }
             } else {
                 size += chunk.remaining();
             }
         }
-        if (!missing.isEmpty()) {
-            reject(m, Rejection.INCOMPLETE, missing.size() + " of " + count + " chunks missing, first "
-                    + missing.subList(0, Math.min(10, missing.size())));
+        if (missing > 0) {
+            reject(r, m, Rejection.INCOMPLETE, missing + " of " + count + " chunks missing, first [" + firstMissing
+                    + "]");
             return;
         }
-        if (size != m.getTotalBytes() || size > Integer.MAX_VALUE - 8) {
-            reject(m, Rejection.CORRUPT, "chunks hold " + size + " bytes, manifest says " + m.getTotalBytes());
+        if (size != total) {
+            reject(r, m, Rejection.CORRUPT, "chunks hold " + size + " bytes, manifest says " + total);
             return;
         }
         byte[] bytes = new byte[(int) size];
@@ -330,7 +522,7 @@ public final class WeightReader implements AutoCloseable {
         }
         String actual = Weights.hex(sha.digest(bytes));
         if (!actual.equalsIgnoreCase(m.getSha256())) {
-            reject(m, Rejection.CORRUPT, "sha256 of the chunks is " + actual + ", manifest says " + m.getSha256());
+            reject(r, m, Rejection.CORRUPT, "sha256 of the chunks is " + actual + ", manifest says " + m.getSha256());
             return;
         }
         accept(new AdapterVersion(m, bytes));
@@ -355,10 +547,10 @@ public final class WeightReader implements AutoCloseable {
         }
     }
 
-    private void reject(WeightManifest m, Rejection reason, String detail) {
+    private void reject(ConsumerRecord<?, ?> r, WeightManifest m, Rejection reason, String detail) {
         rejected.get(reason).increment();
-        LOG.warn("rejected adapter {} version {} as {}: {}; keeping version {}", adapter, m.getVersion(), reason.tag(),
-                detail, currentVersion());
+        LOG.warn("rejected adapter {} version {} (manifest {}-{}@{}) as {}: {}; keeping version {}", adapter,
+                m.getVersion(), r.topic(), r.partition(), r.offset(), reason.tag(), detail, currentVersion());
     }
 
     /** Stops the polling thread, if any, and the consumer; idempotent. */
@@ -371,7 +563,7 @@ public final class WeightReader implements AutoCloseable {
             closed = true;
         }
         Thread thread = pollThread;
-        if (thread != null) {
+        if (thread != null && thread != Thread.currentThread()) { // a failure callback may close the reader
             consumer.wakeup();
             try {
                 thread.join();

@@ -11,6 +11,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.rollout.records.WeightChunk;
 import io.rollout.records.WeightManifest;
+import io.rollout.schemas.Limits;
 import io.rollout.schemas.topics.TopicCatalog;
 import io.rollout.schemas.weights.WeightPublisher.PublishResult;
 import java.nio.ByteBuffer;
@@ -166,6 +167,19 @@ class WeightPublisherTest {
         assertThatThrownBy(() -> WeightPublisher.builder(kafka, TopicCatalog.builder().prefix("missing.").build(),
                 "main").topicWait(Duration.ofMillis(500)).open())
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("missing.policy.weights");
+    }
+
+    @Test
+    void shouldRefuseAVersionThatNeedsMoreChunksThanReadersAccept() throws Exception {
+        TopicCatalog catalog = provisioned("chunk-limit");
+        try (WeightPublisher publisher = WeightPublisher.builder(kafka(), catalog, "main").chunkBytes(1).open()) {
+            assertThatThrownBy(() -> publisher.publish(1, new byte[Limits.MAX_CHUNK_COUNT + 1], lora()))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("Limits.MAX_CHUNK_COUNT")
+                    .hasMessageContaining("raise chunkBytes to at least 2");
+            assertThat(publisher.lastPublishedVersion()).isEqualTo(-1);
+            assertThat(lastValues(catalog)).isEmpty();
+        }
     }
 
     @Test

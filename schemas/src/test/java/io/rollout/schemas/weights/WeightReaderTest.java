@@ -6,17 +6,25 @@ import static io.rollout.schemas.weights.WeightFixtures.pollUntil;
 import static io.rollout.schemas.weights.WeightFixtures.provisioned;
 import static io.rollout.schemas.weights.WeightFixtures.randomBytes;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.rollout.records.WeightChunk;
 import io.rollout.records.WeightManifest;
+import io.rollout.schemas.Limits;
+import io.rollout.schemas.serde.SchemaHistory;
 import io.rollout.schemas.topics.TopicCatalog;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -125,6 +133,104 @@ class WeightReaderTest {
             assertThat(rejected(registry, "undecodable")).isEqualTo(2);
             assertThat(registry.get("rollout.weights.accepted").counter().count()).isEqualTo(1);
         }
+    }
+
+    @Test
+    void shouldSkipAHostile15ByteManifestOnItsThreadAndDeliverTheNextVersion() throws Exception {
+        TopicCatalog catalog = provisioned("hostile");
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        try (KafkaProducer<String, byte[]> bytes = WeightFixtures.bytesProducer()) {
+            bytes.send(new ProducerRecord<>(catalog.weights().name(), "main/manifest", hostileManifest())).get();
+        }
+        try (WeightReader reader = WeightReader.builder(kafka(), catalog, "main").meterRegistry(registry).open();
+             WeightPublisher publisher = WeightPublisher.builder(kafka(), catalog, "main").chunkBytes(CHUNK).open()) {
+            reader.start();
+            publisher.publish(1, randomBytes(250, 1), lora());
+
+            AdapterVersion v1 = reader.awaitVersion(1, Duration.ofSeconds(30));
+
+            assertThat(v1.bytes()).isEqualTo(randomBytes(250, 1));
+            assertThat(rejected(registry, "undecodable")).isEqualTo(1);
+            assertThat(reader.healthy()).isTrue();
+            assertThat(reader.state()).isEqualTo(WeightReader.State.RUNNING);
+        }
+    }
+
+    @Test
+    void shouldReportAnErrorThatEndsItsThreadInsteadOfDyingSilently() throws Exception {
+        TopicCatalog catalog = provisioned("error");
+        Error injected = new Error("injected by a listener");
+        CompletableFuture<Throwable> reported = new CompletableFuture<>();
+        try (WeightReader reader = WeightReader.builder(kafka(), catalog, "main")
+                .meterRegistry(new SimpleMeterRegistry()).open();
+             WeightPublisher publisher = WeightPublisher.builder(kafka(), catalog, "main").chunkBytes(CHUNK).open()) {
+            reader.addListener(version -> {
+                throw injected;
+            });
+            reader.onFailure(reported::complete);
+            reader.start();
+            publisher.publish(1, randomBytes(250, 1), lora());
+            publisher.publish(2, randomBytes(250, 2), lora());
+
+            // The thread is gone after version 1: a waiter learns why at once instead of timing out.
+            assertThatThrownBy(() -> reader.awaitVersion(2, Duration.ofSeconds(20)))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasCause(injected);
+            assertThat(reader.healthy()).isFalse();
+            assertThat(reader.failure()).containsSame(injected);
+            assertThat(reader.state()).isEqualTo(WeightReader.State.FAILED);
+            assertThat(reported.get(10, TimeUnit.SECONDS)).isSameAs(injected);
+            assertThat(reader.currentVersion()).isEqualTo(1);
+
+            List<Throwable> late = new ArrayList<>();
+            reader.onFailure(late::add);
+            assertThat(late).as("a callback added after the failure hears of it at once").containsExactly(injected);
+        }
+    }
+
+    @Test
+    void shouldRejectAManifestBeyondTheLimitsWithoutAllocatingByItsCounts() throws Exception {
+        TopicCatalog catalog = provisioned("oversized");
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        byte[] v1 = randomBytes(250, 1);
+        try (WeightPublisher publisher = WeightPublisher.builder(kafka(), catalog, "main").chunkBytes(CHUNK).open();
+             WeightReader reader = WeightReader.builder(kafka(), catalog, "main").meterRegistry(registry).open();
+             KafkaProducer<String, SpecificRecord> raw = WeightFixtures.rawProducer(catalog)) {
+            publisher.publish(1, v1, lora());
+            // Two billion chunks (the reader used to list every missing index), then 2^40 bytes in 3 chunks.
+            raw.send(record(catalog, "main/manifest", WeightManifest.newBuilder(manifest(2, v1, 3))
+                    .setChunkCount(Integer.MAX_VALUE).build())).get();
+            raw.send(record(catalog, "main/manifest", WeightManifest.newBuilder(manifest(3, v1, 3))
+                    .setTotalBytes(1L << 40).build())).get();
+            // A chunk whose index is beyond any manifest's reach, and one that is not.
+            raw.send(record(catalog, "main/4/" + Limits.MAX_CHUNK_COUNT, WeightChunk.newBuilder().setAdapter("main")
+                    .setVersion(4).setIndex(Limits.MAX_CHUNK_COUNT).setData(ByteBuffer.wrap(new byte[1])).build())).get();
+            raw.send(record(catalog, "main/manifest", WeightManifest.newBuilder(manifest(3, v1, 3))
+                    .setChunkCount(0).build())).get();
+
+            pollUntil(reader, () -> rejected(registry, "oversized") == 3 && rejected(registry, "corrupt") == 1,
+                    "two oversized manifests, an oversized chunk and a corrupt manifest");
+            assertThat(reader.currentVersion()).isEqualTo(1);
+
+            byte[] v5 = randomBytes(250, 5);
+            publisher.publish(5, v5, lora());
+            pollUntil(reader, () -> reader.currentVersion() == 5, "version 5 after the oversized records");
+            assertThat(reader.latest().orElseThrow().bytes()).isEqualTo(v5);
+            assertThat(reader.healthy()).isTrue();
+        }
+    }
+
+    /** A WeightManifest header, then a 1.5 GB adapter name in 5 bytes: 15 bytes in all. */
+    private static byte[] hostileManifest() {
+        ByteBuffer b = ByteBuffer.allocate(15).order(ByteOrder.LITTLE_ENDIAN);
+        b.put((byte) 0xC3).put((byte) 0x01).putLong(SchemaHistory.fingerprint(WeightManifest.getClassSchema()));
+        long zigzag = 2 * 1_500_000_000L;
+        for (int i = 0; i < 4; i++) {
+            b.put((byte) ((zigzag & 0x7F) | 0x80));
+            zigzag >>>= 7;
+        }
+        b.put((byte) zigzag);
+        return b.array();
     }
 
     private static double rejected(SimpleMeterRegistry registry, String reason) {
