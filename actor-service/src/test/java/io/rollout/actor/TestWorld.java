@@ -50,12 +50,16 @@ public final class TestWorld {
 
     /** An env-service with Sokoban and household on {@code port} (0: a free one), with no sessions. */
     public static EnvServer startServer(int maxSessions, int port, EnvironmentFactory... more) {
+        return startServer(new EnvServer.Options("127.0.0.1", port, 1 << 16, Duration.ofHours(1)), maxSessions, more);
+    }
+
+    /** An env-service with Sokoban, household and {@code more}, with these options. */
+    public static EnvServer startServer(EnvServer.Options options, int maxSessions, EnvironmentFactory... more) {
         List<EnvironmentFactory> factories = new ArrayList<>(List.of(new SokobanFactory(), new HouseholdFactory()));
         factories.addAll(List.of(more));
         SessionManager sessions = new SessionManager(new EnvRegistry(factories), maxSessions, Duration.ofMinutes(5),
                 System::nanoTime);
-        return EnvServer.start(new EnvServer.Options("127.0.0.1", port, 1 << 16, Duration.ofHours(1)), sessions,
-                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+        return EnvServer.start(options, sessions, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
     }
 
     public static Task sokobanTask(String groupId, long seed, int groupSize, int maxSteps) {

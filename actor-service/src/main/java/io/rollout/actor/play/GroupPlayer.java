@@ -20,6 +20,7 @@ import io.rollout.records.Step;
 import io.rollout.records.StepTimings;
 import io.rollout.records.Task;
 import io.rollout.records.TerminalReason;
+import io.rollout.schemas.Limits;
 import io.rollout.schemas.serde.Packed;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -347,13 +348,14 @@ public final class GroupPlayer {
 
     /** Checks what playing needs of a task: a group size and a step bound of at least 1. */
     public static void validate(Task task) {
-        if (task.getGroupSize() < 1) {
-            throw new IllegalArgumentException("task " + task.getGroupId() + ": groupSize must be >= 1, got "
-                    + task.getGroupSize());
+        // A player keeps per-episode and per-step state: sizes from outside are bounded before any of it exists.
+        if (!Limits.isValidGroupSize(task.getGroupSize())) {
+            throw new IllegalArgumentException("task " + task.getGroupId() + ": groupSize must be in 1.."
+                    + Limits.MAX_GROUP_SIZE + ", got " + task.getGroupSize());
         }
-        if (task.getMaxSteps() < 1) {
-            throw new IllegalArgumentException("task " + task.getGroupId() + ": maxSteps must be >= 1, got "
-                    + task.getMaxSteps());
+        if (!Limits.isValidMaxSteps(task.getMaxSteps())) {
+            throw new IllegalArgumentException("task " + task.getGroupId() + ": maxSteps must be in 1.."
+                    + Limits.MAX_EPISODE_STEPS + ", got " + task.getMaxSteps());
         }
     }
 

@@ -75,17 +75,34 @@ class GroupPlayerTest {
         return steps.stream().collect(Collectors.groupingBy(Step::getEpisode));
     }
 
+    /**
+     * A task's sizes come from outside: a group of a billion episodes, or episodes of a billion
+     * steps, would make any actor that takes the task run out of memory, so it is refused
+     * (and dead-lettered) before play.
+     */
+    @Test
+    void shouldRefuseTaskSizesBeyondTheLimits() {
+        Task huge = TestWorld.sokobanTask("g", 1, 1 << 30, 5);
+        assertThatThrownBy(() -> GroupPlayer.validate(huge)).hasMessageContaining("groupSize must be in 1..4096");
+        Task long_ = TestWorld.sokobanTask("g", 1, 2, 1 << 30);
+        assertThatThrownBy(() -> GroupPlayer.validate(long_)).hasMessageContaining("maxSteps must be in 1..10000");
+        GroupPlayer.validate(TestWorld.sokobanTask("g", 1, 4096, 10_000));
+    }
+
     @Test
     void shouldTellAnEnvServiceOutageFromABadRequest() {
         assertThat(GroupPlayer.isOutage(new EnvRequestException(404, "unknown_session", "no session x"))).isTrue();
         assertThat(GroupPlayer.isOutage(new EnvRequestException(404, "not_found", "no route"))).isFalse();
         assertThat(GroupPlayer.isOutage(new EnvRequestException(410, "session_expired", "idle"))).isFalse();
         assertThat(GroupPlayer.isOutage(new EnvRequestException(400, "bad_config", "x"))).isFalse();
-        assertThat(GroupPlayer.isOutage(new EnvInfrastructureException("refused",
+        assertThat(GroupPlayer.isOutage(new io.rollout.env.client.EnvSessionLostException("no session x"))).isTrue();
+        assertThat(GroupPlayer.isOutage(new io.rollout.env.client.EnvUnavailableException("refused",
                 new java.net.ConnectException("Connection refused")))).isTrue();
-        assertThat(GroupPlayer.isOutage(new EnvInfrastructureException("slow",
+        assertThat(GroupPlayer.isOutage(new io.rollout.env.client.EnvUnavailableException("slow",
                 new java.net.SocketTimeoutException("no answer")))).isTrue();
         assertThat(GroupPlayer.isOutage(new EnvInfrastructureException("env-service answered 502"))).isFalse();
+        assertThat(GroupPlayer.isOutage(new EnvInfrastructureException("answer over 1048576 bytes",
+                new java.io.IOException("too large")))).as("an oversized answer is no outage").isFalse();
         assertThat(GroupPlayer.isOutage(new IllegalStateException("x"))).isFalse();
     }
 

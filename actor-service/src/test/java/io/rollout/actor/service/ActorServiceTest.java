@@ -465,8 +465,11 @@ class ActorServiceTest {
 
     @Test
     void shouldDropTheGroupOfAnOversizedStepAndCommitIt() throws Exception {
-        EnvServer huge = TestWorld.startServer(64, 0, new HugeObservationFactory(1_500_000));
-        try (EnvClient client = EnvClient.create(huge.url(), Duration.ofSeconds(2), Duration.ofSeconds(10))) {
+        // An env-service and a client whose bounds were raised above the broker's message size.
+        EnvServer huge = TestWorld.startServer(new EnvServer.Options("127.0.0.1", 0, 1 << 16, Duration.ofHours(1))
+                .withMaxObservationBytes(4 << 20), 64, new HugeObservationFactory(1_500_000));
+        try (EnvClient client = EnvClient.builder(huge.url()).connectTimeout(Duration.ofSeconds(2))
+                .requestTimeout(Duration.ofSeconds(10)).maxAnswerBytes(4 << 20).build()) {
             start(GroupPlayer.create(policy, client, PlayerConfig.defaults(actorId, "compact").withSeed(19L),
                     envCalls));
             Task big = Task.newBuilder(TestWorld.sokobanTask("g-huge", 20, 2, 3)).setEnv(HugeObservationFactory.NAME)

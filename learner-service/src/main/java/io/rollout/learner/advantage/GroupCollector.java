@@ -8,6 +8,7 @@ import io.rollout.records.DroppedGroup;
 import io.rollout.records.Step;
 import io.rollout.records.TerminalReason;
 import io.rollout.records.TrainingSample;
+import io.rollout.schemas.Limits;
 import io.rollout.schemas.serde.AvroSerde;
 import io.rollout.schemas.serde.UndecodableRecordException;
 import io.rollout.schemas.topics.Attempts;
@@ -55,12 +56,12 @@ final class GroupCollector implements Processor<byte[], byte[], Object, Object> 
 
     private static final Logger LOG = LoggerFactory.getLogger(GroupCollector.class);
     /** More episodes than this in one group is taken for a corrupt record. */
-    static final int MAX_GROUP_SIZE = 4096;
+    static final int MAX_GROUP_SIZE = Limits.MAX_GROUP_SIZE;
     /**
      * A step index above this is taken for a corrupt record: a group keeps a bit per step index
      * seen, so an index of two billion would cost 256 MB of state.
      */
-    static final int MAX_STEP_INDEX = 100_000;
+    static final int MAX_STEP_INDEX = Limits.MAX_STEP_INDEX;
     private static final StringSerializer KEYS = new StringSerializer();
 
     private final AdvantageConfig config;

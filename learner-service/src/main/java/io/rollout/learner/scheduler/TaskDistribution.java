@@ -2,6 +2,7 @@ package io.rollout.learner.scheduler;
 
 import static io.rollout.policy.sampling.Seeds.mix64;
 
+import io.rollout.schemas.Limits;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -111,6 +112,13 @@ public final class TaskDistribution {
         }
         int groupSize = positiveInt(spec, "group-size", fields.getOrDefault("group-size", "8"));
         int maxSteps = positiveInt(spec, "max-steps", fields.getOrDefault("max-steps", "20"));
+        // Actors refuse (dead-letter) tasks beyond these, so the scheduler never dispatches one.
+        if (!Limits.isValidGroupSize(groupSize)) {
+            throw bad(spec, "group-size must be at most " + Limits.MAX_GROUP_SIZE + ", got " + groupSize);
+        }
+        if (!Limits.isValidMaxSteps(maxSteps)) {
+            throw bad(spec, "max-steps must be at most " + Limits.MAX_EPISODE_STEPS + ", got " + maxSteps);
+        }
         String w = fields.getOrDefault("weight", "1");
         double weight;
         try {

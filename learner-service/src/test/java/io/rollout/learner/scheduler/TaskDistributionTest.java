@@ -32,6 +32,8 @@ class TaskDistributionTest {
         assertBad("env=sokoban,group-size=0", "group-size");
         assertBad("env=sokoban,group-size=eight", "group-size");
         assertBad("env=sokoban,max-steps=-1", "max-steps");
+        assertBad("env=sokoban,group-size=5000", "group-size must be at most 4096");
+        assertBad("env=sokoban,max-steps=20000", "max-steps must be at most 10000");
         assertBad("env=sokoban,weight=0", "weight");
         assertBad("env=sokoban,weight=NaN", "weight");
         assertBad("env=sokoban,seeds=10-10", "seeds");
