@@ -63,10 +63,16 @@ public final class WeightFollower implements AutoCloseable {
     public void start(Duration catchUpTimeout) throws TimeoutException {
         reader.catchUp(catchUpTimeout).ifPresent(this::swap);
         reader.addListener(this::swap);
+        // A reader that stopped (an Error on its thread) leaves the actor on an old version for good.
+        reader.onFailure(t -> {
+            if (failure == null) {
+                failure = t;
+            }
+        });
         reader.start();
     }
 
-    /** An Error met while loading a version (the actor is broken then), or null. */
+    /** An Error met while loading a version, or what stopped the weight reader (the actor is broken then); or null. */
     public Throwable failure() {
         return failure;
     }

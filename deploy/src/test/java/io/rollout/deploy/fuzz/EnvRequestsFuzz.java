@@ -1,7 +1,5 @@
 package io.rollout.deploy.fuzz;
 
-import com.code_intelligence.jazzer.api.FuzzedDataProvider;
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.rollout.env.EnvConfig;
 import io.rollout.env.EnvInputException;
@@ -12,16 +10,19 @@ import io.rollout.env.household.HouseholdFactory;
 import io.rollout.env.server.EnvRegistry;
 import io.rollout.env.server.SessionManager;
 import io.rollout.env.sokoban.SokobanFactory;
+import java.io.IOException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
 /**
  * What a client sends env-service: a create request (JSON: environment, seed, config) and
- * step requests (JSON: an action), parsed as the server parses them and played against the
- * real environments. The only allowed failures are a JSON error and {@link EnvInputException}
- * (the 4xx answers).
+ * step requests (JSON: an action), NUL-separated in the input, parsed as the server parses
+ * them and played against the real environments. The only allowed failures are a JSON error
+ * and {@link EnvInputException} (the 4xx answers).
  */
 public final class EnvRequestsFuzz {
 
@@ -33,11 +34,12 @@ public final class EnvRequestsFuzz {
     private EnvRequestsFuzz() {
     }
 
-    public static void fuzzerTestOneInput(FuzzedDataProvider data) {
+    public static void fuzzerTestOneInput(byte[] data) {
+        List<byte[]> parts = split(data);
         CreateSessionRequest create;
         try {
-            create = REQUESTS.readValue(data.consumeString(300), CreateSessionRequest.class);
-        } catch (JsonProcessingException expected) {
+            create = REQUESTS.readValue(parts.get(0), CreateSessionRequest.class);
+        } catch (IOException expected) {
             return;
         }
         if (create == null || create.env() == null) {
@@ -54,11 +56,11 @@ public final class EnvRequestsFuzz {
             return;
         }
         try {
-            for (int i = 0; i < 4 && data.remainingBytes() > 0; i++) {
+            for (byte[] part : parts.subList(1, Math.min(parts.size(), 6))) {
                 StepRequest step;
                 try {
-                    step = REQUESTS.readValue(data.consumeString(2000), StepRequest.class);
-                } catch (JsonProcessingException expected) {
+                    step = REQUESTS.readValue(part, StepRequest.class);
+                } catch (IOException expected) {
                     continue;
                 }
                 if (step == null || step.action() == null) {
@@ -75,5 +77,17 @@ public final class EnvRequestsFuzz {
         } finally {
             SESSIONS.close(id);
         }
+    }
+
+    private static List<byte[]> split(byte[] data) {
+        List<byte[]> parts = new ArrayList<>();
+        int from = 0;
+        for (int i = 0; i <= data.length; i++) {
+            if (i == data.length || data[i] == 0) {
+                parts.add(Arrays.copyOfRange(data, from, i));
+                from = i + 1;
+            }
+        }
+        return parts;
     }
 }
