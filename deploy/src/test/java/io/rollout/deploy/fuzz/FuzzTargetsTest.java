@@ -48,7 +48,8 @@ class FuzzTargetsTest {
 
     static Stream<Target> targets() {
         return Stream.of(new Target(AvroRecordsFuzz.class, 200_000), new Target(SafetensorsFuzz.class, 200_000),
-                new Target(OfflineGigpoFuzz.class, 10_000), new Target(EnvRequestsFuzz.class, 10_000));
+                new Target(OfflineGigpoFuzz.class, 10_000), new Target(EnvRequestsFuzz.class, 10_000),
+                new Target(WeightChunksFuzz.class, 200_000));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -138,6 +139,9 @@ class FuzzTargetsTest {
             seeds.add(body(0, AvroSerde.of(Task.class).serialize("t", task)));
             seeds.add(body(3, AvroSerde.of(DroppedGroup.class).serialize("t", drop)));
             seeds.add(body(4, AvroSerde.of(WeightManifest.class).serialize("t", manifest)));
+        } else if (target == WeightChunksFuzz.class) {
+            // two chunks of version 3 (indexes 0 and 1, 3 bytes each), then its manifest with the true sha
+            seeds.add(new byte[] {0x20, 3, 'a', 'b', 'c', 0x24, 3, 'd', 'e', 'f', 0x01, 3});
         } else if (target == SafetensorsFuzz.class) {
             byte[] header = "{\"__metadata__\":{\"format\":\"pt\"},\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}"
                     .getBytes(StandardCharsets.UTF_8);

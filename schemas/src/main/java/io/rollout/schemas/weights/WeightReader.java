@@ -10,8 +10,6 @@ import io.rollout.records.WeightManifest;
 import io.rollout.schemas.Limits;
 import io.rollout.schemas.topics.Topic;
 import io.rollout.schemas.topics.TopicCatalog;
-import java.nio.ByteBuffer;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -20,7 +18,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Properties;
-import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -103,11 +100,8 @@ public final class WeightReader implements AutoCloseable {
     private final String adapter;
     private final KafkaConsumer<String, byte[]> consumer;
     private final Deserializer<SpecificRecord> values;
-    /** Chunks of versions above the current one, by version and index; poll thread only. */
-    private final TreeMap<Long, Map<Integer, ByteBuffer>> pending = new TreeMap<>();
-    /** Bytes held in {@link #pending}, per version and in all; poll thread only. */
-    private final Map<Long, Long> pendingBytesByVersion = new HashMap<>();
-    private long pendingBytes;
+    /** Chunks of versions above the current one and their assembly; poll thread only. */
+    private final ChunkAssembly assembly;
     private final List<Consumer<AdapterVersion>> listeners = new CopyOnWriteArrayList<>();
     private final List<Consumer<? super Throwable>> failureListeners = new ArrayList<>();
     private final Object pollLock = new Object();
@@ -127,6 +121,7 @@ public final class WeightReader implements AutoCloseable {
     private WeightReader(Builder b) {
         this.topic = b.topic.name();
         this.adapter = b.adapter;
+        this.assembly = new ChunkAssembly(b.adapter, MAX_PENDING_BYTES);
         this.values = b.topic.valueSerde().deserializer();
         this.registry = b.registry;
         versionGauge = Gauge.builder("rollout.weights.version", this, WeightReader::currentVersion)
@@ -416,116 +411,18 @@ public final class WeightReader implements AutoCloseable {
     }
 
     private void onChunk(ConsumerRecord<?, ?> r, WeightChunk chunk) {
-        long version = chunk.getVersion();
-        if (!adapter.equals(chunk.getAdapter()) || version <= currentVersion()) {
-            return;
+        if (assembly.chunk(chunk, currentVersion()) instanceof ChunkAssembly.Outcome.Refused refused) {
+            skip(r, refused.reason(), refused.detail());
         }
-        int index = chunk.getIndex();
-        if (index < 0 || index >= Limits.MAX_CHUNK_COUNT) {
-            skip(r, Rejection.OVERSIZED, "chunk " + index + " of adapter " + adapter + " version " + version
-                    + " is outside 0.." + (Limits.MAX_CHUNK_COUNT - 1) + " (Limits.MAX_CHUNK_COUNT)");
-            return;
-        }
-        ByteBuffer data = chunk.getData();
-        Map<Integer, ByteBuffer> chunks = pending.computeIfAbsent(version, v -> new HashMap<>());
-        ByteBuffer replaced = chunks.get(index);
-        long delta = data.remaining() - (replaced == null ? 0 : replaced.remaining());
-        long versionBytes = pendingBytesByVersion.getOrDefault(version, 0L) + delta;
-        if (versionBytes > Limits.MAX_ADAPTER_BYTES) {
-            skip(r, Rejection.OVERSIZED, "chunk " + index + " of adapter " + adapter + " version " + version
-                    + " brings its chunks to " + versionBytes + " bytes, above Limits.MAX_ADAPTER_BYTES ("
-                    + Limits.MAX_ADAPTER_BYTES + ")");
-            if (chunks.isEmpty()) {
-                pending.remove(version);
-            }
-            return;
-        }
-        chunks.put(index, data);
-        pendingBytesByVersion.put(version, versionBytes);
-        pendingBytes += delta;
-        // Chunks of versions whose manifest never came (a publish that died, a foreign writer) must not pile up:
-        // drop the oldest; should its manifest still come, that version is rejected as incomplete.
-        while (pendingBytes > MAX_PENDING_BYTES && pending.size() > 1) {
-            long oldest = pending.firstKey();
-            LOG.warn("dropping the buffered chunks of adapter {} version {} ({} bytes): chunks of {} versions without a"
-                    + " manifest exceed {} bytes", adapter, oldest, pendingBytesByVersion.get(oldest), pending.size(),
-                    MAX_PENDING_BYTES);
-            free(oldest);
-        }
-    }
-
-    private void free(long version) {
-        pending.remove(version);
-        Long bytes = pendingBytesByVersion.remove(version);
-        pendingBytes -= bytes == null ? 0 : bytes;
     }
 
     private void onManifest(ConsumerRecord<?, ?> r, WeightManifest m) {
-        if (!adapter.equals(m.getAdapter())) {
-            return;
+        ChunkAssembly.Outcome outcome = assembly.manifest(m, currentVersion());
+        if (outcome instanceof ChunkAssembly.Outcome.Refused refused) {
+            reject(r, m, refused.reason(), refused.detail());
+        } else if (outcome instanceof ChunkAssembly.Outcome.Assembled assembled) {
+            accept(assembled.version());
         }
-        long version = m.getVersion();
-        if (version <= currentVersion()) {
-            LOG.debug("ignoring stale manifest of adapter {} version {}; holding {}", adapter, version, currentVersion());
-            return;
-        }
-        Map<Integer, ByteBuffer> chunks = pending.getOrDefault(version, Map.of());
-        // No manifest of an older version can follow this one on the partition: free them all.
-        while (!pending.isEmpty() && pending.firstKey() <= version) {
-            free(pending.firstKey());
-        }
-
-        // Bounds first: nothing below is allocated or looped by what the manifest declares beyond them.
-        int count = m.getChunkCount();
-        long total = m.getTotalBytes();
-        if (count > Limits.MAX_CHUNK_COUNT || total > Limits.MAX_ADAPTER_BYTES) {
-            reject(r, m, Rejection.OVERSIZED, "declares " + count + " chunks and " + total + " bytes; at most "
-                    + Limits.MAX_CHUNK_COUNT + " chunks (Limits.MAX_CHUNK_COUNT) and " + Limits.MAX_ADAPTER_BYTES
-                    + " bytes (Limits.MAX_ADAPTER_BYTES) are read");
-            return;
-        }
-        if (count < 1 || total < count) {
-            reject(r, m, Rejection.CORRUPT, "declares " + count + " chunks and " + total
-                    + " bytes; a version has at least one chunk and every chunk at least one byte");
-            return;
-        }
-        int missing = 0;
-        StringBuilder firstMissing = new StringBuilder();
-        long size = 0;
-        for (int i = 0; i < count; i++) {
-            ByteBuffer chunk = chunks.get(i);
-            if (chunk == null) {
-                if (++missing <= 10) {
-                    firstMissing.append(missing == 1 ? "" : ", ").append(i);
-                }
-            } else {
-                size += chunk.remaining();
-            }
-        }
-        if (missing > 0) {
-            reject(r, m, Rejection.INCOMPLETE, missing + " of " + count + " chunks missing, first [" + firstMissing
-                    + "]");
-            return;
-        }
-        if (size != total) {
-            reject(r, m, Rejection.CORRUPT, "chunks hold " + size + " bytes, manifest says " + total);
-            return;
-        }
-        byte[] bytes = new byte[(int) size];
-        MessageDigest sha = Weights.sha256();
-        int at = 0;
-        for (int i = 0; i < count; i++) {
-            ByteBuffer chunk = chunks.get(i).duplicate();
-            int length = chunk.remaining();
-            chunk.get(bytes, at, length);
-            at += length;
-        }
-        String actual = Weights.hex(sha.digest(bytes));
-        if (!actual.equalsIgnoreCase(m.getSha256())) {
-            reject(r, m, Rejection.CORRUPT, "sha256 of the chunks is " + actual + ", manifest says " + m.getSha256());
-            return;
-        }
-        accept(new AdapterVersion(m, bytes));
     }
 
     private void accept(AdapterVersion version) {
