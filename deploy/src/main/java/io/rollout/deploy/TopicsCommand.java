@@ -111,9 +111,10 @@ final class TopicsCommand implements Callable<Integer> {
             spec.commandLine().getErr().println("error: no answer from Kafka at " + servers + " within " + human(timeout));
             return RolloutCommand.EXIT_KAFKA;
         } catch (ExecutionException e) {
-            String why = e.getCause() instanceof org.apache.kafka.common.errors.TimeoutException
-                    ? "no answer within " + human(timeout) : CommandLines.oneLine(e.getCause());
-            spec.commandLine().getErr().println("error: Kafka at " + servers + ": " + why);
+            // The client's own timeout and ours say the same thing, whichever comes first.
+            spec.commandLine().getErr().println(e.getCause() instanceof org.apache.kafka.common.errors.TimeoutException
+                    ? "error: no answer from Kafka at " + servers + " within " + human(timeout)
+                    : "error: Kafka at " + servers + ": " + CommandLines.oneLine(e.getCause()));
             return RolloutCommand.EXIT_KAFKA;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
