@@ -2,7 +2,6 @@ package io.rollout.deploy.reliability;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import io.rollout.schemas.config.Durations;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -50,25 +49,25 @@ public final class FaultCommand implements Callable<Integer> {
     private int killsPerKind;
 
     @Option(names = "--broker-pause", defaultValue = "60s", description = "SIGSTOP of the broker (default: ${DEFAULT-VALUE}).")
-    private String brokerPause;
+    private Duration brokerPause;
 
     @Option(names = "--settle", defaultValue = "60s",
             description = "Quiet time after the last fault before the audit (default: ${DEFAULT-VALUE}).")
-    private String settle;
+    private Duration settle;
 
     @Option(names = "--task-timeout", defaultValue = "120s",
             description = "The scheduler's task timeout, which re-queues groups lost to faults (default: ${DEFAULT-VALUE}).")
-    private String taskTimeout;
+    private Duration taskTimeout;
 
     @Option(names = "--group-timeout", defaultValue = "60s",
             description = "The advantage app's group timeout (default: ${DEFAULT-VALUE}).")
-    private String groupTimeout;
+    private Duration groupTimeout;
 
     @Override
     public Integer call() throws Exception {
         FaultRun.Settings settings = new FaultRun.Settings(dir, seed, Duration.ofMillis((long) (minutes * 60_000)),
-                killsPerKind, Durations.parse(brokerPause), Durations.parse(settle), Durations.parse(taskTimeout),
-                Durations.parse(groupTimeout));
+                killsPerKind, brokerPause, settle, taskTimeout,
+                groupTimeout);
         PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true,
                 StandardCharsets.UTF_8);
         Audit.Report report = new FaultRun(settings, out).run();

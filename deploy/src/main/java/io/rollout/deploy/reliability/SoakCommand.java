@@ -2,11 +2,11 @@ package io.rollout.deploy.reliability;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import io.rollout.schemas.config.Durations;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -30,14 +30,14 @@ public final class SoakCommand implements Callable<Integer> {
     private Path dir;
 
     @Option(names = "--length", defaultValue = "2h", description = "How long to run (default: ${DEFAULT-VALUE}).")
-    private String length;
+    private Duration length;
 
     @Option(names = "--every", defaultValue = "30s", description = "Sampling interval (default: ${DEFAULT-VALUE}).")
-    private String every;
+    private Duration every;
 
     @Option(names = "--warmup", defaultValue = "20m",
             description = "Samples before this are left out of the growth (default: ${DEFAULT-VALUE}).")
-    private String warmup;
+    private Duration warmup;
 
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the run (default: ${DEFAULT-VALUE}).")
     private long seed;
@@ -49,8 +49,7 @@ public final class SoakCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true,
                 StandardCharsets.UTF_8);
-        SoakRun.Report report = new SoakRun(dir, Durations.parse(length), Durations.parse(every),
-                Durations.parse(warmup), seed, out).run();
+        SoakRun.Report report = new SoakRun(dir, length, every, warmup, seed, out).run();
         String json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(report);
         Files.writeString(dir.resolve("soak.json"), json);
         out.println(json);
