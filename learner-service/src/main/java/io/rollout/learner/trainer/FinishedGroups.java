@@ -127,12 +127,11 @@ public final class FinishedGroups {
                     return null;
                 }
             }
-            long index = Long.parseLong(groupId, dash + 1, groupId.length(), 10);
-            // Only the canonical spelling maps to an index, so two spellings never share one.
-            if (!String.format("%08d", index).equals(groupId.substring(dash + 1))) {
+            // Only the canonical spelling (%08d) maps to an index, so two spellings never share one.
+            if (digits > 8 && groupId.charAt(dash + 1) == '0') {
                 return null;
             }
-            return new Indexed(groupId.substring(0, dash), index);
+            return new Indexed(groupId.substring(0, dash), Long.parseLong(groupId, dash + 1, groupId.length(), 10));
         }
     }
 }
