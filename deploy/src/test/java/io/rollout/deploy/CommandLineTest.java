@@ -17,6 +17,28 @@ class CommandLineTest {
     }
 
     @Test
+    void shouldFormatTheHelpOfEveryCommandWithoutWarnings() {
+        java.io.PrintStream stderr = System.err;
+        java.io.ByteArrayOutputStream warnings = new java.io.ByteArrayOutputStream();
+        java.util.List<String> names = new java.util.ArrayList<>();
+        try {
+            System.setErr(new java.io.PrintStream(warnings, true, java.nio.charset.StandardCharsets.UTF_8));
+            java.util.Deque<picocli.CommandLine> todo = new java.util.ArrayDeque<>(java.util.List.of(RolloutCommand.commandLine()));
+            while (!todo.isEmpty()) {
+                picocli.CommandLine c = todo.pop();
+                names.add(c.getCommandSpec().qualifiedName());
+                // An unescaped percent sign makes picocli print the text raw, %n included, and warn.
+                assertThat(c.getUsageMessage()).as(c.getCommandSpec().qualifiedName()).doesNotContain("%n");
+                todo.addAll(c.getSubcommands().values());
+            }
+        } finally {
+            System.setErr(stderr);
+        }
+        assertThat(names).contains("rollout local", "rollout learner-service advantage-stream");
+        assertThat(warnings.toString(java.nio.charset.StandardCharsets.UTF_8)).isEmpty();
+    }
+
+    @Test
     void shouldRejectABadDurationOfTheAdvantageApp() {
         Cli run = Cli.run("learner-service", "advantage-stream", "--bootstrap", "127.0.0.1:9", "--group-timeout", "soon");
 

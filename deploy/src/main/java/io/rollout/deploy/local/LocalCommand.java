@@ -98,7 +98,7 @@ import picocli.CommandLine.Option;
                 + "later run with the same settings and seed), as pipelines do before RL; --warm-start on does the "
                 + "same for a --model.",
             "Sokoban levels default to player_walk=3 and min_solution=3, where a player moving at random solves "
-                + "about 6%. The policy is evaluated on --eval-levels held-out levels (seeds disjoint from "
+                + "about 6%%. The policy is evaluated on --eval-levels held-out levels (seeds disjoint from "
                 + "training's) before and after training, beside a player that moves uniformly at random.",
             "Prints a status line every --progress-every; the full log goes to REPORT/local.log. Stops after "
                 + "--versions versions or --minutes minutes, whichever comes first, and writes REPORT/report.json "

@@ -18,10 +18,12 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         sortOptions = false,
         description = {
-            "Runs the pipeline as separate processes on loopback (the same set as 'faults') for --length and",
-            "records each process's RSS, heap in use and native memory (RSS minus the JVM's committed heap and",
-            "non-heap) every --every into DIR/memory.csv, with a chart in DIR/memory.png. Prints and writes",
-            "DIR/soak.json: each process's growth after --warmup in MB/hour (least-squares slope) and peak RSS."
+            "Runs the pipeline as separate processes on loopback (the same set as 'faults') for --length and "
+                + "records each process's RSS, heap in use and native memory (RSS minus the JVM's committed heap "
+                + "and non-heap), and the advantage apps' RocksDB memtables and block cache, every --every into "
+                + "DIR/memory.csv, with a chart in DIR/memory.png.",
+            "Prints and writes DIR/soak.json: each process's growth after --warmup in MB/hour (least-squares "
+                + "slope) and peak RSS."
         })
 public final class SoakCommand implements Callable<Integer> {
 

@@ -23,7 +23,13 @@ import java.util.Map;
 public final class SoakRun {
 
     /** One process's memory at one time, in MB. */
-    public record Sample(String process, double minutes, double rssMb, double heapUsedMb, double nativeMb) {}
+    /**
+     * One reading of a process. {@code memtablesMb} is the RocksDB memtables of all its state
+     * stores together and {@code blockCacheMb} the fullest store's block cache (with the shared
+     * cache of the advantage app, the process's whole cache); both NaN for processes without stores.
+     */
+    public record Sample(String process, double minutes, double rssMb, double heapUsedMb, double nativeMb,
+            double memtablesMb, double blockCacheMb) {}
 
     /** Growth after warm-up per process (MB/hour) and the peak RSS, with where the samples are. */
     public record Report(Map<String, Double> rssGrowthMbPerHour, Map<String, Double> nativeGrowthMbPerHour,
@@ -56,15 +62,15 @@ public final class SoakRun {
             long t0 = System.nanoTime();
             long end = t0 + length.toNanos();
             try (BufferedWriter w = Files.newBufferedWriter(csv, StandardCharsets.UTF_8)) {
-                w.write("process,minutes,rss_mb,heap_used_mb,native_mb\n");
+                w.write("process,minutes,rss_mb,heap_used_mb,native_mb,memtables_mb,block_cache_mb\n");
                 while (System.nanoTime() < end) {
                     double minutes = (System.nanoTime() - t0) / 60e9;
                     for (Child c : p.children) {
                         Sample s = sample(c, minutes);
                         if (s != null) {
                             samples.add(s);
-                            w.write(String.format("%s,%.2f,%.1f,%.1f,%.1f%n", s.process(), s.minutes(), s.rssMb(),
-                                    s.heapUsedMb(), s.nativeMb()));
+                            w.write(String.format("%s,%.2f,%.1f,%.1f,%.1f,%.1f,%.1f%n", s.process(), s.minutes(), s.rssMb(),
+                                    s.heapUsedMb(), s.nativeMb(), s.memtablesMb(), s.blockCacheMb()));
                         }
                     }
                     w.flush();
@@ -110,7 +116,11 @@ public final class SoakRun {
         double heapUsed = sum(metrics, "jvm_memory_used_bytes", "area=\"heap\"") / 1e6;
         double committed = (sum(metrics, "jvm_memory_committed_bytes", "area=\"heap\"")
                 + sum(metrics, "jvm_memory_committed_bytes", "area=\"nonheap\"")) / 1e6;
-        return new Sample(c.name, minutes, rss, heapUsed, metrics == null ? Double.NaN : rss - committed);
+        boolean stores = c.kind == Child.Kind.ADVANTAGE;
+        double memtables = stores ? sum(metrics, "kafka_stream_state_size_all_mem_tables", "") / 1e6 : Double.NaN;
+        double cache = stores ? max(metrics, "kafka_stream_state_block_cache_usage") / 1e6 : Double.NaN;
+        return new Sample(c.name, minutes, rss, heapUsed, metrics == null ? Double.NaN : rss - committed, memtables,
+                cache);
     }
 
     /** VmRSS of a process in MB, from /proc (Linux). */
@@ -139,6 +149,21 @@ public final class SoakRun {
             }
         }
         return total;
+    }
+
+    /** Largest value among a metric's series, in Prometheus text; NaN without metrics or series. */
+    static double max(String metrics, String name) {
+        if (metrics == null) {
+            return Double.NaN;
+        }
+        double max = Double.NaN;
+        for (String line : metrics.split("\n")) {
+            if (line.startsWith(name + "{")) {
+                double v = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                max = Double.isNaN(max) ? v : Math.max(max, v);
+            }
+        }
+        return max;
     }
 
     /** Least-squares slope of {@code y} over minutes, in MB per hour; NaN with fewer than 3 points. */

@@ -41,14 +41,16 @@ class AuditTest {
 
     @Test
     void shouldMeasureGrowthAsTheLeastSquaresSlopePerHour() {
-        List<SoakRun.Sample> samples = List.of(new SoakRun.Sample("p", 0, 100, 10, 50),
-                new SoakRun.Sample("p", 30, 110, 12, 55), new SoakRun.Sample("p", 60, 120, 11, 60));
+        List<SoakRun.Sample> samples = List.of(new SoakRun.Sample("p", 0, 100, 10, 50, 1, 2),
+                new SoakRun.Sample("p", 30, 110, 12, 55, 1, 2), new SoakRun.Sample("p", 60, 120, 11, 60, 1, 2));
         assertThat(SoakRun.slopePerHour(samples, SoakRun.Sample::rssMb)).isEqualTo(20.0);
         assertThat(SoakRun.slopePerHour(samples.subList(0, 2), SoakRun.Sample::rssMb)).isNaN();
         String metrics = "jvm_memory_used_bytes{area=\"heap\",id=\"eden\"} 1000000.0\n"
                 + "jvm_memory_used_bytes{area=\"heap\",id=\"old\"} 2000000.0\n"
                 + "jvm_memory_used_bytes{area=\"nonheap\",id=\"meta\"} 5000000.0\n";
         assertThat(SoakRun.sum(metrics, "jvm_memory_used_bytes", "area=\"heap\"")).isEqualTo(3_000_000.0);
+        assertThat(SoakRun.max(metrics, "jvm_memory_used_bytes")).isEqualTo(5_000_000.0);
+        assertThat(SoakRun.max(metrics, "kafka_stream_state_block_cache_usage")).isNaN();
         assertThat(Audit.percentile(new long[] {5, 1, 3, 2, 4}, 50)).isEqualTo(3);
         assertThat(Audit.percentile(new long[] {5, 1, 3, 2, 4}, 100)).isEqualTo(5);
         assertThat(FaultRun.hostile(io.rollout.records.Step.getClassSchema())).hasSize(15);

@@ -27,6 +27,9 @@ public final class AdvantageService implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(AdvantageService.class);
 
+    /** Native memory of all RocksDB stores of one process together, in bytes (64 MiB). */
+    public static final long DEFAULT_ROCKSDB_MEMORY = 64L << 20;
+
     private final KafkaStreams streams;
     private final KafkaStreamsMetrics streamsMetrics;
     private final CountDownLatch running = new CountDownLatch(1);
@@ -60,8 +63,10 @@ public final class AdvantageService implements AutoCloseable {
     /**
      * Streams settings: exactly-once v2, the given commit interval (the latency floor of a
      * completed group's samples), state under {@code stateDir}, reading from the earliest
-     * offset on first start, producer batches of 256 KiB. {@code kafka} is passed through
-     * first, so it can set anything else (security, timeouts) and override the last two.
+     * offset on first start, producer batches of 256 KiB, and the native memory of all RocksDB
+     * stores bounded together by {@link #DEFAULT_ROCKSDB_MEMORY} ({@link BoundedRocksDbMemory}).
+     * {@code kafka} is passed through first, so it can set anything else (security, timeouts) and
+     * override the last three.
      */
     public static Properties streamsProperties(Properties kafka, String applicationId, Path stateDir,
             Duration commitInterval, int threads) {
@@ -73,6 +78,8 @@ public final class AdvantageService implements AutoCloseable {
         p.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toAbsolutePath().toString());
         p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, Integer.toString(threads));
         p.putIfAbsent(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        p.putIfAbsent(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG, BoundedRocksDbMemory.class.getName());
+        p.putIfAbsent(BoundedRocksDbMemory.BUDGET_CONFIG, Long.toString(DEFAULT_ROCKSDB_MEMORY));
         // Each step turns into about three records (changelog, sample, tombstone): batches of
         // 16 KiB (the default) kept the app waiting on its producer in the benchmark.
         p.putIfAbsent(StreamsConfig.producerPrefix(ProducerConfig.BATCH_SIZE_CONFIG), "262144");

@@ -3,6 +3,7 @@ package io.rollout.learner.cli;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.rollout.learner.advantage.AdvantageConfig;
 import io.rollout.learner.advantage.AdvantageService;
+import io.rollout.learner.advantage.BoundedRocksDbMemory;
 import io.rollout.learner.gigpo.GigpoConfig;
 import io.rollout.learner.gigpo.GigpoMode;
 import io.rollout.schemas.kafka.KafkaSettings;
@@ -60,6 +61,10 @@ final class AdvantageStreamCommand implements Callable<Integer> {
     @Option(names = "--state-dir", paramLabel = "DIR", defaultValue = "${env:ADVANTAGE_STATE_DIR:-data/advantage}",
             description = "Local state (RocksDB); rebuilt from Kafka if lost (default: ${DEFAULT-VALUE}; env ADVANTAGE_STATE_DIR).")
     private Path stateDir;
+
+    @Option(names = "--rocksdb-memory", paramLabel = "MIB", defaultValue = "${env:ADVANTAGE_ROCKSDB_MEMORY:-64}",
+            description = "Native memory of all local state stores together (block cache, index and filter blocks, memtables), in MiB; at least 8 (default: ${DEFAULT-VALUE}; env ADVANTAGE_ROCKSDB_MEMORY).")
+    private long rocksdbMemoryMib;
 
     @Option(names = "--threads", defaultValue = "${env:ADVANTAGE_THREADS:-1}",
             description = "Stream threads (default: ${DEFAULT-VALUE}; env ADVANTAGE_THREADS).")
@@ -125,12 +130,16 @@ final class AdvantageStreamCommand implements Callable<Integer> {
             if (threads < 1) {
                 throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
             }
+            if (rocksdbMemoryMib < 8) {
+                throw new IllegalArgumentException("--rocksdb-memory must be at least 8 (MiB), got " + rocksdbMemoryMib);
+            }
             GigpoConfig gigpo = new GigpoConfig(GigpoMode.parse(mode), omega, gamma, invalidPenalty,
                     GigpoConfig.defaults().epsilon(), similarity == null ? Double.NaN : similarity);
             config = new AdvantageConfig(gigpo, groupTimeout, timeoutCheck, finishedRetention);
             topics = TopicCatalog.builder().prefix(prefix).build();
             props = AdvantageService.streamsProperties(KafkaSettings.merge(kafkaConfig, kafka, bootstrap),
                     applicationId, stateDir, commitInterval, threads);
+            props.put(BoundedRocksDbMemory.BUDGET_CONFIG, Long.toString(rocksdbMemoryMib << 20));
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }

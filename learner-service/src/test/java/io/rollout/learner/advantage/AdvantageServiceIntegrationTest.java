@@ -116,6 +116,15 @@ class AdvantageServiceIntegrationTest {
             assertThat(DeadLetters.text(letters.get(0).headers(), DeadLetters.SOURCE_TOPIC))
                     .isEqualTo(topics.steps().name());
             assertThat(registry.get("rollout.advantage.groups.completed").counter().count()).isLessThanOrEqualTo(11);
+
+            // Every store (three per task, six tasks) reports the one shared block cache of the
+            // process budget, not a 50 MiB cache of its own.
+            List<Double> capacities = service.streamsMetrics().entrySet().stream()
+                    .filter(e -> e.getKey().name().equals("block-cache-capacity"))
+                    .map(e -> ((Number) e.getValue().metricValue()).doubleValue())
+                    .toList();
+            assertThat(capacities).hasSize(18);
+            assertThat(capacities).containsOnly((double) AdvantageService.DEFAULT_ROCKSDB_MEMORY);
         }
     }
 
