@@ -69,7 +69,7 @@ import org.slf4j.LoggerFactory;
  * environments gives the same steps; while no episode has ended, episode e draws from
  * round seed + e.
  */
-public final class GroupPlayer {
+public final class GroupPlayer implements TaskPlayer {
 
     private static final Logger LOG = LoggerFactory.getLogger(GroupPlayer.class);
 
@@ -118,6 +118,7 @@ public final class GroupPlayer {
     }
 
     /** Asks env-service for its environments: returns when it answers, throws when it does not. */
+    @Override
     public void probeEnv() {
         env.environments();
     }
@@ -149,6 +150,7 @@ public final class GroupPlayer {
     }
 
     /** Plays {@code task}, handing each step to {@code sink} as soon as its round is over. */
+    @Override
     public void play(Task task, AdapterRef adapter, Consumer<Step> sink) {
         validate(task);
         long[] seeds = new long[task.getGroupSize()];

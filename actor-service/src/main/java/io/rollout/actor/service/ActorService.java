@@ -1,14 +1,22 @@
 package io.rollout.actor.service;
 
+import static io.rollout.actor.delivery.JobState.DONE;
+import static io.rollout.actor.delivery.JobState.PLAYING;
+
 import io.micrometer.core.instrument.Gauge;
+import io.rollout.actor.delivery.ClaimMetadata;
+import io.rollout.actor.delivery.JobState;
+import io.rollout.actor.delivery.PartitionProgress;
 import io.rollout.actor.play.AdapterRef;
 import io.rollout.actor.play.EnvOutageException;
 import io.rollout.actor.play.GroupPlayer;
+import io.rollout.actor.play.TaskPlayer;
 import io.rollout.actor.service.ActorMetrics.TaskOutcome;
 import io.rollout.records.Step;
 import io.rollout.records.StepTimings;
 import io.rollout.records.Task;
 import io.rollout.records.TerminalReason;
+import io.rollout.schemas.kafka.KafkaClients;
 import io.rollout.schemas.serde.AvroSerde;
 import io.rollout.schemas.topics.Attempts;
 import io.rollout.schemas.topics.DeadLetters;
@@ -25,7 +33,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -45,9 +52,9 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
@@ -57,8 +64,6 @@ import org.apache.kafka.common.errors.RecordBatchTooLargeException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -112,7 +117,6 @@ public final class ActorService implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ActorService.class);
     private static final Duration POLL = Duration.ofMillis(100);
     private static final String SERVICE = "actor";
-    private static final String ASSIGNMENTS = "assignments=";
     /** Bound of a commit or committed-offset lookup; a slower one is retried on a later loop. */
     private static final Duration KAFKA_TIMEOUT = Duration.ofSeconds(5);
     /** Bound of the consumer's and the producer's close. */
@@ -184,7 +188,7 @@ public final class ActorService implements AutoCloseable {
         }
     }
 
-    private final GroupPlayer player;
+    private final TaskPlayer player;
     private final AdapterRef adapter;
     private final WeightFollower follower;
     private final Settings settings;
@@ -193,13 +197,12 @@ public final class ActorService implements AutoCloseable {
     private final ActorMetrics metrics;
     private final AvroSerde<Task> tasks = AvroSerde.of(Task.class);
     private final AvroSerde<Step> steps = AvroSerde.of(Step.class);
-    private final Map<TopicPartition, TreeMap<Long, Job>> pending = new HashMap<>();
+    /** The tasks taken from each claimed partition and its committed offset (poll thread only). */
+    private final Map<TopicPartition, PartitionProgress<Job>> progress = new HashMap<>();
     /** The assignment counter of each claimed partition (poll thread only). */
     private final Map<TopicPartition, Long> claims = new HashMap<>();
     /** Assigned partitions whose claim has not been committed yet: paused until it is. */
     private final Set<TopicPartition> unclaimed = new HashSet<>();
-    /** The offset last committed for each claimed partition (poll thread only). */
-    private final Map<TopicPartition, Long> committedOffsets = new HashMap<>();
     /** Jobs' requests for a new delivery attempt after an outage, served by the poll thread. */
     private final Queue<Renewal> renewals = new ConcurrentLinkedQueue<>();
     private final AtomicInteger inFlight = new AtomicInteger();
@@ -209,9 +212,10 @@ public final class ActorService implements AutoCloseable {
     private final Dependency envService;
     private final Dependency kafkaCluster;
     private final AtomicBoolean probingEnv = new AtomicBoolean();
+    private final KafkaClients clients;
 
-    private KafkaConsumer<byte[], byte[]> consumer;
-    private KafkaProducer<byte[], byte[]> producer;
+    private Consumer<byte[], byte[]> consumer;
+    private Producer<byte[], byte[]> producer;
     private ExecutorService workers;
     private ScheduledExecutorService probes;
     private Thread pollThread;
@@ -229,13 +233,17 @@ public final class ActorService implements AutoCloseable {
      */
     public ActorService(GroupPlayer player, AdapterRef adapter, WeightFollower follower, Settings settings,
             TopicCatalog topics, Properties kafka, ActorMetrics metrics) {
-        this(player, adapter, follower, settings, topics, kafka, metrics, System::nanoTime);
+        this(player.raisingEnvOutages(), adapter, follower, settings, topics, kafka, metrics, System::nanoTime,
+                KafkaClients.real());
     }
 
-    /** As above, with the clock of the drain deadline and of outage bookkeeping. */
-    ActorService(GroupPlayer player, AdapterRef adapter, WeightFollower follower, Settings settings,
-            TopicCatalog topics, Properties kafka, ActorMetrics metrics, LongSupplier nanoClock) {
-        this.player = Objects.requireNonNull(player, "player").raisingEnvOutages();
+    /**
+     * As above, with a player that raises env-service outages ({@link GroupPlayer#raisingEnvOutages}),
+     * the clock of the drain deadline and of outage bookkeeping, and the maker of the Kafka clients.
+     */
+    ActorService(TaskPlayer player, AdapterRef adapter, WeightFollower follower, Settings settings,
+            TopicCatalog topics, Properties kafka, ActorMetrics metrics, LongSupplier nanoClock, KafkaClients clients) {
+        this.player = Objects.requireNonNull(player, "player");
         this.adapter = Objects.requireNonNull(adapter, "adapter");
         this.follower = follower;
         this.settings = Objects.requireNonNull(settings, "settings");
@@ -243,6 +251,7 @@ public final class ActorService implements AutoCloseable {
         this.kafka = Objects.requireNonNull(kafka, "kafka");
         this.metrics = Objects.requireNonNull(metrics, "metrics");
         this.nanoClock = Objects.requireNonNull(nanoClock, "nanoClock");
+        this.clients = Objects.requireNonNull(clients, "clients");
         this.backoff = new Backoff(settings.outageBackoff(), settings.outageBackoffMax(), seed(settings.actorId()));
         this.envService = new Dependency("env", "env-service", settings.actorId(), metrics.registry(), nanoClock);
         this.kafkaCluster = new Dependency("kafka", "the Kafka cluster", settings.actorId(), metrics.registry(),
@@ -293,9 +302,8 @@ public final class ActorService implements AutoCloseable {
         // A send blocks (holding its task's lock, which a revocation or the drain waits for) at most this long.
         producerProps.putIfAbsent(ProducerConfig.MAX_BLOCK_MS_CONFIG, "5000");
         maxStepBytes = stepBound(producerProps, settings.maxStepBytes());
-        producer = new KafkaProducer<>(producerProps, new ByteArraySerializer(), new ByteArraySerializer());
-        consumer = new KafkaConsumer<>(consumerProperties(kafka, settings), new ByteArrayDeserializer(),
-                new ByteArrayDeserializer());
+        producer = clients.producer(producerProps);
+        consumer = clients.consumer(consumerProperties(kafka, settings));
         AtomicInteger n = new AtomicInteger();
         workers = Executors.newFixedThreadPool(settings.groupsInFlight(), r -> {
             Thread t = new Thread(r, settings.actorId() + "-player-" + n.getAndIncrement());
@@ -379,7 +387,7 @@ public final class ActorService implements AutoCloseable {
                     if (skipped.contains(tp)) {
                         continue;
                     }
-                    if (draining || failure != null || !claims.containsKey(tp)) {
+                    if (draining || failure != null || !progress.containsKey(tp)) {
                         // Not taken now: read it again later, or let the next owner have it.
                         consumer.seek(tp, r.offset());
                         skipped.add(tp);
@@ -387,7 +395,7 @@ public final class ActorService implements AutoCloseable {
                     }
                     take(r, tp);
                 }
-                commitDone(pending.keySet());
+                commitDone(progress.keySet());
                 probeKafka();
                 if (!draining) {
                     flowControl();
@@ -399,12 +407,11 @@ public final class ActorService implements AutoCloseable {
             fail(e, "the task loop failed");
         } finally {
             if (failure != null) {
-                List<Job> uncommitted = pending.values().stream().flatMap(m -> m.values().stream())
-                        .filter(j -> j.state != Job.DONE).toList();
+                List<Job> uncommitted = progress.values().stream().flatMap(p -> p.notDone().stream()).toList();
                 LOG.error("actor {}: stopped by a failure; {} task(s) left uncommitted for another actor: {}",
                         settings.actorId(), uncommitted.size(), describe(uncommitted));
             }
-            abandon(pending.keySet());
+            abandon(progress.keySet());
             try {
                 consumer.close(CLOSE_TIMEOUT);
             } catch (RuntimeException e) {
@@ -432,7 +439,7 @@ public final class ActorService implements AutoCloseable {
     }
 
     private List<Job> unfinished() {
-        return pending.values().stream().flatMap(m -> m.values().stream()).filter(j -> !j.finished()).toList();
+        return progress.values().stream().flatMap(p -> p.pending().stream()).filter(j -> !j.finished()).toList();
     }
 
     private static String describe(Collection<Job> jobs) {
@@ -446,8 +453,8 @@ public final class ActorService implements AutoCloseable {
             consumer.pause(consumer.assignment());
             // Tasks fetched but not started are given back at once.
             List<Job> notStarted = new ArrayList<>();
-            for (TreeMap<Long, Job> jobs : pending.values()) {
-                for (Job j : jobs.values()) {
+            for (PartitionProgress<Job> jobs : progress.values()) {
+                for (Job j : jobs.pending()) {
                     if (!j.started && !j.finished()) {
                         j.cancel();
                         notStarted.add(j);
@@ -459,13 +466,13 @@ public final class ActorService implements AutoCloseable {
                     settings.actorId(), settings.drainTimeout().toMillis(), drainedInPlay.size(),
                     describe(drainedInPlay), notStarted.size(), describe(notStarted));
         }
-        commitDone(pending.keySet());
+        commitDone(progress.keySet());
         List<Job> playing = unfinished();
         boolean over = nanoClock.getAsLong() - drainDeadlineNanos >= 0;
         if (!playing.isEmpty() && !over) {
             return false;
         }
-        List<Job> finished = drainedInPlay.stream().filter(j -> j.state == Job.DONE).toList();
+        List<Job> finished = drainedInPlay.stream().filter(j -> j.state == DONE).toList();
         if (playing.isEmpty()) {
             LOG.info("actor {}: drained: {} group(s) finished {}", settings.actorId(), finished.size(),
                     describe(finished));
@@ -473,7 +480,7 @@ public final class ActorService implements AutoCloseable {
             LOG.warn("actor {}: drain timeout of {} ms passed: {} group(s) finished {}, {} given back uncommitted "
                     + "for another actor to replay {}", settings.actorId(), settings.drainTimeout().toMillis(),
                     finished.size(), describe(finished), playing.size(), describe(playing));
-            abandon(pending.keySet());
+            abandon(progress.keySet());
         }
         return true;
     }
@@ -491,12 +498,12 @@ public final class ActorService implements AutoCloseable {
         } catch (RuntimeException e) {
             deadLetter(r, e);
             Job done = new Job(tp, r.offset(), null, null, 0);
-            done.state = Job.DONE;
-            pending.computeIfAbsent(tp, k -> new TreeMap<>()).put(r.offset(), done);
+            done.state = DONE;
+            progress.get(tp).add(r.offset(), done);
             return;
         }
         Job job = new Job(tp, r.offset(), task, Task.newBuilder(task).setAttempt(delivery).build(), claims.get(tp));
-        pending.computeIfAbsent(tp, k -> new TreeMap<>()).put(r.offset(), job);
+        progress.get(tp).add(r.offset(), job);
         inFlight.incrementAndGet();
         workers.execute(job);
     }
@@ -555,7 +562,7 @@ public final class ActorService implements AutoCloseable {
         }
         commits.forEach((tp, c) -> {
             claims.put(tp, assignments(c));
-            committedOffsets.put(tp, c.offset());
+            progress.put(tp, new PartitionProgress<>(c.offset(), j -> j.state == DONE));
             unclaimed.remove(tp);
         });
         LOG.info("actor {}: claimed {}", settings.actorId(), commits.entrySet().stream()
@@ -563,24 +570,12 @@ public final class ActorService implements AutoCloseable {
     }
 
     private String metadata(long assignments) {
-        return ASSIGNMENTS + assignments + ";actor=" + settings.actorId();
+        return ClaimMetadata.encode(assignments, settings.actorId());
     }
 
     /** The assignment counter in a committed offset's metadata; 0 when there is none. */
     static long assignments(OffsetAndMetadata committed) {
-        if (committed == null || committed.metadata() == null) {
-            return 0;
-        }
-        for (String part : committed.metadata().split(";")) {
-            if (part.startsWith(ASSIGNMENTS)) {
-                try {
-                    return Long.parseLong(part.substring(ASSIGNMENTS.length()));
-                } catch (NumberFormatException e) {
-                    return 0;
-                }
-            }
-        }
-        return 0;
+        return ClaimMetadata.assignments(committed == null ? null : committed.metadata());
     }
 
     /**
@@ -594,19 +589,10 @@ public final class ActorService implements AutoCloseable {
         }
         Map<TopicPartition, OffsetAndMetadata> commits = new HashMap<>();
         for (TopicPartition tp : partitions) {
-            TreeMap<Long, Job> jobs = pending.get(tp);
-            if (jobs == null) {
-                continue;
-            }
-            Long next = null;
-            for (Map.Entry<Long, Job> e : jobs.entrySet()) {
-                if (e.getValue().state != Job.DONE) {
-                    break;
-                }
-                next = e.getKey() + 1;
-            }
-            if (next != null) {
-                commits.put(tp, new OffsetAndMetadata(next, metadata(claims.getOrDefault(tp, 0L))));
+            PartitionProgress<Job> jobs = progress.get(tp);
+            if (jobs != null) {
+                jobs.frontier().ifPresent(next -> commits.put(tp,
+                        new OffsetAndMetadata(next, metadata(claims.getOrDefault(tp, 0L)))));
             }
         }
         if (commits.isEmpty()) {
@@ -621,10 +607,9 @@ public final class ActorService implements AutoCloseable {
             return;
         }
         commits.forEach((tp, offset) -> {
-            committedOffsets.put(tp, offset.offset());
-            TreeMap<Long, Job> jobs = pending.get(tp);
+            PartitionProgress<Job> jobs = progress.get(tp);
             if (jobs != null) {
-                jobs.headMap(offset.offset()).clear();
+                jobs.committed(offset.offset());
             }
         });
     }
@@ -677,7 +662,8 @@ public final class ActorService implements AutoCloseable {
         List<Renewal> later = new ArrayList<>();
         for (Renewal r : requests) {
             Long current = claims.get(r.partition());
-            if (current == null || !committedOffsets.containsKey(r.partition())) {
+            PartitionProgress<Job> jobs = progress.get(r.partition());
+            if (current == null || jobs == null) {
                 r.result().completeExceptionally(new Abandoned()); // revoked: the job is being abandoned
                 continue;
             }
@@ -685,7 +671,7 @@ public final class ActorService implements AutoCloseable {
                 r.result().complete(current);
                 continue;
             }
-            OffsetAndMetadata raised = new OffsetAndMetadata(committedOffsets.get(r.partition()), metadata(current + 1));
+            OffsetAndMetadata raised = new OffsetAndMetadata(jobs.committedOffset(), metadata(current + 1));
             try {
                 consumer.commitSync(Map.of(r.partition(), raised), KAFKA_TIMEOUT);
                 kafkaAnswered();
@@ -728,9 +714,9 @@ public final class ActorService implements AutoCloseable {
     /** Gives up every unfinished task of {@code partitions}; none publishes a step after this returns. */
     private void abandon(Collection<TopicPartition> partitions) {
         for (TopicPartition tp : List.copyOf(partitions)) {
-            TreeMap<Long, Job> jobs = pending.remove(tp);
+            PartitionProgress<Job> jobs = progress.remove(tp);
             if (jobs != null) {
-                jobs.values().forEach(Job::cancel);
+                jobs.pending().forEach(Job::cancel);
             }
         }
     }
@@ -738,7 +724,7 @@ public final class ActorService implements AutoCloseable {
     private void forget(Collection<TopicPartition> partitions) {
         partitions.forEach(tp -> {
             claims.remove(tp);
-            committedOffsets.remove(tp);
+            progress.remove(tp);
             unclaimed.remove(tp);
         });
     }
@@ -802,11 +788,6 @@ public final class ActorService implements AutoCloseable {
 
     /** One delivered task: played on a worker thread, committed by the poll thread once DONE. */
     private final class Job implements Runnable {
-        static final int PLAYING = 0;
-        static final int DONE = 1;
-        static final int CANCELLED = 2;
-        static final int FAILED = 3;
-
         final TopicPartition partition;
         final long offset;
         /** The task as the scheduler sent it (its own attempt). */
@@ -817,7 +798,7 @@ public final class ActorService implements AutoCloseable {
         /** The task under its current delivery attempt. */
         volatile Task task;
         long assignment;
-        volatile int state = PLAYING;
+        volatile JobState state = PLAYING;
         volatile boolean started;
         private boolean counted;
         private TaskOutcome outcome = TaskOutcome.COMPLETED;
@@ -831,7 +812,7 @@ public final class ActorService implements AutoCloseable {
         }
 
         boolean finished() {
-            return state != PLAYING;
+            return state.finished();
         }
 
         /** Publishes one step unless the task was abandoned; the check and the send are atomic. */
@@ -858,7 +839,7 @@ public final class ActorService implements AutoCloseable {
 
         synchronized void cancel() {
             if (state == PLAYING) {
-                state = CANCELLED;
+                state = state.moveTo(JobState.CANCELLED);
                 finish(TaskOutcome.ABANDONED);
             }
         }
@@ -886,7 +867,7 @@ public final class ActorService implements AutoCloseable {
                 metrics.groupPlayed(nanoClock.getAsLong() - start);
                 synchronized (this) {
                     if (state == PLAYING) {
-                        state = DONE;
+                        state = state.moveTo(DONE);
                         finish(outcome);
                     }
                 }
@@ -898,7 +879,7 @@ public final class ActorService implements AutoCloseable {
                 // An Error, or a failure while failing the group: the actor is broken, not the task.
                 synchronized (this) {
                     if (state == PLAYING) {
-                        state = FAILED;
+                        state = state.moveTo(JobState.FAILED);
                         finish(TaskOutcome.ABANDONED);
                     }
                 }
