@@ -17,7 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * LoRA-GGPO (ALGORITHMS.md §3): before an optimizer step's forward pass, each adapted layer's
+ * LoRA-GGPO (docs/algorithms.md#lora-ggpo): before an optimizer step's forward pass, each adapted layer's
  * frozen weight W is replaced by {@code W + eps} with {@code eps_ij ~ N(0, f(t) sigma^2 / n
  * (||W'_i||^2 + beta g_i^2))}, W' the merged weight and g_i the row norm of the gradient proxy
  * {@code G = s (dB A + B dA)} of the previous step. The perturbed weight is a new array in the

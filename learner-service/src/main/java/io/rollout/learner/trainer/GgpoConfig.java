@@ -3,7 +3,7 @@ package io.rollout.learner.trainer;
 import java.util.Locale;
 
 /**
- * LoRA-GGPO settings (ALGORITHMS.md §3). {@code rampSteps} is T of the cosine ramp
+ * LoRA-GGPO settings (docs/algorithms.md#lora-ggpo). {@code rampSteps} is T of the cosine ramp
  * {@code f(t) = 0.5 (1 - cos(pi t / T))}, held at 1 after T; 0 turns the ramp off (f = 1).
  */
 public record GgpoConfig(Mode mode, double sigma, double beta, long rampSteps) {

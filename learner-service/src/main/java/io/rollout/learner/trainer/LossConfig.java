@@ -1,7 +1,7 @@
 package io.rollout.learner.trainer;
 
 /**
- * Coefficients of the critic-free policy loss (ALGORITHMS.md §2): dual-clip PPO with clip
+ * Coefficients of the critic-free policy loss (docs/algorithms.md#the-loss): dual-clip PPO with clip
  * range [1 - epsLow, 1 + epsHigh] and lower bound {@code clipC} for negative advantages, the
  * k3 KL estimate to the base model clamped to +-klClamp, and an entropy bonus.
  */

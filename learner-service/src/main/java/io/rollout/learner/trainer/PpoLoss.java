@@ -6,7 +6,7 @@ import ai.djl.ndarray.types.DataType;
 import io.rollout.policy.model.Scalars;
 
 /**
- * The per-token loss of ALGORITHMS.md §2 on padded [batch, tokens] arrays, summed over real
+ * The per-token loss of docs/algorithms.md#the-loss on padded [batch, tokens] arrays, summed over real
  * tokens and divided by the token count of the whole mini-batch (token-mean; a micro-batch
  * passes the mini-batch's count so that accumulated gradients equal the mini-batch's).
  * Scalars are {@link Scalars} arrays, never DJL's {@code mul(Number)}: see there why.

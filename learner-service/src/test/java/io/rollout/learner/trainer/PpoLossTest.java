@@ -13,7 +13,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The loss of ALGORITHMS.md §2 against values worked out by hand for two sequences: one with
+ * The loss of docs/algorithms.md#the-loss against values worked out by hand for two sequences: one with
  * A = +1 (a token above the clip range, one below, one inside) and one with A = -2 (a ratio of
  * 4 caught by the dual clip, one below the range) and a padded slot.
  */
