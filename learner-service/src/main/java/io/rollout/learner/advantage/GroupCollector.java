@@ -11,9 +11,7 @@ import io.rollout.records.TrainingSample;
 import io.rollout.schemas.Limits;
 import io.rollout.schemas.serde.AvroSerde;
 import io.rollout.schemas.serde.UndecodableRecordException;
-import io.rollout.schemas.topics.Attempts;
 import io.rollout.schemas.topics.DeadLetters;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -46,11 +44,8 @@ import org.slf4j.LoggerFactory;
  * a partition that receives nothing keeps its groups open, and the scheduler's task timeout
  * re-queues them. The check itself runs on a wall-clock punctuator.
  *
- * <p>Attempts are delivery attempts (see {@link Attempts}): a higher one replaces an open
- * group's steps. Once a group is finished (emitted or dropped), only a higher <em>task</em>
- * attempt, i.e. a re-queue by the scheduler, opens it again; a re-delivery of the same dispatch
- * (an actor died after publishing the group and before committing its task) is ignored, so a
- * group is never trained twice.
+ * <p>Which step a group takes in (attempts, duplicates, finished groups) is decided by
+ * {@link Admission}; this processor reads the group's state for it and acts on the outcome.
  */
 final class GroupCollector implements Processor<byte[], byte[], Object, Object> {
 
@@ -124,50 +119,36 @@ final class GroupCollector implements Processor<byte[], byte[], Object, Object> 
             return;
         }
         String groupId = step.getGroupId().toString();
-        int attempt = step.getAttempt();
         GroupState state = groups.get(groupId);
-        // An open attempt was never finished, so the finished marks matter only otherwise.
-        if (state == null || attempt > state.attempt) {
-            byte[] mark = finished.get(groupId);
-            if (mark != null && Attempts.taskAttempt(finishedAttempt(mark)) >= Attempts.taskAttempt(attempt)) {
-                metrics.step(finishedAttempt(mark) == attempt ? AdvantageMetrics.StepOutcome.LATE
-                        : AdvantageMetrics.StepOutcome.STALE_ATTEMPT);
-                return;
+        FinishedMark mark = Admission.needsFinishedMark(step.getAttempt(), state) ? finishedMark(groupId) : null;
+        switch (Admission.decide(step, state, mark)) {
+            case LATE -> metrics.step(AdvantageMetrics.StepOutcome.LATE);
+            case STALE_ATTEMPT -> metrics.step(AdvantageMetrics.StepOutcome.STALE_ATTEMPT);
+            case DUPLICATE -> metrics.step(AdvantageMetrics.StepOutcome.DUPLICATE);
+            case SIZE_MISMATCH -> deadLetter(record, "INVALID", "group size " + step.getGroupSize()
+                    + " disagrees with " + state.groupSize + " of the group's earlier steps");
+            case CONFLICT -> deadLetter(record, "INVALID",
+                    state.conflict(step.getEpisode(), step.getT(), step.getDone()));
+            case SUPERSEDE -> {
+                LOG.info("group {}: attempt {} replaces the unfinished attempt {}", groupId, step.getAttempt(),
+                        state.attempt);
+                forget(groupId, state);
+                metrics.dropped("superseded");
+                accept(record, step, null);
             }
+            case OPEN -> accept(record, step, null);
+            case ACCEPT -> accept(record, step, state);
         }
-        if (state != null && attempt < state.attempt) {
-            metrics.step(AdvantageMetrics.StepOutcome.STALE_ATTEMPT);
-            return;
-        }
-        if (state != null && attempt > state.attempt) {
-            LOG.info("group {}: attempt {} replaces the unfinished attempt {}", groupId, attempt, state.attempt);
-            forget(groupId, state);
-            metrics.dropped("superseded");
-            state = null;
-        }
-        if (state != null && state.groupSize != step.getGroupSize()) {
-            deadLetter(record, "INVALID", "group size " + step.getGroupSize() + " disagrees with " + state.groupSize
-                    + " of the group's earlier steps");
-            return;
-        }
-        if (state != null && state.has(step.getEpisode(), step.getT())) {
-            metrics.step(AdvantageMetrics.StepOutcome.DUPLICATE);
-            return;
-        }
-        String key = StepKeys.of(groupId, attempt, step.getEpisode(), step.getT());
-        boolean opened = state == null;
-        if (opened) {
-            state = GroupState.open(attempt, step.getGroupSize(), record.timestamp());
-        }
-        String conflict = state.conflict(step.getEpisode(), step.getT(), step.getDone());
-        if (conflict != null) {
-            deadLetter(record, "INVALID", conflict);
-            return;
-        }
-        if (opened) {
+    }
+
+    /** Stores an admitted step in its group, opening the group if {@code state} is null, and finishes it if due. */
+    private void accept(Record<byte[], byte[]> record, Step step, GroupState state) {
+        String groupId = step.getGroupId().toString();
+        if (state == null) {
+            state = GroupState.open(step.getAttempt(), step.getGroupSize(), record.timestamp());
             open++;
         }
-        steps.put(key, record.value());
+        steps.put(StepKeys.of(groupId, step.getAttempt(), step.getEpisode(), step.getT()), record.value());
         stored++;
         state.add(step.getEpisode(), step.getT(), step.getDone());
         metrics.step(AdvantageMetrics.StepOutcome.ACCEPTED);
@@ -289,7 +270,7 @@ final class GroupCollector implements Processor<byte[], byte[], Object, Object> 
 
     private void finish(String groupId, GroupState state, int removedSteps) {
         groups.delete(groupId);
-        finished.put(groupId, finishedMark(state.attempt, context.currentSystemTimeMs()));
+        finished.put(groupId, new FinishedMark(state.attempt, context.currentSystemTimeMs()).toBytes());
         open--;
         stored -= removedSteps;
         metrics.taskGauges(task, open, stored);
@@ -324,7 +305,7 @@ final class GroupCollector implements Processor<byte[], byte[], Object, Object> 
         try (KeyValueIterator<String, byte[]> it = finished.all()) {
             while (it.hasNext()) {
                 KeyValue<String, byte[]> kv = it.next();
-                if (now - finishedAtMs(kv.value) >= config.finishedRetention().toMillis()) {
+                if (now - decode(kv.key, kv.value).atMs() >= config.finishedRetention().toMillis()) {
                     old.add(kv.key);
                 }
             }
@@ -348,16 +329,18 @@ final class GroupCollector implements Processor<byte[], byte[], Object, Object> 
         return context.recordMetadata().map(RecordMetadata::topic).orElse("");
     }
 
-    private static byte[] finishedMark(int attempt, long atMs) {
-        return ByteBuffer.allocate(12).putInt(attempt).putLong(atMs).array();
+    private FinishedMark finishedMark(String groupId) {
+        byte[] bytes = finished.get(groupId);
+        return bytes == null ? null : decode(groupId, bytes);
     }
 
-    private static int finishedAttempt(byte[] mark) {
-        return ByteBuffer.wrap(mark).getInt(0);
-    }
-
-    private static long finishedAtMs(byte[] mark) {
-        return ByteBuffer.wrap(mark).getLong(4);
+    /** A malformed mark fails like a corrupt group state: with a {@link SerializationException}. */
+    private static FinishedMark decode(String groupId, byte[] bytes) {
+        try {
+            return FinishedMark.fromBytes(bytes);
+        } catch (IllegalArgumentException e) {
+            throw new SerializationException("corrupt finished mark of group " + groupId, e);
+        }
     }
 
     @Override
