@@ -1,27 +1,21 @@
 package io.rollout.actor.service;
 
 import static io.rollout.actor.delivery.JobState.DONE;
-import static io.rollout.actor.delivery.JobState.PLAYING;
 
 import io.micrometer.core.instrument.Gauge;
 import io.rollout.actor.delivery.ClaimMetadata;
-import io.rollout.actor.delivery.JobState;
 import io.rollout.actor.delivery.PartitionProgress;
 import io.rollout.actor.play.AdapterRef;
-import io.rollout.actor.play.EnvOutageException;
 import io.rollout.actor.play.GroupPlayer;
 import io.rollout.actor.play.TaskPlayer;
 import io.rollout.actor.service.ActorMetrics.TaskOutcome;
 import io.rollout.records.Step;
-import io.rollout.records.StepTimings;
 import io.rollout.records.Task;
-import io.rollout.records.TerminalReason;
 import io.rollout.schemas.kafka.KafkaClients;
 import io.rollout.schemas.serde.AvroSerde;
 import io.rollout.schemas.topics.Attempts;
 import io.rollout.schemas.topics.DeadLetters;
 import io.rollout.schemas.topics.TopicCatalog;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -34,13 +28,11 @@ import java.util.Objects;
 import java.util.Properties;
 import java.util.Set;
 import java.util.Queue;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -57,11 +49,8 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.RebalanceInProgressException;
-import org.apache.kafka.common.errors.RecordBatchTooLargeException;
-import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
@@ -111,6 +100,12 @@ import org.slf4j.LoggerFactory;
  * the drain timeout, abandons the rest uncommitted, commits what is done and leaves the group;
  * every Kafka call on the way is bounded, so {@code close()} returns within the drain timeout
  * and a few seconds.
+ *
+ * <p><b>Layout.</b> This class is the Kafka edge: the poll loop, claims, commits, rebalances,
+ * the drain and the probes, which all touch the consumer and so all run on the poll thread; it
+ * is longer than most for that reason. What can be decided without Kafka lives in
+ * {@code io.rollout.actor.delivery} ({@link PartitionProgress}, {@link ClaimMetadata},
+ * {@link io.rollout.actor.delivery.JobState}); playing and publishing one task is {@link TaskJob}.
  */
 public final class ActorService implements AutoCloseable {
 
@@ -123,8 +118,6 @@ public final class ActorService implements AutoCloseable {
     private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(2);
     /** How long close() waits past the drain deadline for the loop to end before waking it up. */
     private static final Duration CLOSE_MARGIN = Duration.ofSeconds(3);
-    /** Steps not acknowledged for this long mean Kafka is unavailable: not ready. */
-    private static final Duration ACK_STALL = Duration.ofSeconds(10);
     /** How often the loop checks that Kafka answers while nothing else tells. */
     private static final Duration KAFKA_PROBE_EVERY = Duration.ofSeconds(5);
     /** Record and batch framing around a step's key and value, kept free below max.request.size. */
@@ -198,13 +191,13 @@ public final class ActorService implements AutoCloseable {
     private final AvroSerde<Task> tasks = AvroSerde.of(Task.class);
     private final AvroSerde<Step> steps = AvroSerde.of(Step.class);
     /** The tasks taken from each claimed partition and its committed offset (poll thread only). */
-    private final Map<TopicPartition, PartitionProgress<Job>> progress = new HashMap<>();
+    private final Map<TopicPartition, PartitionProgress<TaskJob>> progress = new HashMap<>();
     /** The assignment counter of each claimed partition (poll thread only). */
     private final Map<TopicPartition, Long> claims = new HashMap<>();
     /** Assigned partitions whose claim has not been committed yet: paused until it is. */
     private final Set<TopicPartition> unclaimed = new HashSet<>();
     /** Jobs' requests for a new delivery attempt after an outage, served by the poll thread. */
-    private final Queue<Renewal> renewals = new ConcurrentLinkedQueue<>();
+    private final Queue<TaskJob.Renewal> renewals = new ConcurrentLinkedQueue<>();
     private final AtomicInteger inFlight = new AtomicInteger();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final LongSupplier nanoClock;
@@ -219,10 +212,10 @@ public final class ActorService implements AutoCloseable {
     private ExecutorService workers;
     private ScheduledExecutorService probes;
     private Thread pollThread;
-    private int maxStepBytes;
+    private TaskJob.Context jobContext;
     private volatile boolean draining;
     private volatile long drainDeadlineNanos;
-    private List<Job> drainedInPlay;
+    private List<TaskJob> drainedInPlay;
     private long lastKafkaAnswerNanos;
     private volatile Throwable failure;
 
@@ -301,8 +294,10 @@ public final class ActorService implements AutoCloseable {
         producerProps.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, "5");
         // A send blocks (holding its task's lock, which a revocation or the drain waits for) at most this long.
         producerProps.putIfAbsent(ProducerConfig.MAX_BLOCK_MS_CONFIG, "5000");
-        maxStepBytes = stepBound(producerProps, settings.maxStepBytes());
         producer = clients.producer(producerProps);
+        jobContext = new TaskJob.Context(player, adapter, follower, settings, topics.steps().name(), steps, producer,
+                stepBound(producerProps, settings.maxStepBytes()), metrics, inFlight, nanoClock, backoff, envService,
+                kafkaCluster, renewals, () -> probeEnvUntilUp(0), this::fail);
         consumer = clients.consumer(consumerProperties(kafka, settings));
         AtomicInteger n = new AtomicInteger();
         workers = Executors.newFixedThreadPool(settings.groupsInFlight(), r -> {
@@ -407,7 +402,7 @@ public final class ActorService implements AutoCloseable {
             fail(e, "the task loop failed");
         } finally {
             if (failure != null) {
-                List<Job> uncommitted = progress.values().stream().flatMap(p -> p.notDone().stream()).toList();
+                List<TaskJob> uncommitted = progress.values().stream().flatMap(p -> p.notDone().stream()).toList();
                 LOG.error("actor {}: stopped by a failure; {} task(s) left uncommitted for another actor: {}",
                         settings.actorId(), uncommitted.size(), describe(uncommitted));
             }
@@ -438,11 +433,11 @@ public final class ActorService implements AutoCloseable {
                 cause);
     }
 
-    private List<Job> unfinished() {
+    private List<TaskJob> unfinished() {
         return progress.values().stream().flatMap(p -> p.pending().stream()).filter(j -> !j.finished()).toList();
     }
 
-    private static String describe(Collection<Job> jobs) {
+    private static String describe(Collection<TaskJob> jobs) {
         return jobs.stream().map(j -> j.task.getGroupId() + " (" + j.partition + "@" + j.offset + ")").toList()
                 .toString();
     }
@@ -452,9 +447,9 @@ public final class ActorService implements AutoCloseable {
         if (drainedInPlay == null) {
             consumer.pause(consumer.assignment());
             // Tasks fetched but not started are given back at once.
-            List<Job> notStarted = new ArrayList<>();
-            for (PartitionProgress<Job> jobs : progress.values()) {
-                for (Job j : jobs.pending()) {
+            List<TaskJob> notStarted = new ArrayList<>();
+            for (PartitionProgress<TaskJob> jobs : progress.values()) {
+                for (TaskJob j : jobs.pending()) {
                     if (!j.started && !j.finished()) {
                         j.cancel();
                         notStarted.add(j);
@@ -467,12 +462,12 @@ public final class ActorService implements AutoCloseable {
                     describe(drainedInPlay), notStarted.size(), describe(notStarted));
         }
         commitDone(progress.keySet());
-        List<Job> playing = unfinished();
+        List<TaskJob> playing = unfinished();
         boolean over = nanoClock.getAsLong() - drainDeadlineNanos >= 0;
         if (!playing.isEmpty() && !over) {
             return false;
         }
-        List<Job> finished = drainedInPlay.stream().filter(j -> j.state == DONE).toList();
+        List<TaskJob> finished = drainedInPlay.stream().filter(j -> j.state == DONE).toList();
         if (playing.isEmpty()) {
             LOG.info("actor {}: drained: {} group(s) finished {}", settings.actorId(), finished.size(),
                     describe(finished));
@@ -497,12 +492,12 @@ public final class ActorService implements AutoCloseable {
             delivery = Attempts.delivery(task.getAttempt(), claims.get(tp));
         } catch (RuntimeException e) {
             deadLetter(r, e);
-            Job done = new Job(tp, r.offset(), null, null, 0);
+            TaskJob done = new TaskJob(jobContext, tp, r.offset(), null, null, 0);
             done.state = DONE;
             progress.get(tp).add(r.offset(), done);
             return;
         }
-        Job job = new Job(tp, r.offset(), task, Task.newBuilder(task).setAttempt(delivery).build(), claims.get(tp));
+        TaskJob job = new TaskJob(jobContext, tp, r.offset(), task, Task.newBuilder(task).setAttempt(delivery).build(), claims.get(tp));
         progress.get(tp).add(r.offset(), job);
         inFlight.incrementAndGet();
         workers.execute(job);
@@ -589,7 +584,7 @@ public final class ActorService implements AutoCloseable {
         }
         Map<TopicPartition, OffsetAndMetadata> commits = new HashMap<>();
         for (TopicPartition tp : partitions) {
-            PartitionProgress<Job> jobs = progress.get(tp);
+            PartitionProgress<TaskJob> jobs = progress.get(tp);
             if (jobs != null) {
                 jobs.frontier().ifPresent(next -> commits.put(tp,
                         new OffsetAndMetadata(next, metadata(claims.getOrDefault(tp, 0L)))));
@@ -607,7 +602,7 @@ public final class ActorService implements AutoCloseable {
             return;
         }
         commits.forEach((tp, offset) -> {
-            PartitionProgress<Job> jobs = progress.get(tp);
+            PartitionProgress<TaskJob> jobs = progress.get(tp);
             if (jobs != null) {
                 jobs.committed(offset.offset());
             }
@@ -655,16 +650,16 @@ public final class ActorService implements AutoCloseable {
      * offset, as a claim does. A request that cannot be committed now waits for the next loop.
      */
     private void renewAttempts() {
-        List<Renewal> requests = new ArrayList<>();
-        for (Renewal r = renewals.poll(); r != null; r = renewals.poll()) {
+        List<TaskJob.Renewal> requests = new ArrayList<>();
+        for (TaskJob.Renewal r = renewals.poll(); r != null; r = renewals.poll()) {
             requests.add(r);
         }
-        List<Renewal> later = new ArrayList<>();
-        for (Renewal r : requests) {
+        List<TaskJob.Renewal> later = new ArrayList<>();
+        for (TaskJob.Renewal r : requests) {
             Long current = claims.get(r.partition());
-            PartitionProgress<Job> jobs = progress.get(r.partition());
+            PartitionProgress<TaskJob> jobs = progress.get(r.partition());
             if (current == null || jobs == null) {
-                r.result().completeExceptionally(new Abandoned()); // revoked: the job is being abandoned
+                r.result().completeExceptionally(new TaskJob.Abandoned()); // revoked: the job is being abandoned
                 continue;
             }
             if (current > r.above()) {
@@ -714,9 +709,9 @@ public final class ActorService implements AutoCloseable {
     /** Gives up every unfinished task of {@code partitions}; none publishes a step after this returns. */
     private void abandon(Collection<TopicPartition> partitions) {
         for (TopicPartition tp : List.copyOf(partitions)) {
-            PartitionProgress<Job> jobs = progress.remove(tp);
+            PartitionProgress<TaskJob> jobs = progress.remove(tp);
             if (jobs != null) {
-                jobs.pending().forEach(Job::cancel);
+                jobs.pending().forEach(TaskJob::cancel);
             }
         }
     }
@@ -750,361 +745,6 @@ public final class ActorService implements AutoCloseable {
             if (!draining && !partitions.isEmpty()) {
                 claim(Set.copyOf(partitions));
             }
-        }
-    }
-
-    /** Thrown into a player's sink to stop an abandoned task. */
-    private static final class Abandoned extends RuntimeException {
-        Abandoned() {
-            super(null, null, false, false);
-        }
-    }
-
-    /** Thrown into a player's sink for a step too big for a Kafka record: the group is dropped. */
-    private static final class OversizedStep extends RuntimeException {
-        OversizedStep(Step step, int bytes, int bound) {
-            super("step t=" + step.getT() + " of episode " + step.getEpisode() + " is " + bytes
-                    + " bytes, over the bound of " + bound + " (--max-step-bytes / max.request.size)");
-        }
-    }
-
-    /** A job's request for a delivery attempt above the assignment {@code above}. */
-    private record Renewal(TopicPartition partition, long above, CompletableFuture<Long> result) {}
-
-    /** One step sent, kept until acknowledged so it can be sent again. */
-    private static final class Sent {
-        final ProducerRecord<byte[], byte[]> record;
-        final int episode;
-        final int t;
-        Future<RecordMetadata> ack;
-
-        Sent(ProducerRecord<byte[], byte[]> record, int episode, int t, Future<RecordMetadata> ack) {
-            this.record = record;
-            this.episode = episode;
-            this.t = t;
-            this.ack = ack;
-        }
-    }
-
-    /** One delivered task: played on a worker thread, committed by the poll thread once DONE. */
-    private final class Job implements Runnable {
-        final TopicPartition partition;
-        final long offset;
-        /** The task as the scheduler sent it (its own attempt). */
-        final Task original;
-        final List<Sent> sends = new ArrayList<>();
-        final Map<Integer, Integer> nextT = new HashMap<>();
-        final Set<Integer> ended = new HashSet<>();
-        /** The task under its current delivery attempt. */
-        volatile Task task;
-        long assignment;
-        volatile JobState state = PLAYING;
-        volatile boolean started;
-        private boolean counted;
-        private TaskOutcome outcome = TaskOutcome.COMPLETED;
-
-        Job(TopicPartition partition, long offset, Task original, Task task, long assignment) {
-            this.partition = partition;
-            this.offset = offset;
-            this.original = original;
-            this.task = task;
-            this.assignment = assignment;
-        }
-
-        boolean finished() {
-            return state.finished();
-        }
-
-        /** Publishes one step unless the task was abandoned; the check and the send are atomic. */
-        synchronized void publish(Step step) {
-            if (state != PLAYING) {
-                throw new Abandoned();
-            }
-            byte[] key = step.getGroupId().toString().getBytes(StandardCharsets.UTF_8);
-            byte[] value = steps.serialize(topics.steps().name(), step);
-            if (key.length + value.length > maxStepBytes) {
-                throw new OversizedStep(step, key.length + value.length, maxStepBytes);
-            }
-            ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(topics.steps().name(), key, value);
-            sends.add(new Sent(record, step.getEpisode(), step.getT(), producer.send(record)));
-            metrics.step(step.getTerminalReason());
-            nextT.put(step.getEpisode(), step.getT() + 1);
-            if (step.getDone()) {
-                ended.add(step.getEpisode());
-            }
-            if (follower != null) {
-                follower.generated(step.getPolicyVersion());
-            }
-        }
-
-        synchronized void cancel() {
-            if (state == PLAYING) {
-                state = state.moveTo(JobState.CANCELLED);
-                finish(TaskOutcome.ABANDONED);
-            }
-        }
-
-        /** Counts the outcome once and frees the in-flight slot; call with the lock held. */
-        private void finish(TaskOutcome o) {
-            if (!counted) {
-                counted = true;
-                metrics.task(o);
-                inFlight.decrementAndGet();
-            }
-        }
-
-        @Override
-        public void run() {
-            started = true;
-            if (state != PLAYING) {
-                return;
-            }
-            try {
-                long start = nanoClock.getAsLong();
-                if (!play() || !awaitAcks()) {
-                    return;
-                }
-                metrics.groupPlayed(nanoClock.getAsLong() - start);
-                synchronized (this) {
-                    if (state == PLAYING) {
-                        state = state.moveTo(DONE);
-                        finish(outcome);
-                    }
-                }
-            } catch (Abandoned e) {
-                // given up by the poll thread; it counted the outcome
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt(); // the service is stopping
-            } catch (Throwable e) {
-                // An Error, or a failure while failing the group: the actor is broken, not the task.
-                synchronized (this) {
-                    if (state == PLAYING) {
-                        state = state.moveTo(JobState.FAILED);
-                        finish(TaskOutcome.ABANDONED);
-                    }
-                }
-                fail(e, "playing group " + original.getGroupId() + " (" + partition + "@" + offset + ") failed");
-            }
-        }
-
-        /**
-         * Plays the group, again from its start under a new attempt after each env-service outage
-         * (at most {@code outageReplays} times); false if the task was abandoned meanwhile.
-         */
-        private boolean play() throws InterruptedException {
-            for (int replays = 0; ; replays++) {
-                if (!awaitEnv()) {
-                    return false;
-                }
-                try {
-                    player.play(task, adapter, this::publish);
-                    return true;
-                } catch (Abandoned e) {
-                    return false;
-                } catch (EnvOutageException e) {
-                    if (state != PLAYING) {
-                        return false;
-                    }
-                    if (envService.down(e.getMessage())) {
-                        probeEnvUntilUp(0);
-                    }
-                    if (replays >= settings.outageReplays()) {
-                        LOG.error("actor {}: group {} attempt {} met env-service outages {} times; ending its open "
-                                + "episodes as INFRA_ERROR: {}", settings.actorId(), task.getGroupId(),
-                                task.getAttempt(), replays + 1, e.getMessage());
-                        return endGroup();
-                    }
-                    Duration wait = backoff.delay(replays);
-                    LOG.warn("actor {}: group {} attempt {}: env-service unavailable or restarted ({}); playing the "
-                            + "group again from its start under a new attempt once it answers (in {} ms at the "
-                            + "earliest)", settings.actorId(), task.getGroupId(), task.getAttempt(), e.getMessage(),
-                            wait.toMillis());
-                    if (!pause(wait) || !awaitEnv() || !renewAttempt()) {
-                        return false;
-                    }
-                    metrics.groupReplayed();
-                } catch (OversizedStep e) {
-                    if (state != PLAYING) {
-                        return false;
-                    }
-                    LOG.warn("actor {}: group {} attempt {}: {}; dropping the group: its open episodes end as "
-                            + "INFRA_ERROR and the task is committed", settings.actorId(), task.getGroupId(),
-                            task.getAttempt(), e.getMessage());
-                    metrics.oversizedStep();
-                    return endGroup();
-                } catch (RuntimeException e) {
-                    if (state != PLAYING) {
-                        return false;
-                    }
-                    LOG.error("actor {}: group {} attempt {} failed; ending its open episodes as INFRA_ERROR",
-                            settings.actorId(), task.getGroupId(), task.getAttempt(), e);
-                    return endGroup();
-                }
-            }
-        }
-
-        private boolean endGroup() {
-            outcome = TaskOutcome.FAILED;
-            try {
-                endOpenEpisodes();
-            } catch (Abandoned abandoned) {
-                return false;
-            }
-            return true;
-        }
-
-        /** Waits while env-service is unavailable; false if the task was abandoned meanwhile. */
-        private boolean awaitEnv() throws InterruptedException {
-            while (!envService.awaitUp(100)) {
-                if (state != PLAYING) {
-                    return false;
-                }
-            }
-            return state == PLAYING;
-        }
-
-        /** Sleeps {@code d}; false if the task was abandoned meanwhile. */
-        private boolean pause(Duration d) throws InterruptedException {
-            long until = nanoClock.getAsLong() + d.toNanos();
-            for (long left = d.toNanos(); left > 0; left = until - nanoClock.getAsLong()) {
-                if (state != PLAYING) {
-                    return false;
-                }
-                Thread.sleep(Math.max(1, Math.min(100, TimeUnit.NANOSECONDS.toMillis(left))));
-            }
-            return state == PLAYING;
-        }
-
-        /**
-         * Moves the task to a new delivery attempt, above every attempt of it so far, and forgets
-         * what the last attempt published; false if the task was abandoned meanwhile.
-         */
-        private boolean renewAttempt() throws InterruptedException {
-            CompletableFuture<Long> renewed = new CompletableFuture<>();
-            renewals.add(new Renewal(partition, assignment, renewed));
-            long a;
-            while (true) {
-                if (state != PLAYING) {
-                    return false;
-                }
-                try {
-                    a = renewed.get(100, TimeUnit.MILLISECONDS);
-                    break;
-                } catch (java.util.concurrent.TimeoutException e) {
-                    // still waiting for the poll thread
-                } catch (ExecutionException e) {
-                    return false;
-                }
-            }
-            synchronized (this) {
-                if (state != PLAYING) {
-                    return false;
-                }
-                int previous = task.getAttempt();
-                assignment = a;
-                task = Task.newBuilder(original).setAttempt(Attempts.delivery(original.getAttempt(), a)).build();
-                nextT.clear();
-                ended.clear();
-                LOG.info("actor {}: group {} goes on under attempt {} (was {})", settings.actorId(),
-                        task.getGroupId(), task.getAttempt(), previous);
-            }
-            return true;
-        }
-
-        /**
-         * Waits until every step sent is acknowledged. Kafka not answering (no acknowledgement for
-         * {@link #ACK_STALL}, or a retriable error) makes the actor not ready, and the step is sent
-         * again; a step the broker refuses as too large drops the group; any other refusal fails
-         * the service. False if the task was abandoned meanwhile.
-         */
-        private boolean awaitAcks() throws InterruptedException {
-            int retries = 0;
-            for (int i = 0; i < sendCount(); i++) {
-                Sent s = sent(i);
-                while (true) {
-                    if (state != PLAYING) {
-                        return false;
-                    }
-                    try {
-                        s.ack.get(ACK_STALL.toMillis(), TimeUnit.MILLISECONDS);
-                        kafkaCluster.up();
-                        break;
-                    } catch (java.util.concurrent.TimeoutException e) {
-                        kafkaCluster.down("steps of group " + task.getGroupId() + " not acknowledged for "
-                                + ACK_STALL.toSeconds() + " s");
-                    } catch (ExecutionException e) {
-                        Throwable cause = e.getCause();
-                        if (cause instanceof RecordTooLargeException || cause instanceof RecordBatchTooLargeException) {
-                            LOG.warn("actor {}: Kafka refused step t={} of group {} episode {} as too large; dropping "
-                                    + "the group: {}", settings.actorId(), s.t, task.getGroupId(), s.episode,
-                                    cause.getMessage());
-                            metrics.oversizedStep();
-                            if (!refused(s)) {
-                                return false;
-                            }
-                            break;
-                        }
-                        if (!(cause instanceof RetriableException)) {
-                            throw new IllegalStateException("Kafka refused a step of group " + task.getGroupId()
-                                    + "; the task stays uncommitted", cause);
-                        }
-                        kafkaCluster.down(cause.getMessage());
-                        if (!pause(backoff.delay(retries++)) || !resend(s)) {
-                            return false;
-                        }
-                    }
-                }
-            }
-            return true;
-        }
-
-        private synchronized int sendCount() {
-            return sends.size();
-        }
-
-        private synchronized Sent sent(int i) {
-            return sends.get(i);
-        }
-
-        private synchronized boolean resend(Sent s) {
-            if (state != PLAYING) {
-                return false;
-            }
-            s.ack = producer.send(s.record);
-            return true;
-        }
-
-        /** Ends the episode of a step the broker refused with an INFRA_ERROR step in its place. */
-        private synchronized boolean refused(Sent s) {
-            outcome = TaskOutcome.FAILED;
-            try {
-                publish(infraStep(s.episode, s.t));
-            } catch (Abandoned e) {
-                return false;
-            }
-            return true;
-        }
-
-        private void endOpenEpisodes() {
-            for (int e = 0; e < task.getGroupSize(); e++) {
-                if (!ended.contains(e)) {
-                    publish(infraStep(e, nextT.getOrDefault(e, 0)));
-                }
-            }
-        }
-
-        private Step infraStep(int episode, int t) {
-            Task k = task;
-            return Step.newBuilder()
-                    .setGroupId(k.getGroupId()).setEpisode(episode).setGroupSize(k.getGroupSize())
-                    .setAttempt(k.getAttempt()).setT(t).setEnv(k.getEnv())
-                    .setAnchor("").setPromptTokens(ByteBuffer.allocate(0))
-                    .setResponseTokens(ByteBuffer.allocate(0)).setOldLogProbs(ByteBuffer.allocate(0))
-                    .setReward(0f).setValid(false).setDone(true).setTerminalReason(TerminalReason.INFRA_ERROR)
-                    .setPolicyVersion(adapter.get().version()).setActorId(settings.actorId())
-                    .setTimings(StepTimings.newBuilder().setGenerateMicros(0).setEnvMicros(0)
-                            .setCreatedAtMs(System.currentTimeMillis()).build())
-                    .build();
         }
     }
 
