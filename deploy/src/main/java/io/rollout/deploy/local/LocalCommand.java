@@ -25,13 +25,13 @@ import io.rollout.env.server.EnvServer;
 import io.rollout.env.server.SessionManager;
 import io.rollout.env.sokoban.SokobanConfig;
 import io.rollout.env.sokoban.SokobanFactory;
+import io.rollout.learner.Learner;
 import io.rollout.learner.advantage.AdvantageConfig;
 import io.rollout.learner.advantage.AdvantageService;
 import io.rollout.learner.checkpoint.CheckpointStore;
 import io.rollout.learner.gigpo.GigpoConfig;
 import io.rollout.learner.gigpo.GigpoMode;
 import io.rollout.learner.scheduler.SchedulerConfig;
-import io.rollout.learner.scheduler.SchedulerService;
 import io.rollout.learner.scheduler.TaskDistribution;
 import io.rollout.learner.scheduler.TaskScheduler;
 import io.rollout.learner.trainer.GgpoConfig;
@@ -396,13 +396,10 @@ public final class LocalCommand implements Callable<Integer> {
         urls.put("advantage", serve(advantageRegistry, advantage::healthy));
 
         PrometheusMeterRegistry trainerRegistry = Registries.prometheusWithJvmMeters();
-        TrainerService[] holder = new TrainerService[1];
         SchedulerConfig schedulerConfig = new SchedulerConfig(Math.max(actors * groupsInFlight * 2, batchGroups * 2),
                 batchGroups, maxStaleness, 3, Duration.ofMinutes(5), prefix + "local");
         TaskScheduler taskScheduler = new TaskScheduler(schedulerConfig, TaskDistribution.parse(List.of(taskSpec())),
                 seed);
-        SchedulerService scheduler = new SchedulerService(kafka, topics, taskScheduler, () -> holder[0].version(),
-                Clock.systemUTC(), trainerRegistry);
         TrainerConfig trainerConfig = new TrainerConfig(
                 new LossConfig(0.2, 0.2, 3.0, klCoef, 10.0, entropyCoef),
                 OptimizerConfig.defaults().withLearningRate(lr),
@@ -411,16 +408,16 @@ public final class LocalCommand implements Callable<Integer> {
         TrainerService.Settings settings = new TrainerService.Settings(batchGroups, maxStaleness, 10, ADAPTER, lora,
                 null, null);
         long trainStart = System.nanoTime();
-        TrainerService trainer = new TrainerService(policy, trainerConfig, settings, topics, kafka,
-                new CheckpointStore(data.resolve("checkpoints"), 2), scheduler, trainerRegistry, Clock.systemUTC(),
+        TrainerService trainer = Learner.create(policy, trainerConfig, settings, topics, kafka,
+                new CheckpointStore(data.resolve("checkpoints"), 2), Optional.of(taskScheduler), trainerRegistry,
+                Clock.systemUTC(),
                 new TrainerService.Listener() {
                     @Override
                     public void updated(long version, List<SampleAssembler.Group> groups, UpdateStats stats) {
                         trained.put(version, new VersionRecord(version, groups.size(), stats.samples(), stats.loss(),
                                 staleness(version, groups), (System.nanoTime() - trainStart) / 1e9));
                     }
-                });
-        holder[0] = trainer;
+                }).trainer();
         closeables.add(trainer);
         trainer.start();
         urls.put("trainer", serve(trainerRegistry, trainer::healthy));

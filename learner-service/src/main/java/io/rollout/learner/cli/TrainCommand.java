@@ -2,9 +2,9 @@ package io.rollout.learner.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.rollout.learner.Learner;
 import io.rollout.learner.checkpoint.CheckpointStore;
 import io.rollout.learner.scheduler.SchedulerConfig;
-import io.rollout.learner.scheduler.SchedulerService;
 import io.rollout.learner.scheduler.TaskDistribution;
 import io.rollout.learner.scheduler.TaskScheduler;
 import io.rollout.learner.trainer.GgpoConfig;
@@ -35,6 +35,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -286,16 +287,11 @@ final class TrainCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--model " + model + ": " + e.getMessage());
         }
         PrometheusMeterRegistry registry = Registries.prometheusWithJvmMeters();
-        SchedulerService scheduler = null;
-        TrainerService[] holder = new TrainerService[1];
-        if (!noScheduler) {
-            TaskScheduler taskScheduler = new TaskScheduler(schedulerConfig, distribution, seed);
-            scheduler = new SchedulerService(props, topics, taskScheduler, () -> holder[0].version(),
-                    Clock.systemUTC(), registry);
-        }
         TrainedLog log = trainedLog == null ? null : new TrainedLog(trainedLog);
-        TrainerService service = new TrainerService(policy, config, settings, topics, props,
-                new CheckpointStore(checkpointDir, keepCheckpoints), scheduler, registry, Clock.systemUTC(),
+        Optional<TaskScheduler> tasks = noScheduler ? Optional.empty()
+                : Optional.of(new TaskScheduler(schedulerConfig, distribution, seed));
+        TrainerService service = Learner.create(policy, config, settings, topics, props,
+                new CheckpointStore(checkpointDir, keepCheckpoints), tasks, registry, Clock.systemUTC(),
                 new TrainerService.Listener() {
                     @Override
                     public void started(long version, Long checkpointVersion) {
@@ -321,8 +317,7 @@ final class TrainCommand implements Callable<Integer> {
                                 stats.kl(), stats.clipFraction(), stats.gradNormMean());
                         spec.commandLine().getOut().flush();
                     }
-                });
-        holder[0] = service;
+                }).trainer();
         MetricsHttpServer http = MetricsHttpServer.start(metricsHost, metricsPort, registry, service::healthy,
                 metricsAuth.auth());
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

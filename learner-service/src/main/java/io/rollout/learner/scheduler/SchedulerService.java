@@ -16,7 +16,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
-import java.util.function.LongSupplier;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -46,9 +46,10 @@ import org.slf4j.LoggerFactory;
  * between the checkpoint and a crash are in flight again instead of being produced twice.
  *
  * <p>{@link #tick()} runs one iteration; {@link #start} runs them on a daemon thread until
- * {@link #close()}. {@link #onTrained} and {@link #onDiscarded} may be called from any thread.
+ * {@link #close()}. {@link #trained}, {@link #discarded} and {@link #versionChanged} may be called
+ * from any thread.
  */
-public final class SchedulerService implements AutoCloseable {
+public final class SchedulerService implements TaskDispatch, AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(SchedulerService.class);
     private static final Duration DROP_POLL = Duration.ofMillis(100);
@@ -60,7 +61,8 @@ public final class SchedulerService implements AutoCloseable {
     private final Topic<String, DroppedGroup> dropped;
     private final Deserializer<DroppedGroup> dropDecoder;
     private final TaskScheduler scheduler;
-    private final LongSupplier trainerVersion;
+    /** The trainer's current policy version, stamped on each task. */
+    private final AtomicLong trainerVersion = new AtomicLong();
     private final Clock clock;
     private final SchedulerMetrics metrics;
     private final KafkaProducer<String, Task> producer;
@@ -81,17 +83,15 @@ public final class SchedulerService implements AutoCloseable {
 
     /**
      * @param kafka          client settings (bootstrap, security), passed through to the producer and the consumer
-     * @param trainerVersion the trainer's current policy version, stamped on each task
      * @param clock          time of dispatches and of the task timeout
      */
     public SchedulerService(Properties kafka, TopicCatalog topics, TaskScheduler scheduler,
-            LongSupplier trainerVersion, Clock clock, MeterRegistry registry) {
+            Clock clock, MeterRegistry registry) {
         this.kafka = kafka;
         this.tasks = topics.tasks();
         this.dropped = topics.dropped();
         this.dropDecoder = dropped.valueSerde().deserializer();
         this.scheduler = scheduler;
-        this.trainerVersion = trainerVersion;
         this.clock = clock;
         this.metrics = new SchedulerMetrics(registry, scheduler);
 
@@ -234,7 +234,7 @@ public final class SchedulerService implements AutoCloseable {
                             applied ? "applied" : "ignored");
                 }
             }
-            List<Task> batch = scheduler.poll(trainerVersion.getAsLong(), clock.millis());
+            List<Task> batch = scheduler.poll(trainerVersion.get(), clock.millis());
             List<Future<RecordMetadata>> sends = new ArrayList<>(batch.size());
             for (Task task : batch) {
                 sends.add(producer.send(new ProducerRecord<>(tasks.name(), task.getGroupId(), task)));
@@ -260,6 +260,7 @@ public final class SchedulerService implements AutoCloseable {
      * of rollout.tasks, taken between two ticks (so every task sent is acknowledged and
      * every drop read is applied).
      */
+    @Override
     public SchedulerCheckpoint checkpoint() {
         synchronized (lock) {
             if (droppedPartitions == null) {
@@ -274,14 +275,28 @@ public final class SchedulerService implements AutoCloseable {
         }
     }
 
-    /** The trainer trained on a group; see {@link TaskScheduler#onTrained}. */
-    public boolean onTrained(String groupId, int attempt) {
-        return scheduler.onTrained(groupId, attempt);
+    /** Sets the abandon listener, then {@link #start(SchedulerCheckpoint)}. */
+    @Override
+    public void start(SchedulerCheckpoint restored, TaskScheduler.AbandonListener abandoned) {
+        scheduler.onAbandon(abandoned);
+        start(restored);
     }
 
-    /** The trainer discarded a group as too stale; see {@link TaskScheduler#onDiscarded}. */
-    public boolean onDiscarded(String groupId, int attempt) {
-        return scheduler.onDiscarded(groupId, attempt);
+    @Override
+    public void versionChanged(long version) {
+        trainerVersion.set(version);
+    }
+
+    /** The trainer trained on a group; see {@link TaskScheduler#onTrained}. */
+    @Override
+    public void trained(String groupId, int attempt) {
+        scheduler.onTrained(groupId, attempt);
+    }
+
+    /** The trainer discarded a group; see {@link TaskScheduler#onDiscarded}. */
+    @Override
+    public void discarded(String groupId, int attempt) {
+        scheduler.onDiscarded(groupId, attempt);
     }
 
     public TaskScheduler scheduler() {
@@ -311,6 +326,7 @@ public final class SchedulerService implements AutoCloseable {
     }
 
     /** What stopped the scheduler's thread (an Error), or null while it runs or after a clean close. */
+    @Override
     public Throwable failure() {
         return failure;
     }

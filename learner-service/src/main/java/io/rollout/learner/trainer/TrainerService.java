@@ -3,7 +3,7 @@ package io.rollout.learner.trainer;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.rollout.learner.checkpoint.CheckpointStore;
 import io.rollout.learner.scheduler.SchedulerCheckpoint;
-import io.rollout.learner.scheduler.SchedulerService;
+import io.rollout.learner.scheduler.TaskDispatch;
 import io.rollout.learner.trainer.SampleAssembler.Group;
 import io.rollout.learner.trainer.SampleAssembler.Located;
 import io.rollout.policy.Policy;
@@ -117,7 +117,7 @@ public final class TrainerService implements AutoCloseable {
     private final TopicCatalog topics;
     private final Properties kafka;
     private final CheckpointStore store;
-    private final SchedulerService scheduler;
+    private final TaskDispatch dispatch;
     private final MeterRegistry registry;
     private final TrainerMetrics metrics;
     private final Clock clock;
@@ -146,10 +146,11 @@ public final class TrainerService implements AutoCloseable {
     private final Map<Integer, java.util.TreeSet<Long>> unackedDeadLetters = new HashMap<>();
 
     /**
-     * @param scheduler the task scheduler to run and inform, or null (samples come from elsewhere)
+     * @param dispatch what hands out the tasks, started, informed, checkpointed and closed by this
+     *     service; {@link TaskDispatch#NONE} when samples come from elsewhere
      */
     public TrainerService(Policy policy, TrainerConfig trainerConfig, Settings settings, TopicCatalog topics,
-            Properties kafka, CheckpointStore store, SchedulerService scheduler, MeterRegistry registry, Clock clock,
+            Properties kafka, CheckpointStore store, TaskDispatch dispatch, MeterRegistry registry, Clock clock,
             Listener listener) {
         this.policy = policy;
         this.trainerConfig = trainerConfig;
@@ -157,7 +158,7 @@ public final class TrainerService implements AutoCloseable {
         this.topics = topics;
         this.kafka = kafka;
         this.store = store;
-        this.scheduler = scheduler;
+        this.dispatch = java.util.Objects.requireNonNull(dispatch, "dispatch");
         this.registry = registry;
         this.metrics = new TrainerMetrics(registry);
         this.clock = clock;
@@ -204,11 +205,9 @@ public final class TrainerService implements AutoCloseable {
             }
         }
         dlq = new KafkaProducer<>(producerProperties());
-        if (scheduler != null) {
-            scheduler.scheduler().onAbandon((groupId, attempt, reason) ->
-                    listener.finishedUntrained(groupId, attempt, "abandoned", reason));
-            scheduler.start(restored == null ? null : restored.scheduler());
-        }
+        dispatch.versionChanged(version);
+        dispatch.start(restored == null ? null : restored.scheduler(), (groupId, attempt, reason) ->
+                listener.finishedUntrained(groupId, attempt, "abandoned", reason));
         listener.started(version, restored == null ? null : restored.version());
         LOG.info("trainer started at version {} ({}), reading {} partitions of {}", version,
                 restored == null ? "fresh run" : "checkpoint " + restored.version(), partitions.size(),
@@ -270,8 +269,8 @@ public final class TrainerService implements AutoCloseable {
     private void loop() {
         try {
             while (running) {
-                if (scheduler != null && scheduler.failure() != null) {
-                    throw new IllegalStateException("the task scheduler failed", scheduler.failure());
+                if (dispatch.failure() != null) {
+                    throw new IllegalStateException("the task scheduler failed", dispatch.failure());
                 }
                 for (ConsumerRecord<byte[], byte[]> record : poll()) {
                     accept(record);
@@ -346,9 +345,7 @@ public final class TrainerService implements AutoCloseable {
             SampleAssembler.GroupKey key = new SampleAssembler.GroupKey(sample.getGroupId().toString(),
                     sample.getAttempt());
             assembler.discard(key);
-            if (scheduler != null) {
-                scheduler.onDiscarded(key.groupId(), key.attempt());
-            }
+            dispatch.discarded(key.groupId(), key.attempt());
             listener.finishedUntrained(key.groupId(), key.attempt(), "discarded", "invalid sample");
             return;
         }
@@ -409,9 +406,7 @@ public final class TrainerService implements AutoCloseable {
             }
             if (fresh.isEmpty()) {
                 assembler.markDone(g);
-                if (scheduler != null) {
-                    scheduler.onDiscarded(g.key().groupId(), g.key().attempt());
-                }
+                dispatch.discarded(g.key().groupId(), g.key().attempt());
                 listener.finishedUntrained(g.key().groupId(), g.key().attempt(), "discarded", "all samples stale");
                 continue;
             }
@@ -469,6 +464,7 @@ public final class TrainerService implements AutoCloseable {
         }
         long next = version + 1;
         version = next;
+        dispatch.versionChanged(next);
         metrics.version(next);
         metrics.updated(stats, took);
         long p0 = System.nanoTime();
@@ -479,9 +475,7 @@ public final class TrainerService implements AutoCloseable {
         }
         for (Group original : taken) {
             assembler.markDone(original);
-            if (scheduler != null) {
-                scheduler.onTrained(original.key().groupId(), original.key().attempt());
-            }
+            dispatch.trained(original.key().groupId(), original.key().attempt());
         }
         taken = List.of();
         listener.updated(next, batch, stats);
@@ -568,7 +562,7 @@ public final class TrainerService implements AutoCloseable {
                 }
             });
         }
-        SchedulerCheckpoint sched = scheduler == null ? null : scheduler.checkpoint();
+        SchedulerCheckpoint sched = dispatch.checkpoint();
         TrainerCheckpoint ckpt = new TrainerCheckpoint(TrainerCheckpoint.FORMAT, version, trainer.optimizerSteps(),
                 trainerConfig.seed(), clock.millis(), resume, null, assembler.finishedSnapshot(), source, sched);
         Path dir = ckpt.writeTo(store, trainer);
@@ -678,9 +672,7 @@ public final class TrainerService implements AutoCloseable {
                 }
             }
         }
-        if (scheduler != null) {
-            scheduler.close();
-        }
+        dispatch.close();
         Duration left = Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
         if (consumer != null) {
             closeQuietly(() -> consumer.close(left));

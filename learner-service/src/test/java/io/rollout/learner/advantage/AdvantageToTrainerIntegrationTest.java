@@ -3,6 +3,7 @@ package io.rollout.learner.advantage;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.rollout.learner.scheduler.TaskDispatch;
 import io.rollout.broker.SharedKafkaBroker;
 import io.rollout.learner.checkpoint.CheckpointStore;
 import io.rollout.learner.trainer.SampleAssembler;
@@ -61,7 +62,7 @@ class AdvantageToTrainerIntegrationTest {
                                 1), new SimpleMeterRegistry());
                 TrainerService trainer = new TrainerService(policy, TrainerConfig.defaults(),
                         new TrainerService.Settings(2, 1, 1, "policy", LoraSpec.defaults("tiny").withRank(4), null, null),
-                        topics, kafka, new CheckpointStore(dir.resolve("ckpt"), 2), null, new SimpleMeterRegistry(),
+                        topics, kafka, new CheckpointStore(dir.resolve("ckpt"), 2), TaskDispatch.NONE, new SimpleMeterRegistry(),
                         Clock.systemUTC(), new TrainerService.Listener() {
                             @Override
                             public void updated(long version, List<SampleAssembler.Group> groups, UpdateStats stats) {

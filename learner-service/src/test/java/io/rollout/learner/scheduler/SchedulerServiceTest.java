@@ -20,7 +20,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -44,7 +43,8 @@ class SchedulerServiceTest {
     static final SchedulerConfig CONFIG = new SchedulerConfig(4, 2, 1, 3, Duration.ofMinutes(30), "it");
 
     TopicCatalog topics;
-    final AtomicLong trainerVersion = new AtomicLong(3);
+    /** The trainer's version the tasks start at. */
+    static final long TRAINER_VERSION = 3;
 
     @BeforeEach
     void createTopics() throws Exception {
@@ -60,24 +60,41 @@ class SchedulerServiceTest {
     SchedulerService service(TaskScheduler scheduler, SimpleMeterRegistry registry) {
         Properties kafka = new Properties();
         kafka.put("bootstrap.servers", SharedKafkaBroker.bootstrapServers());
-        return new SchedulerService(kafka, topics, scheduler, trainerVersion::get, Clock.systemUTC(), registry);
+        SchedulerService service = new SchedulerService(kafka, topics, scheduler, Clock.systemUTC(), registry);
+        service.versionChanged(TRAINER_VERSION);
+        return service;
     }
 
     /**
-     * An Error in the scheduler's thread (here from the trainer-version callback) is kept and
-     * reported, instead of ending the thread silently while the trainer goes on without tasks.
+     * An Error in the scheduler's thread (here from its clock) is kept and reported, instead of
+     * ending the thread silently while the trainer goes on without tasks.
      */
     @Test
     void shouldReportAnErrorThatStopsItsThread() throws Exception {
         Properties kafka = new Properties();
         kafka.put("bootstrap.servers", SharedKafkaBroker.bootstrapServers());
         AtomicInteger calls = new AtomicInteger();
-        try (SchedulerService service = new SchedulerService(kafka, topics, new TaskScheduler(CONFIG, TASKS, 1), () -> {
-            if (calls.incrementAndGet() > 2) {
-                throw new AssertionError("injected");
+        Clock failing = new Clock() {
+            @Override
+            public java.time.ZoneId getZone() {
+                return java.time.ZoneOffset.UTC;
             }
-            return 0;
-        }, Clock.systemUTC(), new SimpleMeterRegistry())) {
+
+            @Override
+            public Clock withZone(java.time.ZoneId zone) {
+                return this;
+            }
+
+            @Override
+            public java.time.Instant instant() {
+                if (calls.incrementAndGet() > 2) {
+                    throw new AssertionError("injected");
+                }
+                return java.time.Instant.EPOCH;
+            }
+        };
+        try (SchedulerService service = new SchedulerService(kafka, topics, new TaskScheduler(CONFIG, TASKS, 1), failing,
+                new SimpleMeterRegistry())) {
             service.start(null);
             long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
             while (service.failure() == null && System.nanoTime() < deadline) {
@@ -117,7 +134,7 @@ class SchedulerServiceTest {
         try (SchedulerService service = service(scheduler, new SimpleMeterRegistry())) {
             service.recover(null);
             service.tick();
-            trainerVersion.set(4);
+            service.versionChanged(4);
 
             sendDropped(drop("it-00000001", 0));
             tickUntil(service, () -> scheduler.counters().requeued() == 1);
@@ -156,14 +173,14 @@ class SchedulerServiceTest {
         try (SchedulerService service = service(first, new SimpleMeterRegistry())) {
             service.recover(null);
             service.tick();                                  // 0-3
-            service.onTrained("it-00000000", 0);
-            service.onTrained("it-00000001", 0);
+            service.trained("it-00000000", 0);
+            service.trained("it-00000001", 0);
             service.tick();                                  // 4, 5
             saved = new ObjectMapper().writeValueAsString(service.checkpoint());
 
             // After the checkpoint: two new groups and a re-queue, then a crash (no checkpoint).
-            service.onTrained("it-00000002", 0);
-            service.onTrained("it-00000003", 0);
+            service.trained("it-00000002", 0);
+            service.trained("it-00000003", 0);
             service.tick();                                  // 6, 7
             sendDropped(drop("it-00000004", 0));
             tickUntil(service, () -> first.counters().requeued() == 1); // 4 attempt 1
@@ -184,9 +201,9 @@ class SchedulerServiceTest {
 
             // The drop read again from the checkpoint's position is of an attempt already re-queued.
             tickUntil(service, () -> second.counters().staleDrops() == 1);
-            service.onTrained("it-00000002", 0);
-            service.onTrained("it-00000003", 0);
-            service.onTrained("it-00000005", 0);
+            service.trained("it-00000002", 0);
+            service.trained("it-00000003", 0);
+            service.trained("it-00000005", 0);
             service.tick();                                  // 8
         }
 
@@ -207,7 +224,7 @@ class SchedulerServiceTest {
             while (scheduler.counters().dispatched() < 4 && System.nanoTime() < deadline) {
                 Thread.sleep(20);
             }
-            service.onTrained("it-00000000", 0);
+            service.trained("it-00000000", 0);
             while (scheduler.counters().dispatched() < 5 && System.nanoTime() < deadline) {
                 Thread.sleep(20);
             }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.rollout.learner.scheduler.TaskDispatch;
 import io.rollout.broker.SharedKafkaBroker;
 import io.rollout.learner.checkpoint.CheckpointStore;
 import io.rollout.policy.Policy;
@@ -59,7 +60,7 @@ class TrainerResumeTest {
         Properties kafka = new Properties();
         kafka.put("bootstrap.servers", SharedKafkaBroker.bootstrapServers());
         return new TrainerService(policy, config, settings, topics, kafka,
-                new CheckpointStore(dir.resolve("checkpoints"), 3), null, registry, Clock.systemUTC(),
+                new CheckpointStore(dir.resolve("checkpoints"), 3), TaskDispatch.NONE, registry, Clock.systemUTC(),
                 new TrainerService.Listener() {
                     @Override
                     public void updated(long version, List<SampleAssembler.Group> groups, UpdateStats stats) {

@@ -3,6 +3,7 @@ package io.rollout.learner.trainer;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.rollout.learner.scheduler.TaskDispatch;
 import io.rollout.broker.SharedKafkaBroker;
 import io.rollout.learner.checkpoint.CheckpointStore;
 import io.rollout.policy.Policy;
@@ -66,7 +67,7 @@ class TrainerServiceTest {
         TrainerService.Settings settings = new TrainerService.Settings(2, 1, 1, "policy",
                 LoraSpec.defaults("tiny").withRank(4), null, dir.resolve("export"));
         return new TrainerService(policy, config, settings, topics, kafka(),
-                new CheckpointStore(dir.resolve("checkpoints"), 2), null, registry, Clock.systemUTC(),
+                new CheckpointStore(dir.resolve("checkpoints"), 2), TaskDispatch.NONE, registry, Clock.systemUTC(),
                 new TrainerService.Listener() {
                     @Override
                     public void updated(long version, List<SampleAssembler.Group> groups, UpdateStats stats) {
@@ -149,9 +150,7 @@ class TrainerServiceTest {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         TaskScheduler tasks = new TaskScheduler(new SchedulerConfig(4, 2, 1, 3, Duration.ZERO, "s"),
                 TaskDistribution.parse(List.of("env=sokoban,group-size=3")), 7);
-        long[] version = {0};
-        SchedulerService scheduler = new SchedulerService(kafka(), topics, tasks, () -> version[0], Clock.systemUTC(),
-                registry);
+        SchedulerService scheduler = new SchedulerService(kafka(), topics, tasks, Clock.systemUTC(), registry);
         TrainerConfig config = TrainerConfig.defaults().withBatching(1, 8, 0);
         TrainerService.Settings settings = new TrainerService.Settings(2, 1, 5, "policy",
                 LoraSpec.defaults("tiny").withRank(4), null, null);
@@ -164,7 +163,6 @@ class TrainerServiceTest {
             assertThat(tasks.inFlight()).isEqualTo(4);
             SampleFeed.produce(topics, concat(SampleFeed.group("s-00000000", 0, 3, 0, 1),
                     SampleFeed.group("s-00000001", 0, 3, 0, 2)));
-            version[0] = 1;
             List<Task> all = readTasks(topics, 6);
             assertThat(service.failure()).isNull();
             assertThat(all).as(registry::getMetersAsString).hasSize(6);
