@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
         sortOptions = false,
         description = {
             "Runs the pipeline as separate processes on loopback (a broker, env-service, two advantage-app",
-            "instances, the trainer with its scheduler, three actors) and injects faults for --minutes:",
+            "instances, the trainer with its scheduler, three actors) and injects faults spread over --minutes:",
             "SIGKILL and restart of every kind of process --kills-per-kind times (the broker on its data",
             "directory), SIGSTOP of the broker for --broker-pause, a restart of env-service, and bad records on",
             "every topic. Then it lets the run settle, stops the trainer and audits the topics and the trainer's",
