@@ -100,7 +100,7 @@ public final class Gigpo {
         double[] episodeAdv = new double[n];
         normalizeEpisodeScores(score, config, episodeAdv);
 
-        int[] cluster = anchorClusters(anchorOf, anchors, config);
+        int[] cluster = anchorClusters(anchorOf, anchors, episodeOf, episodes, tOf, config);
         int clusters = 0;
         for (int c : cluster) {
             clusters = Math.max(clusters, c + 1);
@@ -224,12 +224,17 @@ public final class Gigpo {
     }
 
     /**
-     * Anchor group of each row, dense in order of first appearance. With similarity grouping a new
-     * anchor joins the first group whose first member's anchor is similar enough (verl-agent's
-     * greedy clustering). A repeated anchor always lands where its first occurrence did, since group
-     * representatives never change, so each distinct anchor is clustered once.
+     * Anchor group of each row. With exact anchors, groups are dense in order of first appearance.
+     * With similarity grouping a new anchor joins the first group whose first member's anchor is
+     * similar enough (verl-agent's greedy clustering), visiting the rows in (episode, t) order
+     * whatever the input order, so the groups (and the advantages) do not depend on how the rows
+     * arrive: the advantage app and the offline command agree on any file. Episodes that are
+     * integers compare as numbers, before any that are not, which compare as text. A repeated
+     * anchor always lands where its first occurrence did, since group representatives never
+     * change, so each distinct anchor is clustered once.
      */
-    private static int[] anchorClusters(int[] anchorOf, List<String> anchors, GigpoConfig config) {
+    private static int[] anchorClusters(int[] anchorOf, List<String> anchors, int[] episodeOf, List<String> episodes,
+            int[] tOf, GigpoConfig config) {
         if (!config.similarityGrouping()) {
             return anchorOf; // anchor ids already are dense in order of first appearance
         }
@@ -238,7 +243,7 @@ public final class Gigpo {
         Arrays.fill(clusterOfAnchor, -1);
         List<DifflibMatcher> representatives = new ArrayList<>();
         int[] cluster = new int[anchorOf.length];
-        for (int r = 0; r < anchorOf.length; r++) {
+        for (int r : canonicalOrder(episodeOf, episodes, tOf)) {
             int a = anchorOf[r];
             if (clusterOfAnchor[a] < 0) {
                 String anchor = anchors.get(a);
@@ -258,6 +263,56 @@ public final class Gigpo {
             cluster[r] = clusterOfAnchor[a];
         }
         return cluster;
+    }
+
+    /** Row indices sorted by episode (integers by value first, then the rest as text), then t. */
+    private static int[] canonicalOrder(int[] episodeOf, List<String> episodes, int[] tOf) {
+        int m = episodes.size();
+        Integer[] byName = new Integer[m];
+        for (int e = 0; e < m; e++) {
+            byName[e] = e;
+        }
+        Arrays.sort(byName, (x, y) -> compareEpisodes(episodes.get(x), episodes.get(y)));
+        int[] rank = new int[m];
+        for (int k = 0; k < m; k++) {
+            rank[byName[k]] = k;
+        }
+        int n = episodeOf.length;
+        long[] keys = new long[n];
+        for (int r = 0; r < n; r++) {
+            // The rank (< 2^31) above t shifted to [0, 2^32); (episode, t) pairs are unique, so no ties.
+            keys[r] = ((long) rank[episodeOf[r]] << 32) | ((long) tOf[r] - Integer.MIN_VALUE);
+        }
+        Integer[] rows = new Integer[n];
+        for (int r = 0; r < n; r++) {
+            rows[r] = r;
+        }
+        Arrays.sort(rows, (x, y) -> Long.compare(keys[x], keys[y]));
+        int[] order = new int[n];
+        for (int r = 0; r < n; r++) {
+            order[r] = rows[r];
+        }
+        return order;
+    }
+
+    private static int compareEpisodes(String a, String b) {
+        Long x = integer(a);
+        Long y = integer(b);
+        if (x != null && y != null) {
+            return Long.compare(x, y);
+        }
+        if (x != null || y != null) {
+            return x != null ? -1 : 1;
+        }
+        return a.compareTo(b);
+    }
+
+    private static Long integer(String s) {
+        try {
+            return Long.parseLong(s);
+        } catch (NumberFormatException e) {
+            return null;
+        }
     }
 
     /** Step-level advantages over each anchor group's returns; fills clusterSize too. */

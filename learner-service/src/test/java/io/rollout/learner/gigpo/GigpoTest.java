@@ -110,13 +110,36 @@ class GigpoTest {
     }
 
     @Test
+    void shouldGroupSimilarAnchorsTheSameWayWhateverTheRowOrder() {
+        // "aaab" is similar to both "aaaa" and "aabb" (0.75), which are not similar to each other
+        // (0.5): the group it joins depends on which of the two is met first.
+        List<GigpoRow> rows = List.of(row("0", 0, "aaaa", 1.0), row("1", 0, "aaab", 0.0), row("2", 0, "aabb", 0.5),
+                row("10", 0, "aabb", 0.0));
+        List<GigpoRow> reversed = new ArrayList<>(rows);
+        Collections.reverse(reversed);
+        GigpoConfig config = MEAN.withSimilarityThreshold(0.7);
+
+        Map<String, GigpoResult> inOrder = byStep(rows, Gigpo.compute(rows, config));
+        Map<String, GigpoResult> backwards = byStep(reversed, Gigpo.compute(reversed, config));
+
+        // Episode 0 comes first (episode 10 after 2, as a number), so "aaab" joins "aaaa".
+        assertThat(inOrder.get("1#0").anchorGroupSize()).isEqualTo(2);
+        assertThat(inOrder.get("0#0").anchorGroup()).isEqualTo(inOrder.get("1#0").anchorGroup());
+        for (String step : inOrder.keySet()) {
+            assertThat(backwards.get(step).stepAdvantage()).as(step).isEqualTo(inOrder.get(step).stepAdvantage());
+            assertThat(backwards.get(step).anchorGroupSize()).as(step).isEqualTo(inOrder.get(step).anchorGroupSize());
+        }
+    }
+
+    @Test
     void shouldGiveSameResultsForShuffledInput() {
         List<GigpoRow> sorted = randomGroup(new Random(11), 8, 12);
         List<GigpoRow> shuffled = new ArrayList<>(sorted);
         Collections.shuffle(shuffled, new Random(5));
 
-        // Exact anchor grouping only: greedy similarity grouping depends on row order by design.
-        for (GigpoConfig config : List.of(MEAN, STD, STD.withOmega(0.5))) {
+        // Similarity grouping is greedy, but visits the rows in (episode, t) order whatever the input order.
+        for (GigpoConfig config : List.of(MEAN, STD, STD.withOmega(0.5), MEAN.withSimilarityThreshold(0.7),
+                STD.withSimilarityThreshold(0.5))) {
             Map<String, GigpoResult> expected = byStep(sorted, Gigpo.compute(sorted, config));
             Map<String, GigpoResult> actual = byStep(shuffled, Gigpo.compute(shuffled, config));
             Map<Integer, Integer> groupMapping = new HashMap<>();
