@@ -483,34 +483,42 @@ public final class ActorService implements AutoCloseable {
     private void take(ConsumerRecord<byte[], byte[]> r, TopicPartition tp) {
         Task task;
         int delivery;
+        String reason = DeadLetters.INVALID;
         try {
-            task = tasks.deserialize(r.topic(), r.value());
+            try {
+                task = tasks.deserialize(r.topic(), r.value());
+            } catch (RuntimeException e) {
+                reason = DeadLetters.undecodable(e);
+                throw e;
+            }
             if (task == null) {
-                throw new IllegalArgumentException("a null task");
+                reason = DeadLetters.EMPTY;
+                throw new IllegalArgumentException("a record without a value");
             }
             GroupPlayer.validate(task);
             delivery = Attempts.delivery(task.getAttempt(), claims.get(tp));
         } catch (RuntimeException e) {
-            deadLetter(r, e);
+            deadLetter(r, reason, e);
             TaskJob done = new TaskJob(jobContext, tp, r.offset(), null, null, 0);
             done.state = DONE;
             progress.get(tp).add(r.offset(), done);
             return;
         }
-        TaskJob job = new TaskJob(jobContext, tp, r.offset(), task, Task.newBuilder(task).setAttempt(delivery).build(), claims.get(tp));
+        TaskJob job = new TaskJob(jobContext, tp, r.offset(), task, Task.newBuilder(task).setAttempt(delivery).build(),
+                claims.get(tp));
         progress.get(tp).add(r.offset(), job);
         inFlight.incrementAndGet();
         workers.execute(job);
     }
 
-    private void deadLetter(ConsumerRecord<byte[], byte[]> r, RuntimeException e) {
-        LOG.warn("actor {}: task at {}-{}@{} is unreadable or invalid, dead-lettering it: {}", settings.actorId(),
-                r.topic(), r.partition(), r.offset(), e.getMessage());
+    private void deadLetter(ConsumerRecord<byte[], byte[]> r, String reason, RuntimeException e) {
+        LOG.warn("actor {}: task at {}-{}@{} is unreadable or invalid ({}), dead-lettering it: {}", settings.actorId(),
+                r.topic(), r.partition(), r.offset(), reason, e.getMessage());
         metrics.task(TaskOutcome.DEAD_LETTERED);
         try {
             // Acknowledged before the offset can be committed, so a bad task is never lost.
             producer.send(new ProducerRecord<>(topics.dlq().name(), null, r.key(), r.value(),
-                    DeadLetters.headers(r.headers(), r.topic(), r.partition(), r.offset(), "INVALID",
+                    DeadLetters.headers(r.headers(), r.topic(), r.partition(), r.offset(), reason,
                             String.valueOf(e.getMessage()), SERVICE))).get(60, TimeUnit.SECONDS);
         } catch (InterruptedException | ExecutionException | java.util.concurrent.TimeoutException failed) {
             throw new IllegalStateException("cannot dead-letter the task at " + r.topic() + "-" + r.partition() + "@"

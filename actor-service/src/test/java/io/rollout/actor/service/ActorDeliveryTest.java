@@ -140,19 +140,22 @@ class ActorDeliveryTest {
     }
 
     @Test
-    void shouldDeadLetterAnUnreadableTaskAndCommitPastIt() {
+    void shouldDeadLetterUnreadableAndInvalidTasksWithTheirReasonAndCommitPastThem() {
         assign(p0);
         awaitTrue("claimed", () -> committed(p0) != null);
         consumer.schedulePollTask(() -> consumer.addRecord(new ConsumerRecord<>(p0.topic(), 0, 0,
                 "k".getBytes(StandardCharsets.UTF_8), new byte[] {(byte) 0xff, 1, 2})));
-        addTask(p0, 1, task("after", 0));
+        addTask(p0, 1, Task.newBuilder(task("no-episodes", 0)).setGroupSize(0).build());
+        addTask(p0, 2, task("after", 0));
 
-        awaitTrue("both committed", () -> committed(p0).offset() == 2);
+        awaitTrue("all committed", () -> committed(p0).offset() == 3);
         List<ProducerRecord<byte[], byte[]>> letters = producer.history().stream()
                 .filter(r -> r.topic().equals(topics.dlq().name())).toList();
-        assertThat(letters).hasSize(1);
-        assertThat(DeadLetters.text(letters.get(0).headers(), DeadLetters.SOURCE_TOPIC)).isEqualTo(p0.topic());
-        assertThat(tasks("dead_lettered")).isEqualTo(1);
+        assertThat(letters).extracting(r -> DeadLetters.text(r.headers(), DeadLetters.REASON))
+                .containsExactly("NOT_SINGLE_OBJECT", DeadLetters.INVALID);
+        assertThat(letters).extracting(r -> DeadLetters.text(r.headers(), DeadLetters.SOURCE_OFFSET))
+                .containsExactly("0", "1");
+        assertThat(tasks("dead_lettered")).isEqualTo(2);
         assertThat(tasks("completed")).isEqualTo(1);
     }
 

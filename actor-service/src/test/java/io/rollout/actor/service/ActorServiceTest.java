@@ -193,7 +193,7 @@ class ActorServiceTest {
         assertThat(DeadLetters.text(letter.headers(), DeadLetters.SOURCE_TOPIC)).isEqualTo(topics.tasks().name());
         assertThat(DeadLetters.text(letter.headers(), DeadLetters.SOURCE_PARTITION)).isEqualTo("0");
         assertThat(DeadLetters.text(letter.headers(), DeadLetters.SOURCE_OFFSET)).isEqualTo("0");
-        assertThat(DeadLetters.text(letter.headers(), DeadLetters.REASON)).isEqualTo("INVALID");
+        assertThat(DeadLetters.text(letter.headers(), DeadLetters.REASON)).isEqualTo("NOT_SINGLE_OBJECT");
         assertThat(DeadLetters.text(letter.headers(), DeadLetters.SERVICE)).isEqualTo("actor");
         assertThat(DeadLetters.text(letter.headers(), DeadLetters.ERROR)).isNotBlank();
         assertThat(DeadLetters.text(letter.headers(), "trace")).isEqualTo("t-1");

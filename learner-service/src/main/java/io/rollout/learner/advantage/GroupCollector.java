@@ -110,12 +110,12 @@ final class GroupCollector implements Processor<byte[], byte[], Object, Object> 
             return;
         }
         if (step == null) {
-            deadLetter(record, "EMPTY", "a record without a value");
+            deadLetter(record, DeadLetters.EMPTY, "a record without a value");
             return;
         }
         String problem = invalid(record.key(), step);
         if (problem != null) {
-            deadLetter(record, "INVALID", problem);
+            deadLetter(record, DeadLetters.INVALID, problem);
             return;
         }
         String groupId = step.getGroupId().toString();
@@ -125,9 +125,9 @@ final class GroupCollector implements Processor<byte[], byte[], Object, Object> 
             case LATE -> metrics.step(AdvantageMetrics.StepOutcome.LATE);
             case STALE_ATTEMPT -> metrics.step(AdvantageMetrics.StepOutcome.STALE_ATTEMPT);
             case DUPLICATE -> metrics.step(AdvantageMetrics.StepOutcome.DUPLICATE);
-            case SIZE_MISMATCH -> deadLetter(record, "INVALID", "group size " + step.getGroupSize()
+            case SIZE_MISMATCH -> deadLetter(record, DeadLetters.INVALID, "group size " + step.getGroupSize()
                     + " disagrees with " + state.groupSize + " of the group's earlier steps");
-            case CONFLICT -> deadLetter(record, "INVALID",
+            case CONFLICT -> deadLetter(record, DeadLetters.INVALID,
                     state.conflict(step.getEpisode(), step.getT(), step.getDone()));
             case SUPERSEDE -> {
                 LOG.info("group {}: attempt {} replaces the unfinished attempt {}", groupId, step.getAttempt(),

@@ -330,7 +330,7 @@ public final class TrainerService implements AutoCloseable {
         try {
             sample = topics.samples().valueSerde().deserializer().deserialize(record.topic(), record.value());
         } catch (RuntimeException e) {
-            deadLetter(record, "undecodable", e);
+            deadLetter(record, DeadLetters.undecodable(e), e);
             return;
         }
         try {
@@ -340,7 +340,7 @@ public final class TrainerService implements AutoCloseable {
                         + ": written by an advantage stage that does not count a group's samples");
             }
         } catch (RuntimeException e) {
-            deadLetter(record, "invalid", e);
+            deadLetter(record, DeadLetters.INVALID, e);
             // The rest of its group cannot complete it: drop the group whole.
             SampleAssembler.GroupKey key = new SampleAssembler.GroupKey(sample.getGroupId().toString(),
                     sample.getAttempt());
@@ -356,8 +356,8 @@ public final class TrainerService implements AutoCloseable {
     }
 
     private void deadLetter(ConsumerRecord<byte[], byte[]> record, String reason, RuntimeException e) {
-        LOG.warn("{} sample at {}-{}@{} sent to {}: {}", reason, record.topic(), record.partition(), record.offset(),
-                topics.dlq().name(), e.getMessage());
+        LOG.warn("sample at {}-{}@{} sent to {} ({}): {}", record.topic(), record.partition(), record.offset(),
+                topics.dlq().name(), reason, e.getMessage());
         metrics.deadLettered();
         int partition = record.partition();
         long offset = record.offset();

@@ -124,7 +124,7 @@ class TrainerServiceTest {
         assertThat(dir.resolve("export").resolve("v000000000003").resolve("adapter_config.json")).exists();
         List<ConsumerRecord<byte[], byte[]>> letters = readAll(topics.dlq().name(), 2);
         assertThat(letters).extracting(r -> DeadLetters.text(r.headers(), DeadLetters.REASON))
-                .containsExactlyInAnyOrder("undecodable", "invalid");
+                .containsExactlyInAnyOrder("NOT_SINGLE_OBJECT", DeadLetters.INVALID);
 
         // A restart resumes at version 3: the partial group completes now, nothing is retrained.
         trained.clear();

@@ -1,5 +1,6 @@
 package io.rollout.schemas.topics;
 
+import io.rollout.schemas.serde.UndecodableRecordException;
 import java.nio.charset.StandardCharsets;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
@@ -24,6 +25,10 @@ public final class DeadLetters {
     public static final String ERROR = "rollout.dlq.error";
     /** The service (application id) that dead-lettered it. */
     public static final String SERVICE = "rollout.dlq.service";
+    /** Reason of a record that decodes but breaks a rule of its topic. */
+    public static final String INVALID = "INVALID";
+    /** Reason of a record without a value. */
+    public static final String EMPTY = "EMPTY";
 
     private DeadLetters() {
     }
@@ -44,6 +49,15 @@ public final class DeadLetters {
         headers.add(ERROR, utf8(error == null ? "" : error));
         headers.add(SERVICE, utf8(service));
         return headers;
+    }
+
+    /**
+     * The reason of a record that could not be decoded: the decoder's own
+     * ({@link UndecodableRecordException.Reason}), or {@code CORRUPT} for any other failure.
+     */
+    public static String undecodable(RuntimeException failure) {
+        return failure instanceof UndecodableRecordException u ? u.reason().name()
+                : UndecodableRecordException.Reason.CORRUPT.name();
     }
 
     /** The text of the last header named {@code name}, or null. */
