@@ -41,7 +41,13 @@ import org.apache.kafka.common.errors.RetriableException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** One delivered task: played on a worker thread, committed by the poll thread once DONE. */
+/**
+ * One delivered task: played on a worker thread, committed by the poll thread once DONE.
+ *
+ * <p>Longer than most classes because a task's whole life (play, replay after an outage, publish,
+ * wait for acknowledgements, end open episodes) is guarded by the one lock that makes a revocation
+ * and a publish atomic.
+ */
 final class TaskJob implements Runnable {
 
     private static final Logger LOG = LoggerFactory.getLogger(TaskJob.class);

@@ -52,6 +52,9 @@ import org.slf4j.LoggerFactory;
  * authenticate with SCRAM-SHA-512 as one of the {@link Builder#scramUser} users; the
  * controller and the inter-broker listener then stay on loopback, unauthenticated, so that
  * only processes on this machine reach them.
+ *
+ * <p>Longer than most classes because one KRaft broker's whole set-up (storage formatting,
+ * listeners, SASL/SSL, SCRAM users, shutdown) is done in one place.
  */
 public final class EmbeddedKafkaBroker implements AutoCloseable {
 

@@ -17,6 +17,10 @@ import java.util.stream.Collectors;
  * receptacles are open, where every object is and its clean/hot/cool/on flags. It knows
  * which commands apply now ({@link #admissibleActions()}), applies them with ALFWorld's
  * feedback, and writes the state as a canonical {@link #anchor()}.
+ *
+ * <p>Longer than most classes because a household's state, the actions admissible in it, their
+ * effects and the texts that describe it (room, receptacles, items, the anchor) change together;
+ * the command language itself is {@link Command} and {@link CommandParser}.
  */
 final class Household {
 

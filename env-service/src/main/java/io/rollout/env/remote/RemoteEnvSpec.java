@@ -23,6 +23,9 @@ import java.util.regex.Pattern;
  * {@code key=value} pairs, e.g.
  * {@code name=alfworld,url=http://127.0.0.1:36001,protocol=agentgym-alfworld,timeout=30s,retries=2,dataset-size=3000}.
  * Keys: {@value #KEYS_DOC}. Durations take a unit: {@code ms}, {@code s} or {@code m}.
+ *
+ * <p>Longer than most classes because every key of the text form is parsed and checked here, each
+ * with its own error message.
  */
 public final class RemoteEnvSpec {
 

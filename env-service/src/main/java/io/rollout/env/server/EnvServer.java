@@ -48,6 +48,9 @@ import org.slf4j.LoggerFactory;
  * nothing a client sends causes a 500. A 5xx body says only what kind of failure it was
  * and an error id: the details (exception text, remote addresses) go to the log under
  * that id, never to the client. See docs/env-service-api.md.
+ *
+ * <p>Longer than most classes because every endpoint of the API and its mapping of failures to
+ * answers is here, in the order of docs/env-service-api.md.
  */
 public final class EnvServer implements AutoCloseable {
 

@@ -34,6 +34,10 @@ import java.util.OptionalInt;
  * {@code min_solution} (checked with {@link SokobanSolver}); then the next try continues on the
  * same {@link SeededRandom}, so the same seed always yields the same level. Not thread-safe: it
  * reuses its search buffers.
+ *
+ * <p>Longer than most classes because the whole generation (room topology, reverse play, scoring,
+ * the solution-length check) shares its search buffers and its random stream, which keep a seed's
+ * level the same.
  */
 public final class SokobanGenerator {
 

@@ -55,6 +55,11 @@ import org.slf4j.LoggerFactory;
  * the checkpoint stores, next to them, where in {@code train.samples} they stand. A restart
  * loads the newest checkpoint and replays from there: samples trained after it are trained
  * again (their effect was lost with the process), samples trained before it are not.
+ *
+ * <p>Longer than most classes because it is the trainer's Kafka edge: reading samples, dead
+ * letters, publishing, checkpoints and their restore share the consumer, the version and the resume
+ * offsets. The parts decided without Kafka are SampleAssembler, FinishedGroups, PolicyTrainer and
+ * TrainerCheckpoint; the scheduler is reached through TaskDispatch.
  */
 public final class TrainerService implements AutoCloseable {
 

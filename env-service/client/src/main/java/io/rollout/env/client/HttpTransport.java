@@ -39,6 +39,10 @@ import javax.net.ssl.SSLSocketFactory;
  * An answer body larger than {@code maxBodyBytes} is refused. Over https the server's
  * certificate must name the host of the URL (endpoint identification, as browsers do), and
  * the host name is sent as SNI.
+ *
+ * <p>Longer than most classes because it is a small HTTP/1.1 client of its own (connection pool,
+ * chunked bodies, TLS host check, one deadline over every read), which the JDK's client cannot give
+ * per call.
  */
 final class HttpTransport implements AutoCloseable {
 

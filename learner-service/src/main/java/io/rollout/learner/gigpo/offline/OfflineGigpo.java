@@ -50,6 +50,9 @@ import org.slf4j.LoggerFactory;
  * a second. Output goes to a temporary file next to the target and is moved into place only on
  * success, so a failed run leaves no partial output. Memory grows with the number of rows (about
  * 100 bytes a row plus the distinct anchors), so very large files need a matching heap.
+ *
+ * <p>Longer than most classes because the two passes, their chunked parallel parsing and
+ * formatting, and the atomic move of the output share one row table.
  */
 public final class OfflineGigpo {
 

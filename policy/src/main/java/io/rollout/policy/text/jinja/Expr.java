@@ -5,7 +5,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** An expression node. A failure inside it becomes a {@link TemplateException} naming its line. */
+/**
+ * An expression node. A failure inside it becomes a {@link TemplateException} naming its line.
+ *
+ * <p>Longer than most classes because every expression node of the template language is a small
+ * nested class here, so the evaluator reads as one piece beside the parser that builds it.
+ */
 abstract class Expr {
 
     final int line;

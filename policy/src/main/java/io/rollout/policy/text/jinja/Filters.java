@@ -12,7 +12,12 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** Jinja's built-in filters that chat templates use, with Python Jinja's arguments and results. */
+/**
+ * Jinja's built-in filters that chat templates use, with Python Jinja's arguments and results.
+ *
+ * <p>Longer than most classes because each built-in filter is one short method with Python Jinja's
+ * arguments, in one table.
+ */
 final class Filters {
 
     /** A filter: the value left of {@code |} and the call's arguments. */

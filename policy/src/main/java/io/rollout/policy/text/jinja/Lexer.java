@@ -11,6 +11,9 @@ import java.util.List;
  * {@code lstrip_blocks} (spaces before a block or comment tag at the start of a line are
  * dropped), {@code -}/{@code +} whitespace control on every tag, {@code raw} blocks, one
  * trailing newline of the source dropped.
+ *
+ * <p>Longer than most classes because it follows Jinja2's lexer rule by rule (whitespace control,
+ * raw blocks, string and number literals) so the two can be read side by side.
  */
 final class Lexer {
 

@@ -12,6 +12,9 @@ import java.util.Set;
  * Builds the node tree from tokens with Jinja2's grammar and operator precedence (filters and
  * tests bind tighter than arithmetic, so {@code a + b | trim} trims {@code b} only). Unknown
  * filters, tests and tags fail here, before anything renders.
+ *
+ * <p>Longer than most classes because it is one recursive-descent parser of the whole grammar, one
+ * method per precedence level and tag, as Jinja2's own parser is.
  */
 final class Parser {
 

@@ -12,6 +12,10 @@ import java.util.Map;
  * ints are {@code Long} (any integral {@code Number} is accepted), floats {@code Double},
  * lists any {@code List} ({@link Tuple} for tuples), dicts any {@code Map}. Strings index,
  * slice and count by code point, as Python's do.
+ *
+ * <p>Longer than most classes because Python's semantics of each operation (truthiness, comparison,
+ * arithmetic, indexing, slicing, string methods) live together, so the templates see one consistent
+ * Python.
  */
 final class Py {
 
