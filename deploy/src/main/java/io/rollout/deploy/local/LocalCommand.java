@@ -35,8 +35,6 @@ import io.rollout.learner.scheduler.SchedulerConfig;
 import io.rollout.learner.scheduler.TaskDistribution;
 import io.rollout.learner.scheduler.TaskScheduler;
 import io.rollout.learner.trainer.GgpoConfig;
-import io.rollout.learner.trainer.LossConfig;
-import io.rollout.learner.trainer.OptimizerConfig;
 import io.rollout.learner.trainer.SampleAssembler;
 import io.rollout.learner.trainer.TrainerConfig;
 import io.rollout.learner.trainer.TrainerService;
@@ -400,10 +398,13 @@ public final class LocalCommand implements Callable<Integer> {
                 batchGroups, maxStaleness, 3, Duration.ofMinutes(5), prefix + "local");
         TaskScheduler taskScheduler = new TaskScheduler(schedulerConfig, TaskDistribution.parse(List.of(taskSpec())),
                 seed);
-        TrainerConfig trainerConfig = new TrainerConfig(
-                new LossConfig(0.2, 0.2, 3.0, klCoef, 10.0, entropyCoef),
-                OptimizerConfig.defaults().withLearningRate(lr),
-                new GgpoConfig(GgpoConfig.Mode.parse(ggpo), 0.03, 0.01, 200), ppoEpochs, 32, 0, temperature, seed);
+        TrainerConfig defaults = TrainerConfig.defaults();
+        TrainerConfig trainerConfig = defaults
+                .withLoss(defaults.loss().withKlCoef(klCoef).withEntropyCoef(entropyCoef))
+                .withOptimizer(defaults.optimizer().withLearningRate(lr))
+                .withGgpo(defaults.ggpo().withMode(GgpoConfig.Mode.parse(ggpo)))
+                .withBatching(ppoEpochs, defaults.miniBatchSize(), defaults.microBatchSize())
+                .withTemperature(temperature).withSeed(seed);
         LoraSpec lora = LoraSpec.defaults(modelDir.getFileName().toString()).withRank(loraRank);
         TrainerService.Settings settings = new TrainerService.Settings(batchGroups, maxStaleness, 10, ADAPTER, lora,
                 null, null);

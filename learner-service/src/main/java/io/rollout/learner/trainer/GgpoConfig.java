@@ -37,6 +37,10 @@ public record GgpoConfig(Mode mode, double sigma, double beta, long rampSteps) {
         return new GgpoConfig(Mode.GGPO, 0.03, 0.01, 200);
     }
 
+    public GgpoConfig withMode(Mode newMode) {
+        return new GgpoConfig(newMode, sigma, beta, rampSteps);
+    }
+
     /** beta as used: 0 for flat. */
     public double effectiveBeta() {
         return mode == Mode.FLAT ? 0 : beta;

@@ -22,6 +22,14 @@ public record LossConfig(double epsLow, double epsHigh, double clipC, double klC
         return new LossConfig(0.2, 0.2, 3.0, 0.01, 10.0, 0.001);
     }
 
+    public LossConfig withKlCoef(double coef) {
+        return new LossConfig(epsLow, epsHigh, clipC, coef, klClamp, entropyCoef);
+    }
+
+    public LossConfig withEntropyCoef(double coef) {
+        return new LossConfig(epsLow, epsHigh, clipC, klCoef, klClamp, coef);
+    }
+
     static void require(boolean ok, String message, double value) {
         if (!ok || Double.isNaN(value)) {
             throw new IllegalArgumentException(message + ", got " + value);

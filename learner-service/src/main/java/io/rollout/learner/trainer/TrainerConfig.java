@@ -29,6 +29,18 @@ public record TrainerConfig(LossConfig loss, OptimizerConfig optimizer, GgpoConf
                 1.0, 0);
     }
 
+    public TrainerConfig withLoss(LossConfig newLoss) {
+        return new TrainerConfig(newLoss, optimizer, ggpo, ppoEpochs, miniBatchSize, microBatchSize, temperature, seed);
+    }
+
+    public TrainerConfig withTemperature(double t) {
+        return new TrainerConfig(loss, optimizer, ggpo, ppoEpochs, miniBatchSize, microBatchSize, t, seed);
+    }
+
+    public TrainerConfig withSeed(long s) {
+        return new TrainerConfig(loss, optimizer, ggpo, ppoEpochs, miniBatchSize, microBatchSize, temperature, s);
+    }
+
     public TrainerConfig withGgpo(GgpoConfig newGgpo) {
         return new TrainerConfig(loss, optimizer, newGgpo, ppoEpochs, miniBatchSize, microBatchSize, temperature, seed);
     }
