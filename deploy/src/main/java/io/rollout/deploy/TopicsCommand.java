@@ -1,8 +1,8 @@
 package io.rollout.deploy;
 
+import io.rollout.schemas.cli.DurationConverter;
 import io.rollout.schemas.cli.KafkaOptions;
 import io.rollout.schemas.config.CommandLines;
-import io.rollout.schemas.config.Durations;
 import io.rollout.schemas.topics.TopicCatalog;
 import io.rollout.schemas.topics.TopicProvisioner;
 import io.rollout.schemas.topics.TopicProvisioner.Outcome;
@@ -130,17 +130,5 @@ final class TopicsCommand implements Callable<Integer> {
 
     private static String human(Duration d) {
         return d.toString().substring(2).toLowerCase();
-    }
-
-    /** Durations as the configuration takes them: 500ms, 30s, 10m, PT30S. */
-    static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
-        @Override
-        public Duration convert(String value) {
-            try {
-                return Durations.parse(value);
-            } catch (IllegalArgumentException e) {
-                throw new CommandLine.TypeConversionException(e.getMessage());
-            }
-        }
     }
 }

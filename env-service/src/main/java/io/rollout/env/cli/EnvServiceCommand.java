@@ -12,9 +12,9 @@ import io.rollout.env.server.EnvServer;
 import io.rollout.env.server.SessionManager;
 import io.rollout.env.sokoban.LevelStats;
 import io.rollout.env.sokoban.SokobanConfig;
+import io.rollout.schemas.cli.DurationConverter;
 import io.rollout.schemas.cli.RootCommand;
 import io.rollout.schemas.config.CommandLines;
-import io.rollout.schemas.config.Durations;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -242,18 +242,6 @@ public final class EnvServiceCommand extends RootCommand {
                     stats.randomSuccess(), randomEpisodes, config.maxSteps());
             out.flush();
             return 0;
-        }
-    }
-
-    /** Durations as the configuration takes them: 500ms, 30s, 10m, PT30S. */
-    static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
-        @Override
-        public Duration convert(String value) {
-            try {
-                return Durations.parse(value);
-            } catch (IllegalArgumentException e) {
-                throw new CommandLine.TypeConversionException(e.getMessage());
-            }
         }
     }
 }
