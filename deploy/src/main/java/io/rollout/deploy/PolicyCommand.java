@@ -11,6 +11,7 @@ import io.rollout.policy.sampling.SamplingParams;
 import io.rollout.policy.text.ChatTemplate;
 import io.rollout.policy.tiny.TinyModelSpec;
 import io.rollout.policy.tiny.TinyModels;
+import io.rollout.schemas.cli.ModelOptions;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -48,27 +49,21 @@ final class PolicyCommand implements Runnable {
         throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand");
     }
 
-    /** The options every command that loads a model shares. */
-    static final class ModelOptions {
-        @Option(names = "--model", paramLabel = "DIR", required = true,
-                description = "Hugging Face model directory (config.json, model.safetensors or shards, tokenizer.json).")
-        Path model;
+    /** The options every command that loads a model shares: the model's and an adapter. */
+    static final class PolicyOptions {
+        @Mixin
+        private ModelOptions model = new ModelOptions();
 
         @Option(names = "--adapter", paramLabel = "DIR",
                 description = "PEFT LoRA adapter directory (adapter_config.json, adapter_model.safetensors).")
         Path adapter;
 
-        @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "cpu",
-                description = "cpu, gpu or gpu:N (default: ${DEFAULT-VALUE}).")
-        String device;
-
-        @Option(names = "--dtype", paramLabel = "TYPE", defaultValue = "auto",
-                description = "auto (= float32), float32, float16 or float64 (default: ${DEFAULT-VALUE}).")
-        String dtype;
-
         /** Loads the model (and adapter), runs {@code body}, maps model errors to exit code 4. */
         int run(CommandLine cli, Body body) throws IOException {
-            try (Policy policy = Policy.load(model, device, dtype);
+            if (model.model() == null) {
+                throw new CommandLine.ParameterException(cli, "Missing required option: '--model=DIR'");
+            }
+            try (Policy policy = Policy.load(model.model(), model.device(), model.dtype());
                     LoraAdapter lora = adapter == null ? null : policy.loadAdapter(adapter)) {
                 body.run(policy, lora);
                 return 0;
@@ -95,7 +90,7 @@ final class PolicyCommand implements Runnable {
         private CommandLine.Model.CommandSpec spec;
 
         @Mixin
-        private ModelOptions options;
+        private PolicyOptions options;
 
         @Option(names = "--tokens", paramLabel = "IDS", required = true, split = ",",
                 description = "Token ids, comma-separated, e.g. 1,2,3.")
@@ -138,7 +133,7 @@ final class PolicyCommand implements Runnable {
         private CommandLine.Model.CommandSpec spec;
 
         @Mixin
-        private ModelOptions options;
+        private PolicyOptions options;
 
         @Option(names = "--prompt", paramLabel = "TEXT", required = true, description = "The user message.")
         private String prompt;

@@ -7,6 +7,7 @@ import io.rollout.deploy.reliability.SoakCommand;
 import io.rollout.deploy.local.LocalCommand;
 import io.rollout.env.cli.EnvServiceCommand;
 import io.rollout.learner.cli.LearnerCommand;
+import io.rollout.schemas.cli.RootCommand;
 import io.rollout.schemas.config.CommandLines;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -17,8 +18,6 @@ import picocli.CommandLine.Command;
  */
 @Command(
         name = "rollout",
-        mixinStandardHelpOptions = true,
-        versionProvider = RolloutCommand.Version.class,
         description = "Kafka-based streaming rollout pipeline for training LLM agents with RL.",
         subcommands = {BrokerCommand.class, TopicsCommand.class, EnvServiceCommand.class, LearnerCommand.class,
             PolicyCommand.class, ActorCommand.class, LocalCommand.class, ExperimentCommand.class, FaultCommand.class,
@@ -26,7 +25,7 @@ import picocli.CommandLine.Command;
             CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 ok, 1 topics differ from the catalog, 2 bad usage, 3 Kafka unreachable or failed,",
             "4 a model, tokenizer or adapter cannot be used."})
-public final class RolloutCommand implements Runnable {
+public final class RolloutCommand extends RootCommand {
 
     /** Exit code when existing topics differ from the catalog. */
     static final int EXIT_MISMATCH = 1;
@@ -35,9 +34,6 @@ public final class RolloutCommand implements Runnable {
     /** Exit code when Kafka cannot be reached or an operation against it fails. */
     static final int EXIT_KAFKA = 3;
 
-    @CommandLine.Spec
-    private CommandLine.Model.CommandSpec spec;
-
     public static void main(String[] args) {
         System.exit(commandLine().execute(args));
     }
@@ -45,19 +41,5 @@ public final class RolloutCommand implements Runnable {
     /** The configured command line; tests call {@code execute} on it without exiting the JVM. */
     static CommandLine commandLine() {
         return CommandLines.of(new RolloutCommand(), EXIT_KAFKA);
-    }
-
-    @Override
-    public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand");
-    }
-
-    /** Version from the jar manifest. */
-    static final class Version implements CommandLine.IVersionProvider {
-        @Override
-        public String[] getVersion() {
-            String version = RolloutCommand.class.getPackage().getImplementationVersion();
-            return new String[] {"rollout " + (version == null ? "(development build)" : version)};
-        }
     }
 }

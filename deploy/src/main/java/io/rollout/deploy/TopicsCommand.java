@@ -1,14 +1,13 @@
 package io.rollout.deploy;
 
+import io.rollout.schemas.cli.DurationConverter;
+import io.rollout.schemas.cli.KafkaOptions;
 import io.rollout.schemas.config.CommandLines;
-import io.rollout.schemas.config.Durations;
-import io.rollout.schemas.kafka.KafkaSettings;
 import io.rollout.schemas.topics.TopicCatalog;
 import io.rollout.schemas.topics.TopicProvisioner;
 import io.rollout.schemas.topics.TopicProvisioner.Outcome;
 import io.rollout.schemas.topics.TopicProvisioner.Status;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -41,21 +40,8 @@ final class TopicsCommand implements Callable<Integer> {
     @CommandLine.Spec
     private CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--bootstrap", paramLabel = "HOST:PORT[,HOST:PORT...]",
-            description = "Kafka bootstrap servers (overrides bootstrap.servers from --kafka-config).")
-    private String bootstrap;
-
-    @Option(names = "--kafka", paramLabel = "KEY=VALUE",
-            description = "Any Kafka admin client setting, e.g. --kafka security.protocol=SASL_SSL. Repeatable.")
-    private Map<String, String> kafka = new LinkedHashMap<>();
-
-    @Option(names = "--kafka-config", paramLabel = "FILE",
-            description = "A properties file of Kafka client settings; --kafka and --bootstrap take precedence.")
-    private Path kafkaConfig;
-
-    @Option(names = "--prefix", paramLabel = "PREFIX", defaultValue = "",
-            description = "Run prefix put in front of every topic name, e.g. run7.")
-    private String prefix;
+    @CommandLine.Mixin
+    private KafkaOptions kafka = new KafkaOptions();
 
     @Option(names = "--partitions", paramLabel = "TOPIC=N",
             description = "Partition count of a topic by its unprefixed name, e.g. --partitions rollout.steps=12.")
@@ -75,10 +61,10 @@ final class TopicsCommand implements Callable<Integer> {
         TopicCatalog catalog;
         Properties props;
         try {
-            TopicCatalog.Builder builder = TopicCatalog.builder().prefix(prefix);
+            TopicCatalog.Builder builder = kafka.topicsBuilder();
             partitions.forEach(builder::partitions);
             catalog = builder.build();
-            props = KafkaSettings.merge(kafkaConfig, kafka, bootstrap);
+            props = kafka.properties();
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
@@ -144,17 +130,5 @@ final class TopicsCommand implements Callable<Integer> {
 
     private static String human(Duration d) {
         return d.toString().substring(2).toLowerCase();
-    }
-
-    /** Durations as the configuration takes them: 500ms, 30s, 10m, PT30S. */
-    static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
-        @Override
-        public Duration convert(String value) {
-            try {
-                return Durations.parse(value);
-            } catch (IllegalArgumentException e) {
-                throw new CommandLine.TypeConversionException(e.getMessage());
-            }
-        }
     }
 }

@@ -12,17 +12,17 @@ import io.rollout.schemas.observability.MetricsHttpServer;
 import io.rollout.policy.ModelFormatException;
 import io.rollout.policy.Policy;
 import io.rollout.policy.text.ChatTemplate;
+import io.rollout.schemas.cli.EnvDefaults;
+import io.rollout.schemas.cli.KafkaOptions;
+import io.rollout.schemas.cli.ModelOptions;
 import io.rollout.schemas.config.CommandLines;
-import io.rollout.schemas.kafka.KafkaSettings;
 import io.rollout.schemas.observability.Registries;
 import io.rollout.schemas.topics.TopicCatalog;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Callable;
 import org.slf4j.Logger;
@@ -36,6 +36,7 @@ import picocli.CommandLine.Option;
         name = "run",
         mixinStandardHelpOptions = true,
         sortOptions = false,
+        modelTransformer = RunCommand.Env.class,
         description = {
             "Joins the consumer group on rollout.tasks and plays each task's group of episodes against env-service,",
             "batching generation across the group's episodes, with several groups in flight. Publishes one Step per",
@@ -52,7 +53,7 @@ import picocli.CommandLine.Option;
             "/health (liveness) is 503 once the actor failed or drains; /ready (readiness) is 503 during an outage.",
             "Exit codes: 143 after SIGTERM (the signal's); 1 the actor failed (an Error such as OutOfMemoryError while playing or",
             "in the task loop, a step Kafka refused for good), its unfinished tasks are left uncommitted; 2 bad usage.",
-            "Prints 'metrics=URL', then 'running' on standard output."
+            "--model is the learner's base model. Prints 'metrics=URL', then 'running' on standard output."
         })
 final class RunCommand implements Callable<Integer> {
 
@@ -64,20 +65,8 @@ final class RunCommand implements Callable<Integer> {
     @CommandLine.Spec
     private CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--bootstrap", paramLabel = "HOST:PORT[,...]", defaultValue = "${env:ACTOR_BOOTSTRAP}",
-            description = "Kafka bootstrap servers (env ACTOR_BOOTSTRAP).")
-    private String bootstrap;
-
-    @Option(names = "--kafka", paramLabel = "KEY=VALUE", description = "Any Kafka client setting. Repeatable.")
-    private Map<String, String> kafka = new LinkedHashMap<>();
-
-    @Option(names = "--kafka-config", paramLabel = "FILE", defaultValue = "${env:ACTOR_KAFKA_CONFIG}",
-            description = "A properties file of Kafka settings; --kafka and --bootstrap take precedence (env ACTOR_KAFKA_CONFIG).")
-    private Path kafkaConfig;
-
-    @Option(names = "--prefix", paramLabel = "PREFIX", defaultValue = "${env:ACTOR_PREFIX:-}",
-            description = "Run prefix of the topic names (env ACTOR_PREFIX).")
-    private String prefix;
+    @CommandLine.Mixin
+    private KafkaOptions kafka = new KafkaOptions();
 
     @Option(names = "--env-url", paramLabel = "URL", defaultValue = "${env:ACTOR_ENV_URL}",
             description = "Base URL of env-service, e.g. http://127.0.0.1:8090 (env ACTOR_ENV_URL).")
@@ -97,17 +86,8 @@ final class RunCommand implements Callable<Integer> {
             description = "Threads making env-service calls (default: ${DEFAULT-VALUE}).")
     private int envThreads;
 
-    @Option(names = "--model", paramLabel = "DIR", defaultValue = "${env:ACTOR_MODEL}",
-            description = "Base model: a Hugging Face directory, the same as the learner's (env ACTOR_MODEL).")
-    private Path model;
-
-    @Option(names = "--device", defaultValue = "${env:ACTOR_DEVICE:-cpu}",
-            description = "cpu, gpu or gpu:N (default: ${DEFAULT-VALUE}; env ACTOR_DEVICE).")
-    private String device;
-
-    @Option(names = "--dtype", defaultValue = "${env:ACTOR_DTYPE:-auto}",
-            description = "auto (float32), float32, float16 or float64 (default: ${DEFAULT-VALUE}).")
-    private String dtype;
+    @CommandLine.Mixin
+    private ModelOptions model = new ModelOptions();
 
     @Option(names = "--actor-id", defaultValue = "${env:ACTOR_ID}",
             description = "Recorded in every step (default: actor-<pid>@<host>; env ACTOR_ID).")
@@ -197,7 +177,7 @@ final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (model == null) {
+        if (model.model() == null) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--model is required (or ACTOR_MODEL)");
         }
         if (envUrl == null) {
@@ -205,9 +185,9 @@ final class RunCommand implements Callable<Integer> {
         }
         Policy policy;
         try {
-            policy = Policy.load(model, device, dtype);
+            policy = Policy.load(model.model(), model.device(), model.dtype());
         } catch (ModelFormatException | IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--model " + model + ": " + e.getMessage());
+            throw new CommandLine.ParameterException(spec.commandLine(), "--model " + model.model() + ": " + e.getMessage());
         }
         String id = actorId == null || actorId.isBlank() ? "actor-" + ManagementFactory.getRuntimeMXBean().getName()
                 : actorId;
@@ -217,10 +197,10 @@ final class RunCommand implements Callable<Integer> {
         TopicCatalog topics;
         try {
             player = playerConfig(id, policy);
-            settings = new ActorService.Settings(id, consumerGroup != null ? consumerGroup : prefix + "actors",
+            settings = new ActorService.Settings(id, consumerGroup != null ? consumerGroup : kafka.prefix() + "actors",
                     groupsInFlight, drainTimeout, maxStepBytes, outageBackoff, outageBackoffMax, outageReplays);
-            props = KafkaSettings.merge(kafkaConfig, kafka, bootstrap);
-            topics = TopicCatalog.builder().prefix(prefix).build();
+            props = kafka.properties();
+            topics = kafka.topics();
             if (envThreads < 1) {
                 throw new IllegalArgumentException("--env-threads must be >= 1, got " + envThreads);
             }
@@ -273,5 +253,12 @@ final class RunCommand implements Callable<Integer> {
         return new PlayerConfig(id, f, actions, temperature, topP,
                 maxNewTokens == 0 ? defaults.maxNewTokens() : maxNewTokens,
                 history < 0 ? defaults.historyLength() : history, maxPromptTokens, seed);
+    }
+
+    /** ACTOR_ and the option's name: ACTOR_BOOTSTRAP, ACTOR_KAFKA_CONFIG, ACTOR_PREFIX, ACTOR_MODEL, ACTOR_DEVICE, ACTOR_DTYPE. */
+    static final class Env extends EnvDefaults {
+        Env() {
+            super("ACTOR_");
+        }
     }
 }

@@ -12,6 +12,7 @@ import io.rollout.actor.service.ActorMetrics.TaskOutcome;
 import io.rollout.records.Step;
 import io.rollout.records.Task;
 import io.rollout.schemas.kafka.KafkaClients;
+import io.rollout.schemas.kafka.KafkaSettings;
 import io.rollout.schemas.serde.AvroSerde;
 import io.rollout.schemas.topics.Attempts;
 import io.rollout.schemas.topics.DeadLetters;
@@ -267,10 +268,7 @@ public final class ActorService implements AutoCloseable {
 
     /** The Kafka consumer settings of an actor: manual commits, cooperative rebalancing, classic protocol. */
     static Properties consumerProperties(Properties kafka, Settings settings) {
-        Properties p = new Properties();
-        p.putAll(kafka);
-        p.put(ConsumerConfig.GROUP_ID_CONFIG, settings.consumerGroup());
-        p.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, settings.actorId() + "-tasks");
+        Properties p = KafkaSettings.consumer(kafka, settings.consumerGroup(), settings.actorId() + "-tasks");
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         p.putIfAbsent(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         p.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "classic");
@@ -285,12 +283,8 @@ public final class ActorService implements AutoCloseable {
         if (pollThread != null) {
             throw new IllegalStateException("actor " + settings.actorId() + " is already started");
         }
-        Properties producerProps = new Properties();
-        producerProps.putAll(kafka);
+        Properties producerProps = KafkaSettings.producer(kafka, settings.actorId() + "-steps");
         producerProps.remove(ConsumerConfig.GROUP_ID_CONFIG);
-        producerProps.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, settings.actorId() + "-steps");
-        producerProps.put(ProducerConfig.ACKS_CONFIG, "all");
-        producerProps.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         producerProps.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, "5");
         // A send blocks (holding its task's lock, which a revocation or the drain waits for) at most this long.
         producerProps.putIfAbsent(ProducerConfig.MAX_BLOCK_MS_CONFIG, "5000");

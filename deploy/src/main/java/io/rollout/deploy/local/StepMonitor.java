@@ -2,6 +2,7 @@ package io.rollout.deploy.local;
 
 import io.rollout.records.Step;
 import io.rollout.records.TerminalReason;
+import io.rollout.schemas.kafka.KafkaSettings;
 import io.rollout.schemas.serde.AvroSerde;
 import io.rollout.schemas.topics.Partitions;
 import io.rollout.schemas.topics.TopicCatalog;
@@ -69,9 +70,7 @@ final class StepMonitor implements AutoCloseable {
     private volatile boolean closed;
 
     StepMonitor(Properties kafka, TopicCatalog topics) {
-        Properties p = new Properties();
-        p.putAll(kafka);
-        p.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        Properties p = KafkaSettings.consumer(kafka, null, null);
         p.put(ConsumerConfig.CLIENT_ID_CONFIG, "local-step-monitor");
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         this.topic = topics.steps().name();

@@ -8,6 +8,7 @@ import io.rollout.learner.trainer.TrainerCheckpoint;
 import io.rollout.records.DroppedGroup;
 import io.rollout.records.Task;
 import io.rollout.records.WeightManifest;
+import io.rollout.schemas.kafka.KafkaSettings;
 import io.rollout.schemas.serde.AvroSerde;
 import io.rollout.schemas.topics.DeadLetters;
 import io.rollout.schemas.topics.TopicCatalog;
@@ -255,8 +256,7 @@ final class Audit {
     }
 
     private void readAll(String topic, BiConsumer<TopicPartition, ConsumerRecord<byte[], byte[]>> each) {
-        java.util.Properties p = new java.util.Properties();
-        p.putAll(kafka);
+        java.util.Properties p = KafkaSettings.copy(kafka);
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(),
                 new ByteArrayDeserializer())) {

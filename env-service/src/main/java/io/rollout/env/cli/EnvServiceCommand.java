@@ -12,8 +12,9 @@ import io.rollout.env.server.EnvServer;
 import io.rollout.env.server.SessionManager;
 import io.rollout.env.sokoban.LevelStats;
 import io.rollout.env.sokoban.SokobanConfig;
+import io.rollout.schemas.cli.DurationConverter;
+import io.rollout.schemas.cli.RootCommand;
 import io.rollout.schemas.config.CommandLines;
-import io.rollout.schemas.config.Durations;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -38,16 +39,11 @@ import picocli.CommandLine.Option;
 /** {@code env-service}: serves the environments over HTTP. */
 @Command(
         name = "env-service",
-        mixinStandardHelpOptions = true,
-        versionProvider = EnvServiceCommand.Version.class,
         description = "Environments (Sokoban, a text household task, remote environment servers) behind an HTTP API.",
         subcommands = {EnvServiceCommand.Serve.class, EnvServiceCommand.Levels.class, CommandLine.HelpCommand.class})
-public final class EnvServiceCommand implements Runnable {
+public final class EnvServiceCommand extends RootCommand {
 
     private static final Logger log = LoggerFactory.getLogger(EnvServiceCommand.class);
-
-    @CommandLine.Spec
-    private CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
         System.exit(commandLine().execute(args));
@@ -56,11 +52,6 @@ public final class EnvServiceCommand implements Runnable {
     /** The configured command line: one-line errors, exit 2 for usage, 1 for failures. */
     public static CommandLine commandLine() {
         return CommandLines.of(new EnvServiceCommand(), 1);
-    }
-
-    @Override
-    public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand");
     }
 
     /** Runs the HTTP server until SIGTERM. */
@@ -251,27 +242,6 @@ public final class EnvServiceCommand implements Runnable {
                     stats.randomSuccess(), randomEpisodes, config.maxSteps());
             out.flush();
             return 0;
-        }
-    }
-
-    /** Version from the jar manifest. */
-    static final class Version implements CommandLine.IVersionProvider {
-        @Override
-        public String[] getVersion() {
-            String version = EnvServiceCommand.class.getPackage().getImplementationVersion();
-            return new String[] {"env-service " + (version == null ? "(development build)" : version)};
-        }
-    }
-
-    /** Durations as the configuration takes them: 500ms, 30s, 10m, PT30S. */
-    static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
-        @Override
-        public Duration convert(String value) {
-            try {
-                return Durations.parse(value);
-            } catch (IllegalArgumentException e) {
-                throw new CommandLine.TypeConversionException(e.getMessage());
-            }
         }
     }
 }

@@ -2,6 +2,7 @@ package io.rollout.learner.advantage;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
+import io.rollout.schemas.kafka.KafkaSettings;
 import io.rollout.schemas.topics.TopicCatalog;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -70,8 +71,7 @@ public final class AdvantageService implements AutoCloseable {
      */
     public static Properties streamsProperties(Properties kafka, String applicationId, Path stateDir,
             Duration commitInterval, int threads) {
-        Properties p = new Properties();
-        p.putAll(kafka);
+        Properties p = KafkaSettings.copy(kafka);
         p.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
         p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
         p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, Long.toString(commitInterval.toMillis()));

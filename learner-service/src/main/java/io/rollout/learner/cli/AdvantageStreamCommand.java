@@ -6,15 +6,14 @@ import io.rollout.learner.advantage.AdvantageService;
 import io.rollout.learner.advantage.BoundedRocksDbMemory;
 import io.rollout.learner.gigpo.GigpoConfig;
 import io.rollout.learner.gigpo.GigpoMode;
-import io.rollout.schemas.kafka.KafkaSettings;
+import io.rollout.schemas.cli.EnvDefaults;
+import io.rollout.schemas.cli.KafkaOptions;
 import io.rollout.schemas.observability.MetricsAuthOptions;
 import io.rollout.schemas.observability.MetricsHttpServer;
 import io.rollout.schemas.observability.Registries;
 import io.rollout.schemas.topics.TopicCatalog;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -25,6 +24,7 @@ import picocli.CommandLine.Option;
 @Command(
         name = "advantage-stream",
         mixinStandardHelpOptions = true,
+        modelTransformer = AdvantageStreamCommand.Env.class,
         description = {
             "Reads rollout.steps, keeps each group's steps until all its episodes are done, and writes one",
             "TrainingSample per step with its GiGPO advantages to train.samples (exactly-once).",
@@ -38,21 +38,8 @@ final class AdvantageStreamCommand implements Callable<Integer> {
     @CommandLine.Spec
     private CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--bootstrap", paramLabel = "HOST:PORT[,...]", defaultValue = "${env:ADVANTAGE_BOOTSTRAP}",
-            description = "Kafka bootstrap servers (env ADVANTAGE_BOOTSTRAP).")
-    private String bootstrap;
-
-    @Option(names = "--kafka", paramLabel = "KEY=VALUE",
-            description = "Any Kafka Streams or client setting, e.g. --kafka security.protocol=SASL_SSL. Repeatable.")
-    private Map<String, String> kafka = new LinkedHashMap<>();
-
-    @Option(names = "--kafka-config", paramLabel = "FILE", defaultValue = "${env:ADVANTAGE_KAFKA_CONFIG}",
-            description = "A properties file of Kafka settings; --kafka and --bootstrap take precedence (env ADVANTAGE_KAFKA_CONFIG).")
-    private Path kafkaConfig;
-
-    @Option(names = "--prefix", paramLabel = "PREFIX", defaultValue = "${env:ADVANTAGE_PREFIX:-}",
-            description = "Run prefix of the topic names, e.g. run7. (env ADVANTAGE_PREFIX).")
-    private String prefix;
+    @CommandLine.Mixin
+    private KafkaOptions kafka = new KafkaOptions();
 
     @Option(names = "--application-id", paramLabel = "ID", defaultValue = "${env:ADVANTAGE_APPLICATION_ID:-rollout-advantage}",
             description = "Kafka Streams application id: consumer group and state topic prefix (default: ${DEFAULT-VALUE}; env ADVANTAGE_APPLICATION_ID).")
@@ -136,9 +123,9 @@ final class AdvantageStreamCommand implements Callable<Integer> {
             GigpoConfig gigpo = new GigpoConfig(GigpoMode.parse(mode), omega, gamma, invalidPenalty,
                     GigpoConfig.defaults().epsilon(), similarity == null ? Double.NaN : similarity);
             config = new AdvantageConfig(gigpo, groupTimeout, timeoutCheck, finishedRetention);
-            topics = TopicCatalog.builder().prefix(prefix).build();
-            props = AdvantageService.streamsProperties(KafkaSettings.merge(kafkaConfig, kafka, bootstrap),
-                    applicationId, stateDir, commitInterval, threads);
+            topics = kafka.topics();
+            props = AdvantageService.streamsProperties(kafka.properties(), applicationId, stateDir, commitInterval,
+                    threads);
             props.put(BoundedRocksDbMemory.BUDGET_CONFIG, Long.toString(rocksdbMemoryMib << 20));
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
@@ -158,5 +145,12 @@ final class AdvantageStreamCommand implements Callable<Integer> {
         spec.commandLine().getOut().flush();
         service.awaitStopped();
         return service.failed() ? 1 : 0;
+    }
+
+    /** ADVANTAGE_ and the option's name: ADVANTAGE_BOOTSTRAP, ADVANTAGE_KAFKA_CONFIG, ADVANTAGE_PREFIX. */
+    static final class Env extends EnvDefaults {
+        Env() {
+            super("ADVANTAGE_");
+        }
     }
 }

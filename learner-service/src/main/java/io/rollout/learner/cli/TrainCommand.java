@@ -17,7 +17,9 @@ import io.rollout.learner.trainer.UpdateStats;
 import io.rollout.policy.ModelFormatException;
 import io.rollout.policy.Policy;
 import io.rollout.policy.lora.LoraSpec;
-import io.rollout.schemas.kafka.KafkaSettings;
+import io.rollout.schemas.cli.EnvDefaults;
+import io.rollout.schemas.cli.KafkaOptions;
+import io.rollout.schemas.cli.ModelOptions;
 import io.rollout.schemas.observability.MetricsAuthOptions;
 import io.rollout.schemas.observability.MetricsHttpServer;
 import io.rollout.schemas.observability.Registries;
@@ -47,6 +49,7 @@ import picocli.CommandLine.Option;
         name = "train",
         mixinStandardHelpOptions = true,
         sortOptions = false,
+        modelTransformer = TrainCommand.Env.class,
         description = {
             "Schedules tasks on rollout.tasks, trains the LoRA adapter on complete groups from train.samples",
             "(critic-free dual-clip PPO, k3 KL to the base model, entropy bonus, AdamW, LoRA-GGPO) and",
@@ -60,32 +63,11 @@ final class TrainCommand implements Callable<Integer> {
     private CommandLine.Model.CommandSpec spec;
 
     // --- Kafka and files
-    @Option(names = "--bootstrap", paramLabel = "HOST:PORT[,...]", defaultValue = "${env:TRAIN_BOOTSTRAP}",
-            description = "Kafka bootstrap servers (env TRAIN_BOOTSTRAP).")
-    private String bootstrap;
+    @CommandLine.Mixin
+    private KafkaOptions kafka = new KafkaOptions();
 
-    @Option(names = "--kafka", paramLabel = "KEY=VALUE", description = "Any Kafka client setting. Repeatable.")
-    private Map<String, String> kafka = new LinkedHashMap<>();
-
-    @Option(names = "--kafka-config", paramLabel = "FILE", defaultValue = "${env:TRAIN_KAFKA_CONFIG}",
-            description = "A properties file of Kafka settings; --kafka and --bootstrap take precedence (env TRAIN_KAFKA_CONFIG).")
-    private Path kafkaConfig;
-
-    @Option(names = "--prefix", paramLabel = "PREFIX", defaultValue = "${env:TRAIN_PREFIX:-}",
-            description = "Run prefix of the topic names (env TRAIN_PREFIX).")
-    private String prefix;
-
-    @Option(names = "--model", paramLabel = "DIR", defaultValue = "${env:TRAIN_MODEL}",
-            description = "Base model: a Hugging Face directory (config.json, *.safetensors) (env TRAIN_MODEL).")
-    private Path model;
-
-    @Option(names = "--device", defaultValue = "${env:TRAIN_DEVICE:-cpu}",
-            description = "cpu, gpu or gpu:N (default: ${DEFAULT-VALUE}; env TRAIN_DEVICE).")
-    private String device;
-
-    @Option(names = "--dtype", defaultValue = "${env:TRAIN_DTYPE:-auto}",
-            description = "auto (float32), float32, float16 or float64 (default: ${DEFAULT-VALUE}).")
-    private String dtype;
+    @CommandLine.Mixin
+    private ModelOptions model = new ModelOptions();
 
     @Option(names = "--checkpoint-dir", paramLabel = "DIR", defaultValue = "${env:TRAIN_CHECKPOINT_DIR:-data/checkpoints}",
             description = "Where checkpoints go; the newest is resumed from (default: ${DEFAULT-VALUE}; env TRAIN_CHECKPOINT_DIR).")
@@ -263,18 +245,18 @@ final class TrainCommand implements Callable<Integer> {
         SchedulerConfig schedulerConfig;
         TaskDistribution distribution;
         try {
-            if (model == null) {
+            if (model.model() == null) {
                 throw new IllegalArgumentException("--model is required (or TRAIN_MODEL)");
             }
             config = new TrainerConfig(new LossConfig(clipEpsLow, clipEpsHigh, clipC, klCoef, klClamp, entropyCoef),
                     new OptimizerConfig(lr, beta1, beta2, adamEps, weightDecay, gradClip),
                     new GgpoConfig(GgpoConfig.Mode.parse(ggpoMode), ggpoSigma, ggpoBeta, ggpoRampSteps), ppoEpochs,
                     miniBatchSize, microBatchSize, temperature, seed);
-            LoraSpec lora = new LoraSpec(loraRank, loraAlpha, loraTargets, 0.0, false, model.getFileName().toString());
+            LoraSpec lora = new LoraSpec(loraRank, loraAlpha, loraTargets, 0.0, false, model.model().getFileName().toString());
             settings = new TrainerService.Settings(batchGroups, maxStaleness, checkpointEvery, adapterName, lora,
                     initAdapter, exportDir, acceptSampleLoss, stopTimeout);
-            topics = TopicCatalog.builder().prefix(prefix).build();
-            props = KafkaSettings.merge(kafkaConfig, kafka, bootstrap);
+            topics = kafka.topics();
+            props = kafka.properties();
             schedulerConfig = new SchedulerConfig(maxInFlight, batchGroups, maxStaleness, maxRetries, taskTimeout, runId);
             distribution = TaskDistribution.parse(tasks);
         } catch (IllegalArgumentException e) {
@@ -282,9 +264,9 @@ final class TrainCommand implements Callable<Integer> {
         }
         Policy policy;
         try {
-            policy = Policy.load(model, device, dtype);
+            policy = Policy.load(model.model(), model.device(), model.dtype());
         } catch (ModelFormatException | IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--model " + model + ": " + e.getMessage());
+            throw new CommandLine.ParameterException(spec.commandLine(), "--model " + model.model() + ": " + e.getMessage());
         }
         PrometheusMeterRegistry registry = Registries.prometheusWithJvmMeters();
         TrainedLog log = trainedLog == null ? null : new TrainedLog(trainedLog);
@@ -335,6 +317,13 @@ final class TrainCommand implements Callable<Integer> {
         spec.commandLine().getOut().flush();
         service.awaitStopped(Duration.ofDays(36500));
         return service.failure() == null ? 0 : 1;
+    }
+
+    /** TRAIN_ and the option's name: TRAIN_BOOTSTRAP, TRAIN_KAFKA_CONFIG, TRAIN_PREFIX, TRAIN_MODEL, TRAIN_DEVICE, TRAIN_DTYPE. */
+    static final class Env extends EnvDefaults {
+        Env() {
+            super("TRAIN_");
+        }
     }
 
     /** The --trained-log file: a line per start and per version. */

@@ -9,6 +9,7 @@ import io.rollout.records.LoraConfig;
 import io.rollout.records.WeightChunk;
 import io.rollout.records.WeightManifest;
 import io.rollout.schemas.Limits;
+import io.rollout.schemas.kafka.KafkaSettings;
 import io.rollout.schemas.topics.Topic;
 import io.rollout.schemas.topics.TopicCatalog;
 import java.nio.ByteBuffer;
@@ -245,10 +246,8 @@ public final class WeightPublisher implements AutoCloseable {
     }
 
     static Properties producerProperties(Properties kafka, int chunkBytes) {
-        Properties p = Weights.checkKafka(kafka);
+        Properties p = KafkaSettings.producer(Weights.checkKafka(kafka), null);
         p.remove(ProducerConfig.TRANSACTIONAL_ID_CONFIG);
-        p.put(ProducerConfig.ACKS_CONFIG, "all");
-        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         long needed = (long) chunkBytes + CHUNK_HEADROOM_BYTES;
         Object configured = p.get(ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
         if (configured == null || Long.parseLong(configured.toString().strip()) < needed) {

@@ -1,5 +1,6 @@
 package io.rollout.schemas.weights;
 
+import io.rollout.schemas.kafka.KafkaSettings;
 import io.rollout.schemas.topics.Partitions;
 import io.rollout.schemas.topics.TopicCatalog;
 import java.security.MessageDigest;
@@ -58,9 +59,7 @@ final class Weights {
             throw new IllegalArgumentException("kafka properties must set " + CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG
                     + " (build them with KafkaSettings.merge)");
         }
-        Properties copy = new Properties();
-        copy.putAll(kafka);
-        return copy;
+        return KafkaSettings.copy(kafka);
     }
 
     /**
@@ -68,10 +67,8 @@ final class Weights {
      * commits, and fetches large enough for several chunks at once.
      */
     static Properties consumerProperties(Properties kafka) {
-        Properties p = checkKafka(kafka);
-        p.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        Properties p = KafkaSettings.assignedConsumer(checkKafka(kafka), null);
         p.remove(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         p.putIfAbsent(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG,
                 Integer.toString(2 * TopicCatalog.WEIGHTS_MAX_MESSAGE_BYTES));
         return p;
