@@ -1,7 +1,5 @@
 package io.rollout.deploy.local;
 
-import io.micrometer.prometheusmetrics.PrometheusConfig;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.rollout.actor.play.AdapterRef;
 import io.rollout.actor.play.AdapterVersion;
 import io.rollout.actor.play.GroupPlayer;
@@ -9,9 +7,6 @@ import io.rollout.actor.play.PlayerConfig;
 import io.rollout.actor.prompt.ActionFormat;
 import io.rollout.actor.prompt.CompactFormat;
 import io.rollout.actor.prompt.PromptBuilder;
-import io.rollout.actor.service.Actor;
-import io.rollout.actor.service.ActorService;
-import io.rollout.broker.EmbeddedKafkaBroker;
 import io.rollout.deploy.warmstart.WarmStart;
 import io.rollout.deploy.warmstart.WarmStartSpec;
 import io.rollout.env.EnvConfig;
@@ -19,21 +14,11 @@ import io.rollout.env.EnvInputException;
 import io.rollout.env.Environment;
 import io.rollout.env.client.EnvClient;
 import io.rollout.env.household.HouseholdEnvironment;
-import io.rollout.env.household.HouseholdFactory;
-import io.rollout.env.server.EnvRegistry;
-import io.rollout.env.server.EnvServer;
-import io.rollout.env.server.SessionManager;
 import io.rollout.env.sokoban.SokobanConfig;
 import io.rollout.env.sokoban.SokobanFactory;
-import io.rollout.learner.Learner;
-import io.rollout.learner.advantage.AdvantageConfig;
-import io.rollout.learner.advantage.AdvantageService;
-import io.rollout.learner.checkpoint.CheckpointStore;
 import io.rollout.learner.gigpo.GigpoConfig;
 import io.rollout.learner.gigpo.GigpoMode;
-import io.rollout.learner.scheduler.SchedulerConfig;
 import io.rollout.learner.scheduler.TaskDistribution;
-import io.rollout.learner.scheduler.TaskScheduler;
 import io.rollout.learner.trainer.GgpoConfig;
 import io.rollout.learner.trainer.SampleAssembler;
 import io.rollout.learner.trainer.TrainerConfig;
@@ -41,16 +26,11 @@ import io.rollout.learner.trainer.TrainerService;
 import io.rollout.learner.trainer.UpdateStats;
 import io.rollout.policy.Policy;
 import io.rollout.policy.lora.LoraAdapter;
-import io.rollout.policy.lora.LoraSpec;
 import io.rollout.policy.tiny.TinyModelSpec;
 import io.rollout.policy.tiny.TinyModels;
 import io.rollout.records.Task;
 import io.rollout.schemas.config.CommandLines;
 import io.rollout.schemas.kafka.KafkaSettings;
-import io.rollout.schemas.observability.MetricsHttpServer;
-import io.rollout.schemas.observability.Registries;
-import io.rollout.schemas.topics.TopicCatalog;
-import io.rollout.schemas.topics.TopicProvisioner;
 import io.rollout.schemas.weights.WeightReader;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -59,7 +39,6 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -75,10 +54,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.CommonClientConfigs;
-import org.apache.kafka.clients.admin.Admin;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -108,7 +85,6 @@ public final class LocalCommand implements Callable<Integer> {
 
     /** Training draws task seeds below this; the held-out evaluation uses seeds from it on. */
     static final long EVAL_FIRST_SEED = 1_000_000_000L;
-    private static final String ADAPTER = "policy";
 
     @CommandLine.Spec
     private CommandLine.Model.CommandSpec spec;
@@ -333,28 +309,11 @@ public final class LocalCommand implements Callable<Integer> {
     private int run(PrintWriter out, long t0, Path data, Path base) throws Exception {
         WarmStartRun warm = warmStartEnabled() ? warmStart(out, base) : null;
         Path modelDir = warm == null ? base : warm.dir();
-        String servers = externalBootstrap();
-        if (servers == null) {
-            EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder().dataDir(data.resolve("broker")).port(0)
-                    .start();
-            closeables.add(broker);
-            servers = broker.bootstrapServers();
-        }
-        // Every client of the run (admin, streams, scheduler, trainer, actors, monitor, weight reader) takes these.
-        Properties kafka = KafkaSettings.merge(kafkaConfig, kafkaSettings, servers);
-        TopicCatalog topics = TopicCatalog.builder().prefix(prefix).build();
-        try (Admin admin = Admin.create(kafka)) {
-            new TopicProvisioner(admin, Optional.empty(), Duration.ofSeconds(60)).ensure(topics.all());
-        }
-        out.println("bootstrap=" + servers);
-
-        Policy policy = Policy.load(modelDir, device, dtype);
-        closeables.add(policy);
-        Map<String, String> urls = new LinkedHashMap<>();
-        EnvServer envServer = startEnvService();
-        urls.put("env-service", envServer.url() + "/metrics");
-        EnvClient envClient = EnvClient.create(envServer.url(), Duration.ofSeconds(5), Duration.ofSeconds(30));
-        closeables.add(envClient);
+        LocalPipeline pipeline = LocalPipeline.open(pipelineSettings(data), modelDir);
+        closeables.add(pipeline);
+        out.println("bootstrap=" + pipeline.kafka().getProperty(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG));
+        Policy policy = pipeline.policy();
+        EnvClient envClient = pipeline.envClient();
 
         PlayerConfig player = playerConfig("eval");
         Task evalTask = Task.newBuilder().setGroupId("eval").setEnv(env).setEnvConfig(effectiveEnvConfig())
@@ -382,61 +341,17 @@ public final class LocalCommand implements Callable<Integer> {
             out.flush();
         }
 
-        // The learner side: advantage stream, then trainer and scheduler.
-        PrometheusMeterRegistry advantageRegistry = Registries.prometheusWithJvmMeters();
-        AdvantageConfig advantageConfig = AdvantageConfig.defaults().withGigpo(GigpoConfig.defaults()
-                .withMode(GigpoMode.parse(gigpoMode)).withOmega(omega)).withGroupTimeout(Duration.ofMinutes(5));
-        Properties streams = AdvantageService.streamsProperties(kafka, prefix + "rollout-advantage", data.resolve("streams"),
-                Duration.ofMillis(200), 1);
-        AdvantageService advantage = new AdvantageService(topics, advantageConfig, streams, advantageRegistry);
-        closeables.add(advantage);
-        advantage.start(Duration.ofSeconds(60));
-        urls.put("advantage", serve(advantageRegistry, advantage::healthy));
-
-        PrometheusMeterRegistry trainerRegistry = Registries.prometheusWithJvmMeters();
-        SchedulerConfig schedulerConfig = new SchedulerConfig(Math.max(actors * groupsInFlight * 2, batchGroups * 2),
-                batchGroups, maxStaleness, 3, Duration.ofMinutes(5), prefix + "local");
-        TaskScheduler taskScheduler = new TaskScheduler(schedulerConfig, TaskDistribution.parse(List.of(taskSpec())),
-                seed);
-        TrainerConfig defaults = TrainerConfig.defaults();
-        TrainerConfig trainerConfig = defaults
-                .withLoss(defaults.loss().withKlCoef(klCoef).withEntropyCoef(entropyCoef))
-                .withOptimizer(defaults.optimizer().withLearningRate(lr))
-                .withGgpo(defaults.ggpo().withMode(GgpoConfig.Mode.parse(ggpo)))
-                .withBatching(ppoEpochs, defaults.miniBatchSize(), defaults.microBatchSize())
-                .withTemperature(temperature).withSeed(seed);
-        LoraSpec lora = LoraSpec.defaults(modelDir.getFileName().toString()).withRank(loraRank);
-        TrainerService.Settings settings = new TrainerService.Settings(batchGroups, maxStaleness, 10, ADAPTER, lora,
-                null, null);
-        long trainStart = System.nanoTime();
-        TrainerService trainer = Learner.create(policy, trainerConfig, settings, topics, kafka,
-                new CheckpointStore(data.resolve("checkpoints"), 2), Optional.of(taskScheduler), trainerRegistry,
-                Clock.systemUTC(),
-                new TrainerService.Listener() {
-                    @Override
-                    public void updated(long version, List<SampleAssembler.Group> groups, UpdateStats stats) {
-                        trained.put(version, new VersionRecord(version, groups.size(), stats.samples(), stats.loss(),
-                                staleness(version, groups), (System.nanoTime() - trainStart) / 1e9));
-                    }
-                }).trainer();
-        closeables.add(trainer);
-        trainer.start();
-        urls.put("trainer", serve(trainerRegistry, trainer::healthy));
-
-        StepMonitor monitor = new StepMonitor(kafka, topics);
-        closeables.add(monitor);
-        List<Actor> started = new ArrayList<>();
-        for (int i = 0; i < actors; i++) {
-            PrometheusMeterRegistry registry = Registries.prometheusWithJvmMeters();
-            String id = "actor-" + i;
-            Actor actor = Actor.start(policy, envClient, playerConfig(id), new ActorService.Settings(id, prefix + "actors",
-                    groupsInFlight, Duration.ofSeconds(10)), topics, kafka, registry, ADAPTER, Duration.ofSeconds(60),
-                    groupSize * groupsInFlight);
-            started.add(actor);
-            closeables.add(actor);
-            urls.put(id, serve(registry, actor.service()::healthy));
-        }
-        urls.forEach((name, url) -> out.println("metrics " + name + " " + url));
+        pipeline.startTraining(new TrainerService.Listener() {
+            @Override
+            public void updated(long version, List<SampleAssembler.Group> groups, UpdateStats stats) {
+                trained.put(version, new VersionRecord(version, groups.size(), stats.samples(), stats.loss(),
+                        staleness(version, groups), (System.nanoTime() - pipeline.trainingStart()) / 1e9));
+            }
+        });
+        long trainStart = pipeline.trainingStart();
+        TrainerService trainer = pipeline.trainer();
+        StepMonitor monitor = pipeline.monitor();
+        pipeline.urls().forEach((name, url) -> out.println("metrics " + name + " " + url));
         out.flush();
 
         long deadline = trainStart + (long) (minutes * 60e9);
@@ -445,8 +360,7 @@ public final class LocalCommand implements Callable<Integer> {
         while (true) {
             Thread.sleep(Math.min(progressEvery.toMillis(), 1000));
             progress.maybePrint(progressEvery);
-            if (trainer.failure() != null || advantage.failed()
-                    || started.stream().anyMatch(a -> a.service().failure() != null)) {
+            if (pipeline.failure() != null) {
                 stopReason = "a service failed";
                 break;
             }
@@ -467,18 +381,12 @@ public final class LocalCommand implements Callable<Integer> {
         progress.print();
         out.println("stopping: " + stopReason);
         out.flush();
-        for (Actor a : started) {
-            a.close();
-        }
-        trainer.close(); // finishes the update in progress and publishes it
+        pipeline.stopActorsAndTrainer();
         long finalVersion = trainer.version();
-        monitor.close();
-        closeables.removeAll(started);
-        closeables.removeAll(List.of(trainer, monitor));
 
         Evaluation.Result after = null;
         if (evalLevels > 0) {
-            AdapterRef finalAdapter = finalAdapter(kafka, topics, policy, finalVersion);
+            AdapterRef finalAdapter = finalAdapter(pipeline, finalVersion);
             after = Evaluation.run(evalPlayer, evalTask, EVAL_FIRST_SEED, evalLevels, 50, finalAdapter);
             Optional.ofNullable(finalAdapter.get().adapter()).ifPresent(LoraAdapter::close);
             out.printf("eval after training (version %d): success %.3f (%d/%d levels), mean return %.3f, %.0f s%n",
@@ -487,20 +395,41 @@ public final class LocalCommand implements Callable<Integer> {
         }
         RunReport runReport = new RunReport(config(modelDir), warm == null ? null : warm.toJson(),
                 monitor.byVersion(), trained, initial, after, randomMoves,
-                monitor.totals(), progress.timeline(), trainSeconds, (System.nanoTime() - t0) / 1e9, urls,
+                monitor.totals(), progress.timeline(), trainSeconds, (System.nanoTime() - t0) / 1e9, pipeline.urls(),
                 stopReason);
         for (Path written : runReport.write(report)) {
             out.println("wrote " + written);
         }
         out.flush();
-        Throwable failure = trainer.failure() != null ? trainer.failure()
-                : started.stream().map(a -> a.service().failure()).filter(f -> f != null).findFirst().orElse(null);
-        if (failure != null || advantage.failed()) {
-            spec.commandLine().getErr().println("error: " + (failure != null ? failure.getMessage()
-                    : "the advantage stream failed"));
+        Throwable failure = pipeline.failure();
+        if (failure != null) {
+            spec.commandLine().getErr().println("error: " + failure.getMessage());
             return 1;
         }
         return 0;
+    }
+
+    /** The pipeline the options ask for, over {@link LocalPipeline.Settings#defaults}. */
+    private LocalPipeline.Settings pipelineSettings(Path data) {
+        Properties kafka = givenKafkaSettings();
+        if (bootstrap != null) {
+            kafka.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        }
+        TrainerConfig defaults = TrainerConfig.defaults();
+        TrainerConfig trainerConfig = defaults
+                .withLoss(defaults.loss().withKlCoef(klCoef).withEntropyCoef(entropyCoef))
+                .withOptimizer(defaults.optimizer().withLearningRate(lr))
+                .withGgpo(defaults.ggpo().withMode(GgpoConfig.Mode.parse(ggpo)))
+                .withBatching(ppoEpochs, defaults.miniBatchSize(), defaults.microBatchSize())
+                .withTemperature(temperature).withSeed(seed);
+        LocalPipeline.Settings settings = LocalPipeline.Settings.defaults(data);
+        return settings.withPrefix(prefix).withKafka(kafka).withDevice(device, dtype)
+                .withTasks(TaskDistribution.parse(List.of(taskSpec()))).withSeed(seed)
+                .withActors(actors, groupsInFlight).withPlayers(this::playerConfig)
+                .withBatching(batchGroups, maxStaleness)
+                .withAdvantage(settings.advantage().withGigpo(GigpoConfig.defaults()
+                        .withMode(GigpoMode.parse(gigpoMode)).withOmega(omega)))
+                .withTrainer(trainerConfig).withLoraRank(loraRank);
     }
 
     private void validate() {
@@ -689,27 +618,10 @@ public final class LocalCommand implements Callable<Integer> {
         return new WarmStartRun(dir, reused, record);
     }
 
-    private EnvServer startEnvService() {
-        SessionManager sessions = new SessionManager(
-                new EnvRegistry(List.of(new SokobanFactory(), new HouseholdFactory())), 4096, Duration.ofMinutes(10),
-                System::nanoTime);
-        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        EnvServer server = EnvServer.start(new EnvServer.Options("127.0.0.1", 0, 1 << 20, Duration.ofMinutes(1)),
-                sessions, registry);
-        closeables.add(server);
-        return server;
-    }
-
-    private String serve(PrometheusMeterRegistry registry, BooleanSupplier healthy) {
-        MetricsHttpServer http = MetricsHttpServer.start("127.0.0.1", 0, registry, healthy);
-        closeables.add(http);
-        return http.url() + "/metrics";
-    }
-
     /** The newest version on policy.weights, as the actors would load it. */
-    private static AdapterRef finalAdapter(Properties kafka, TopicCatalog topics, Policy policy, long expected)
-            throws Exception {
-        try (WeightReader reader = WeightReader.builder(kafka, topics, ADAPTER).open()) {
+    private static AdapterRef finalAdapter(LocalPipeline pipeline, long expected) throws Exception {
+        try (WeightReader reader = WeightReader.builder(pipeline.kafka(), pipeline.topics(), LocalPipeline.ADAPTER)
+                .open()) {
             Optional<io.rollout.schemas.weights.AdapterVersion> newest = reader.catchUp(Duration.ofSeconds(60));
             if (newest.isEmpty()) {
                 return AdapterRef.base();
@@ -719,7 +631,7 @@ public final class LocalCommand implements Callable<Integer> {
                         + " but the trainer ended at " + expected);
             }
             return new AdapterRef(new AdapterVersion(newest.get().version(),
-                    policy.adapterFromBytes(newest.get().bytes())));
+                    pipeline.policy().adapterFromBytes(newest.get().bytes())));
         }
     }
 
@@ -790,6 +702,9 @@ public final class LocalCommand implements Callable<Integer> {
                 closeables.get(i).close();
             } catch (Exception e) {
                 spec.commandLine().getErr().println("warning: closing failed: " + e.getMessage());
+                for (Throwable also : e.getSuppressed()) { // the pipeline's further ones
+                    spec.commandLine().getErr().println("warning: closing failed: " + also.getMessage());
+                }
             }
         }
         closeables.clear();
