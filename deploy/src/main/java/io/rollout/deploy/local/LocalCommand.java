@@ -60,7 +60,13 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** The whole loop in one JVM: broker, env-service, actors, advantage stream, trainer and scheduler. */
+/**
+ * The whole loop in one JVM: broker, env-service, actors, advantage stream, trainer and scheduler.
+ *
+ * <p>Longer than most classes because it declares every setting of a local run as an option with
+ * its help, and around the training it runs the warm start, the evaluations and the report; the
+ * services themselves are wired by {@link LocalPipeline}.
+ */
 @Command(
         name = "local",
         mixinStandardHelpOptions = true,

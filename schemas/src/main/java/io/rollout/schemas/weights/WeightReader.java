@@ -53,6 +53,10 @@ import org.slf4j.LoggerFactory;
  * processing (an {@link Error}, a listener that throws one) ends the reader: it is logged
  * at ERROR, kept as {@link #failure()}, handed to the {@link #onFailure} callbacks and
  * raised by {@link #awaitVersion}, so the owning service can report itself unhealthy.
+ *
+ * <p>Longer than most classes because the reader's whole state machine (manifests, chunk
+ * assembly per version, verification, swaps, failure) runs on its one poll thread; what is
+ * decided without Kafka is {@link ChunkAssembly}.
  */
 public final class WeightReader implements AutoCloseable {
 
