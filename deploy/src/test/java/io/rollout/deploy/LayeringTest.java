@@ -18,7 +18,7 @@ import com.tngtech.archunit.lang.ArchRule;
 import io.rollout.env.client.EnvClient;
 import io.rollout.learner.scheduler.SchedulerService;
 import io.rollout.learner.trainer.AdamW;
-import io.rollout.learner.trainer.Ggpo;
+import io.rollout.learner.trainer.GgpoPerturbation;
 import io.rollout.learner.trainer.PolicyTrainer;
 import io.rollout.learner.trainer.PpoLoss;
 import io.rollout.learner.trainer.TrainerService;
@@ -160,13 +160,13 @@ class LayeringTest {
                             "io.rollout.learner.trainer",
                             "io.rollout.learner.checkpoint")
                     .and(not(belongToAnyOf(SchedulerService.class, TrainerService.class)))
-                    .and(not(belongToAnyOf(PolicyTrainer.class, PpoLoss.class, Ggpo.class, AdamW.class)))
+                    .and(not(belongToAnyOf(PolicyTrainer.class, PpoLoss.class, GgpoPerturbation.class, AdamW.class)))
                     .or(belongToAnyOf(
                             load("io.rollout.learner.advantage.Admission"),
                             load("io.rollout.learner.advantage.FinishedMark"),
                             load("io.rollout.learner.advantage.StepKeys")))
                     .as("are GiGPO and its offline command, the scheduler but SchedulerService, the trainer"
-                            + " but TrainerService and its DJL math (PolicyTrainer, PpoLoss, Ggpo, AdamW),"
+                            + " but TrainerService and its DJL math (PolicyTrainer, PpoLoss, GgpoPerturbation, AdamW),"
                             + " the checkpoint store, and the advantage app's Admission, FinishedMark and"
                             + " StepKeys"))
             .should().dependOnClassesThat(KAFKA_HTTP_SERVER_OR_DJL)

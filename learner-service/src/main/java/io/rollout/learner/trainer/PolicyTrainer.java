@@ -38,7 +38,7 @@ public final class PolicyTrainer implements AutoCloseable {
     private final TrainerConfig config;
     private final ResponseScorer scorer;
     private final AdamW optimizer;
-    private final Ggpo ggpo;
+    private final GgpoPerturbation ggpo;
 
     /** Takes ownership of {@code adapter} (trainable from now on). */
     public PolicyTrainer(Policy policy, LoraAdapter adapter, TrainerConfig config) {
@@ -48,7 +48,7 @@ public final class PolicyTrainer implements AutoCloseable {
         this.scorer = policy.scorer();
         adapter.setTrainable(true);
         this.optimizer = new AdamW(config.optimizer(), adapter.parameters());
-        this.ggpo = new Ggpo(config.ggpo(), policy.model(), adapter);
+        this.ggpo = new GgpoPerturbation(config.ggpo(), policy.model(), adapter);
     }
 
     public LoraAdapter adapter() {

@@ -158,7 +158,7 @@ class PolicyTrainerTest {
     @Test
     void shouldAddNothingInModeNone() {
         try (LoraAdapter adapter = policy.newAdapter(SPEC, 1);
-                Ggpo ggpo = new Ggpo(new GgpoConfig(Mode.NONE, 0.03, 0.01, 0), policy.model(), adapter);
+                GgpoPerturbation ggpo = new GgpoPerturbation(new GgpoConfig(Mode.NONE, 0.03, 0.01, 0), policy.model(), adapter);
                 NDManager scope = policy.model().manager().newSubManager()) {
             LinearAdapter active = ggpo.perturb(scope, 10, 1);
             assertThat(active).isSameAs(adapter);
@@ -176,7 +176,7 @@ class PolicyTrainerTest {
     void shouldStoreTheFormulasGradientProxyAndDrawNoiseWithItsVariance() {
         GgpoConfig config = new GgpoConfig(Mode.GGPO, 0.03, 50.0, 100);
         try (LoraAdapter adapter = policy.newAdapter(SPEC, 2);
-                Ggpo ggpo = new Ggpo(config, policy.model(), adapter)) {
+                GgpoPerturbation ggpo = new GgpoPerturbation(config, policy.model(), adapter)) {
             // A non-zero B, so W' differs from W and dA is not zero.
             for (NDArray[] ab : adapter.weights().values()) {
                 try (NDArray r = ab[1].getManager().randomNormal(0, 0.05f, ab[1].getShape(), ab[1].getDataType())) {

@@ -23,7 +23,7 @@ import java.util.Map;
  * {@code G = s (dB A + B dA)} of the previous step. The perturbed weight is a new array in the
  * step's scope, so W itself is never written and stays bit-identical.
  */
-public final class Ggpo implements AutoCloseable {
+public final class GgpoPerturbation implements AutoCloseable {
 
     private final GgpoConfig config;
     private final DecoderModel model;
@@ -33,7 +33,7 @@ public final class Ggpo implements AutoCloseable {
     private final Map<String, NDArray> gradientRowNormsSquared = new LinkedHashMap<>();
     private double lastPerturbationNorm;
 
-    public Ggpo(GgpoConfig config, DecoderModel model, LoraAdapter adapter) {
+    public GgpoPerturbation(GgpoConfig config, DecoderModel model, LoraAdapter adapter) {
         this.config = config;
         this.model = model;
         this.adapter = adapter;
