@@ -50,9 +50,8 @@ class ActorDeliveryTest {
     private final TopicCatalog topics = TopicCatalog.builder().prefix("unit.").build();
     private final TopicPartition p0 = new TopicPartition(topics.tasks().name(), 0);
     private final TopicPartition p1 = new TopicPartition(topics.tasks().name(), 1);
-    private final PollingMock consumer = new PollingMock();
-    private final MockProducer<byte[], byte[]> producer =
-            new MockProducer<>(true, null, new ByteArraySerializer(), new ByteArraySerializer());
+    private PollingMock consumer;
+    private MockProducer<byte[], byte[]> producer;
     private final ScriptedPlayer player = new ScriptedPlayer();
     private final AtomicLong clock = new AtomicLong();
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
@@ -60,6 +59,16 @@ class ActorDeliveryTest {
 
     @BeforeEach
     void start() {
+        start(true);
+    }
+
+    /** Starts the service; {@code autoAck}: the broker acknowledges each send at once. */
+    private void start(boolean autoAck) {
+        if (service != null) {
+            service.close();
+        }
+        consumer = new PollingMock();
+        producer = new MockProducer<>(autoAck, null, new ByteArraySerializer(), new ByteArraySerializer());
         consumer.updateBeginningOffsets(Map.of(p0, 0L, p1, 0L));
         KafkaClients clients = new KafkaClients() {
             @Override
@@ -80,7 +89,9 @@ class ActorDeliveryTest {
 
     @AfterEach
     void stop() {
-        service.close();
+        if (service != null) {
+            service.close();
+        }
     }
 
     @Test
@@ -195,6 +206,31 @@ class ActorDeliveryTest {
         assertThat(closing.isAlive()).isFalse();
         assertThat(committed(p0).offset()).as("the stuck group is left for another actor").isZero();
         assertThat(tasks("abandoned")).isEqualTo(1);
+    }
+
+    @Test
+    void shouldReportKafkaUnavailableAndSendTheSameStepAgainWhenASendTimesOut() {
+        start(false); // again, with a broker that acknowledges only when told
+        assign(p0);
+        awaitTrue("claimed", () -> committed(p0) != null);
+        addTask(p0, 0, task("g", 0));
+        awaitTrue("both steps sent", () -> steps().size() == 2);
+
+        producer.errorNext(new org.apache.kafka.common.errors.TimeoutException("no broker"));
+        awaitTrue("Kafka reported unavailable", () -> !service.kafkaAvailable());
+        assertThat(service.ready()).isFalse();
+        clock.addAndGet(Duration.ofMinutes(1).toNanos()); // past the backoff
+        awaitTrue("the step sent again", () -> steps().size() == 3);
+        assertThat(producer.history().get(2).value()).as("the same step, same attempt")
+                .isEqualTo(producer.history().get(0).value());
+        assertThat(committed(p0).offset()).as("nothing committed before every step is acknowledged").isZero();
+
+        while (producer.completeNext()) {
+            // the broker is back: acknowledge what is pending
+        }
+        awaitTrue("committed", () -> committed(p0).offset() == 1);
+        assertThat(service.kafkaAvailable()).isTrue();
+        assertThat(service.failure()).isNull();
     }
 
     // ---------------------------------------------------------------- fixtures
