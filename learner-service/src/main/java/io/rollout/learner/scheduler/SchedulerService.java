@@ -3,6 +3,7 @@ package io.rollout.learner.scheduler;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.rollout.records.DroppedGroup;
 import io.rollout.records.Task;
+import io.rollout.schemas.kafka.KafkaSettings;
 import io.rollout.schemas.topics.Attempts;
 import io.rollout.schemas.topics.Partitions;
 import io.rollout.schemas.topics.Topic;
@@ -21,7 +22,6 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
@@ -95,10 +95,7 @@ public final class SchedulerService implements TaskDispatch, AutoCloseable {
         this.clock = clock;
         this.metrics = new SchedulerMetrics(registry, scheduler);
 
-        Properties p = new Properties();
-        p.putAll(kafka);
-        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
-        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        Properties p = KafkaSettings.producer(kafka, null);
         this.producer = new KafkaProducer<>(p, tasks.keySerde().serializer(), tasks.valueSerde().serializer());
         this.consumer = new KafkaConsumer<>(consumerProperties(kafka), new ByteArrayDeserializer(),
                 new ByteArrayDeserializer());
@@ -106,10 +103,7 @@ public final class SchedulerService implements TaskDispatch, AutoCloseable {
 
     /** No consumer group (positions live in the checkpoint), committed records only. */
     private static Properties consumerProperties(Properties kafka) {
-        Properties p = new Properties();
-        p.putAll(kafka);
-        p.remove(ConsumerConfig.GROUP_ID_CONFIG);
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        Properties p = KafkaSettings.assignedConsumer(kafka, null);
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         return p;

@@ -11,6 +11,7 @@ import io.rollout.policy.lora.LoraAdapter;
 import io.rollout.policy.lora.LoraSpec;
 import io.rollout.records.LoraConfig;
 import io.rollout.records.TrainingSample;
+import io.rollout.schemas.kafka.KafkaSettings;
 import io.rollout.schemas.serde.Packed;
 import io.rollout.schemas.topics.DeadLetters;
 import io.rollout.schemas.topics.Partitions;
@@ -602,27 +603,19 @@ public final class TrainerService implements AutoCloseable {
     }
 
     private Properties consumerProperties() {
-        Properties p = new Properties();
-        p.putAll(kafka);
+        Properties p = KafkaSettings.assignedConsumer(kafka, "trainer-samples");
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         // Every position is set by hand; one that falls off the log is an error, never a silent jump.
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
-        p.remove(ConsumerConfig.GROUP_ID_CONFIG);
         p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        p.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "trainer-samples");
         return p;
     }
 
     private Properties producerProperties() {
-        Properties p = new Properties();
-        p.putAll(kafka);
-        p.put(ProducerConfig.ACKS_CONFIG, "all");
-        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        Properties p = KafkaSettings.producer(kafka, "trainer-dlq");
         p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-        p.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "trainer-dlq");
         return p;
     }
 
