@@ -24,6 +24,7 @@ import io.rollout.learner.trainer.TrainerConfig;
 import io.rollout.learner.trainer.TrainerService;
 import io.rollout.policy.Policy;
 import io.rollout.policy.lora.LoraSpec;
+import io.rollout.schemas.kafka.KafkaSettings;
 import io.rollout.schemas.observability.MetricsHttpServer;
 import io.rollout.schemas.observability.Registries;
 import io.rollout.schemas.topics.TopicCatalog;
@@ -86,9 +87,7 @@ public final class LocalPipeline implements AutoCloseable {
         public Settings {
             Objects.requireNonNull(prefix, "prefix");
             Objects.requireNonNull(dataDir, "dataDir");
-            Properties copy = new Properties();
-            copy.putAll(Objects.requireNonNull(kafka, "kafka"));
-            kafka = copy;
+            kafka = KafkaSettings.copy(Objects.requireNonNull(kafka, "kafka"));
             Objects.requireNonNull(tasks, "tasks");
             Objects.requireNonNull(players, "players");
             Objects.requireNonNull(advantage, "advantage");
@@ -211,8 +210,7 @@ public final class LocalPipeline implements AutoCloseable {
     }
 
     private void startInfrastructure(Path modelDir, Policy given) throws Exception {
-        kafka = new Properties();
-        kafka.putAll(settings.kafka());
+        kafka = KafkaSettings.copy(settings.kafka());
         if (kafka.getProperty(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG) == null) {
             EmbeddedKafkaBroker broker = started(EmbeddedKafkaBroker.builder()
                     .dataDir(settings.dataDir().resolve("broker")).port(0).start());
@@ -344,9 +342,7 @@ public final class LocalPipeline implements AutoCloseable {
 
     /** The client settings every client of the run takes, {@code bootstrap.servers} included. */
     public Properties kafka() {
-        Properties copy = new Properties();
-        copy.putAll(kafka);
-        return copy;
+        return KafkaSettings.copy(kafka);
     }
 
     public TopicCatalog topics() {
