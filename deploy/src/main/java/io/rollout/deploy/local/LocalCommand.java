@@ -230,14 +230,15 @@ public final class LocalCommand implements Callable<Integer> {
     @Option(names = "--ggpo", defaultValue = "ggpo", description = "none, flat or ggpo (default: ${DEFAULT-VALUE}).")
     String ggpo;
 
-    @Option(names = "--lr", defaultValue = "5e-4", description = "AdamW learning rate (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--lr", defaultValue = "5e-4",
+            description = "AdamW learning rate; above train's 1e-4, since the tiny model learns from a random base (default: ${DEFAULT-VALUE}).")
     double lr;
 
     @Option(names = "--ppo-epochs", defaultValue = "1", description = "Passes over each batch (default: ${DEFAULT-VALUE}).")
     int ppoEpochs;
 
     @Option(names = "--kl-coef", defaultValue = "0.0",
-            description = "k3 KL to the base model; the tiny base is random, so none by default (default: ${DEFAULT-VALUE}).")
+            description = "k3 KL to the base model; unlike train's 0.01, none by default, since the tiny base is random (default: ${DEFAULT-VALUE}).")
     double klCoef;
 
     @Option(names = "--entropy-coef", defaultValue = "0.001", description = "(default: ${DEFAULT-VALUE})")
