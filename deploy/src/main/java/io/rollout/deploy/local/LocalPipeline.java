@@ -253,7 +253,8 @@ public final class LocalPipeline implements AutoCloseable {
         int inFlight = settings.groupsInFlight();
         int batchGroups = settings.batchGroups();
         SchedulerConfig schedulerConfig = new SchedulerConfig(Math.max(settings.actors() * inFlight, batchGroups) * 2,
-                batchGroups, settings.maxStaleness(), 3, Duration.ofMinutes(5), prefix + "local");
+                batchGroups, settings.maxStaleness(), SchedulerConfig.defaults().maxRetries(), Duration.ofMinutes(5),
+                prefix + "local");
         TaskScheduler scheduler = new TaskScheduler(schedulerConfig, settings.tasks(), settings.seed());
         LoraSpec lora = LoraSpec.defaults(policy.directory().getFileName().toString()).withRank(settings.loraRank());
         TrainerService.Settings trainerSettings = new TrainerService.Settings(batchGroups, settings.maxStaleness(),

@@ -28,8 +28,10 @@ public final class AdvantageService implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(AdvantageService.class);
 
-    /** Native memory of all RocksDB stores of one process together, in bytes (64 MiB). */
-    public static final long DEFAULT_ROCKSDB_MEMORY = 64L << 20;
+    /** Native memory of all RocksDB stores of one process together, in MiB. */
+    public static final int DEFAULT_ROCKSDB_MEMORY_MIB = 64;
+    /** The same in bytes. */
+    public static final long DEFAULT_ROCKSDB_MEMORY = (long) DEFAULT_ROCKSDB_MEMORY_MIB << 20;
 
     private final KafkaStreams streams;
     private final KafkaStreamsMetrics streamsMetrics;

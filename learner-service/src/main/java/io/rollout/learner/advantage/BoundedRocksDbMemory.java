@@ -24,6 +24,8 @@ public final class BoundedRocksDbMemory implements RocksDBConfigSetter {
 
     /** Streams setting (passed through to this class) with the budget in bytes. */
     public static final String BUDGET_CONFIG = "rollout.advantage.rocksdb.memory.bytes";
+    /** The smallest budget taken, in MiB. */
+    public static final int MIN_BUDGET_MIB = 8;
     /** Share of the budget that memtables may take; the rest holds data, index and filter blocks. */
     static final double MEMTABLE_SHARE = 0.5;
     /** Share of the cache kept for index and filter blocks (high priority). */
@@ -43,15 +45,16 @@ public final class BoundedRocksDbMemory implements RocksDBConfigSetter {
         });
     }
 
-    /** The budget named in the Streams settings; it must be at least 8 MiB. */
+    /** The budget named in the Streams settings; it must be at least {@link #MIN_BUDGET_MIB} MiB. */
     static long budget(Map<String, Object> configs) {
         Object value = configs.get(BUDGET_CONFIG);
         if (value == null) {
             throw new IllegalArgumentException(BUDGET_CONFIG + " is not set");
         }
         long bytes = Long.parseLong(value.toString().trim());
-        if (bytes < (8L << 20)) {
-            throw new IllegalArgumentException(BUDGET_CONFIG + " must be at least 8 MiB, got " + bytes);
+        if (bytes < ((long) MIN_BUDGET_MIB << 20)) {
+            throw new IllegalArgumentException(BUDGET_CONFIG + " must be at least " + MIN_BUDGET_MIB + " MiB, got "
+                    + bytes);
         }
         return bytes;
     }

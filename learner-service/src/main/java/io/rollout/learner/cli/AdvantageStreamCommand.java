@@ -49,8 +49,8 @@ final class AdvantageStreamCommand implements Callable<Integer> {
             description = "Local state (RocksDB); rebuilt from Kafka if lost (default: ${DEFAULT-VALUE}; env ADVANTAGE_STATE_DIR).")
     private Path stateDir;
 
-    @Option(names = "--rocksdb-memory", paramLabel = "MIB", defaultValue = "${env:ADVANTAGE_ROCKSDB_MEMORY:-64}",
-            description = "Native memory of all local state stores together (block cache, index and filter blocks, memtables), in MiB; at least 8 (default: ${DEFAULT-VALUE}; env ADVANTAGE_ROCKSDB_MEMORY).")
+    @Option(names = "--rocksdb-memory", paramLabel = "MIB", defaultValue = "${env:ADVANTAGE_ROCKSDB_MEMORY:-" + AdvantageService.DEFAULT_ROCKSDB_MEMORY_MIB + "}",
+            description = "Native memory of all local state stores together (block cache, index and filter blocks, memtables), in MiB; at least " + BoundedRocksDbMemory.MIN_BUDGET_MIB + " (default: ${DEFAULT-VALUE}; env ADVANTAGE_ROCKSDB_MEMORY).")
     private long rocksdbMemoryMib;
 
     @Option(names = "--threads", defaultValue = "${env:ADVANTAGE_THREADS:-1}",
@@ -117,8 +117,9 @@ final class AdvantageStreamCommand implements Callable<Integer> {
             if (threads < 1) {
                 throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
             }
-            if (rocksdbMemoryMib < 8) {
-                throw new IllegalArgumentException("--rocksdb-memory must be at least 8 (MiB), got " + rocksdbMemoryMib);
+            if (rocksdbMemoryMib < BoundedRocksDbMemory.MIN_BUDGET_MIB) {
+                throw new IllegalArgumentException("--rocksdb-memory must be at least " + BoundedRocksDbMemory.MIN_BUDGET_MIB
+                        + " (MiB), got " + rocksdbMemoryMib);
             }
             GigpoConfig gigpo = new GigpoConfig(GigpoMode.parse(mode), omega, gamma, invalidPenalty,
                     GigpoConfig.defaults().epsilon(), similarity == null ? Double.NaN : similarity);
