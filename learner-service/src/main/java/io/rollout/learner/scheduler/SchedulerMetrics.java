@@ -8,7 +8,9 @@ import java.util.function.ToLongFunction;
 
 /**
  * The scheduler's meters. The counters read the {@link TaskScheduler}'s own counts, which a
- * restored scheduler carries over, so they count the run, not just this process.
+ * restored scheduler carries over, so they count the run, not just this process. They hold the
+ * scheduler strongly (Micrometer holds it weakly by default), so a last scrape after the service
+ * has let go of it still reads its counts instead of 0 or NaN.
  */
 public final class SchedulerMetrics {
 
@@ -18,7 +20,7 @@ public final class SchedulerMetrics {
         this.registry = registry;
         Gauge.builder("rollout.scheduler.groups.in.flight", scheduler, TaskScheduler::inFlight)
                 .description("Groups dispatched and not yet trained on, discarded, dropped or given up")
-                .baseUnit("groups").register(registry);
+                .baseUnit("groups").strongReference(true).register(registry);
         count(scheduler, "rollout.scheduler.tasks.dispatched", "tasks", SchedulerCounters::dispatched,
                 "Tasks produced to rollout.tasks, first attempts and re-queues");
         count(scheduler, "rollout.scheduler.groups.requeued", "groups", SchedulerCounters::requeued,
@@ -38,7 +40,7 @@ public final class SchedulerMetrics {
     private void count(TaskScheduler scheduler, String name, String unit, ToLongFunction<SchedulerCounters> value,
             String description) {
         FunctionCounter.builder(name, scheduler, s -> value.applyAsLong(s.counters()))
-                .description(description).baseUnit(unit).register(registry);
+                .description(description).baseUnit(unit).strongReference(true).register(registry);
     }
 
     /** Counts a record that could not be decoded, by topic. */
