@@ -11,7 +11,7 @@ import io.rollout.policy.sampling.SamplingParams;
 import io.rollout.policy.text.ChatTemplate;
 import io.rollout.policy.tiny.TinyModelSpec;
 import io.rollout.policy.tiny.TinyModels;
-import io.rollout.schemas.cli.ModelOptions;
+import io.rollout.runtime.cli.ModelOptions;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;

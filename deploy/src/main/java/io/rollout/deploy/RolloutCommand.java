@@ -7,8 +7,8 @@ import io.rollout.deploy.reliability.SoakCommand;
 import io.rollout.deploy.local.LocalCommand;
 import io.rollout.env.cli.EnvServiceCommand;
 import io.rollout.learner.cli.LearnerCommand;
-import io.rollout.schemas.cli.RootCommand;
-import io.rollout.schemas.config.CommandLines;
+import io.rollout.runtime.cli.RootCommand;
+import io.rollout.runtime.config.CommandLines;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 

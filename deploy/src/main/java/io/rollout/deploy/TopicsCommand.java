@@ -1,8 +1,8 @@
 package io.rollout.deploy;
 
-import io.rollout.schemas.cli.DurationConverter;
-import io.rollout.schemas.cli.KafkaOptions;
-import io.rollout.schemas.config.CommandLines;
+import io.rollout.runtime.cli.DurationConverter;
+import io.rollout.runtime.cli.KafkaOptions;
+import io.rollout.runtime.config.CommandLines;
 import io.rollout.schemas.topics.TopicCatalog;
 import io.rollout.schemas.topics.TopicProvisioner;
 import io.rollout.schemas.topics.TopicProvisioner.Outcome;

@@ -113,7 +113,7 @@ class DefaultsTest {
             return GgpoConfig.Mode.parse(text);
         }
         if (like instanceof Duration) {
-            return io.rollout.schemas.config.Durations.parse(text);
+            return io.rollout.runtime.config.Durations.parse(text);
         }
         return text;
     }

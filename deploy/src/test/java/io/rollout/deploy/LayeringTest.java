@@ -27,8 +27,8 @@ import io.rollout.policy.text.TextTokenizer;
 import io.rollout.schemas.serde.AvroSerde;
 import io.rollout.schemas.serde.UndecodableRecordException;
 import io.rollout.schemas.topics.Attempts;
-import io.rollout.schemas.weights.AdapterVersion;
-import io.rollout.schemas.weights.ChunkAssembly;
+import io.rollout.weights.AdapterVersion;
+import io.rollout.weights.ChunkAssembly;
 import java.net.URI;
 import java.nio.file.Path;
 
@@ -77,6 +77,8 @@ class LayeringTest {
     static final ArchRule modulesDependOneWay = layeredArchitecture()
             .consideringOnlyDependenciesInLayers()
             .layer("schemas").definedBy("io.rollout.records..", "io.rollout.schemas..")
+            .layer("runtime").definedBy("io.rollout.runtime..")
+            .layer("weights").definedBy("io.rollout.weights..")
             .layer("policy").definedBy("io.rollout.policy..")
             .layer("env-client").definedBy(ENV_CLIENT)
             .layer("env-service").definedBy(ENV_SERVICE)
@@ -85,44 +87,53 @@ class LayeringTest {
             .layer("broker").definedBy("io.rollout.broker..")
             .layer("deploy").definedBy("io.rollout.deploy..")
             .whereLayer("schemas").mayNotAccessAnyLayer()
+            .whereLayer("runtime").mayOnlyAccessLayers("schemas")
+            .whereLayer("weights").mayOnlyAccessLayers("schemas", "runtime")
             .whereLayer("policy").mayNotAccessAnyLayer()
             .whereLayer("env-client").mayNotAccessAnyLayer()
             .whereLayer("broker").mayNotAccessAnyLayer()
-            .whereLayer("env-service").mayOnlyAccessLayers("schemas", "env-client")
-            .whereLayer("actor-service").mayOnlyAccessLayers("schemas", "policy", "env-client")
-            .whereLayer("learner-service").mayOnlyAccessLayers("schemas", "policy")
+            .whereLayer("env-service").mayOnlyAccessLayers("runtime", "env-client")
+            .whereLayer("actor-service").mayOnlyAccessLayers("schemas", "runtime", "weights", "policy", "env-client")
+            .whereLayer("learner-service").mayOnlyAccessLayers("schemas", "runtime", "weights", "policy")
             .whereLayer("deploy").mayNotBeAccessedByAnyLayer()
-            .because("dependencies point one way: the services depend on schemas, and the two that run"
-                    + " the model on policy; no service depends on another service's main code; deploy"
+            .because("dependencies point one way: the services depend on schemas and runtime, the"
+                    + " actors and the learner on weights, and the two that run the model on policy; no service depends on another service's main code; deploy"
                     + " depends on everything (the 'may depend on' column of docs/architecture.md, the"
                     + " compile scope of each pom.xml)");
 
     @ArchTest
-    static final ArchRule envServiceTakesOnlyTheConfigConventionsFromSchemas = noClasses()
+    static final ArchRule envServiceKnowsNothingOfTheKafkaPipeline = noClasses()
             .that(resideInAPackage("io.rollout.env.."))
-            .should().dependOnClassesThat(resideInAnyPackage("io.rollout.records..", "io.rollout.schemas..")
-                    .and(not(resideInAnyPackage("io.rollout.schemas.config", "io.rollout.schemas.cli")))
-                    .as("belong to schemas outside io.rollout.schemas.config and io.rollout.schemas.cli"))
-            .because("env-service depends on schemas only for io.rollout.schemas.config and"
-                    + " io.rollout.schemas.cli, the shared command-line conventions (root command, option"
-                    + " converters); records and topics are the Kafka pipeline's, and an"
-                    + " environment knows nothing of them (docs/architecture.md)");
+            .should().dependOnClassesThat(resideInAnyPackage(
+                            "io.rollout.records..", "io.rollout.schemas..", "io.rollout.runtime.kafka")
+                    .as("are the pipeline's records, topics, serdes or Kafka client settings"))
+            .because("env-service takes from runtime only the command-line conventions and the metrics"
+                    + " server; records and topics are the Kafka pipeline's, and an environment knows"
+                    + " nothing of them (docs/architecture.md)");
 
     // ---- the pure parts --------------------------------------------------------------------------
 
     @ArchTest
     static final ArchRule schemasPurePartsUseNoKafkaHttpServerOrDjl = noClasses()
-            .that(resideInAnyPackage("io.rollout.records..", "io.rollout.schemas", "io.rollout.schemas.config")
+            .that(resideInAnyPackage("io.rollout.records..", "io.rollout.schemas", "io.rollout.runtime.config")
                     .or(resideInAPackage("io.rollout.schemas.serde")
                             .and(not(belongToAnyOf(AvroSerde.class, UndecodableRecordException.class))))
                     .or(belongToAnyOf(Attempts.class, ChunkAssembly.class, AdapterVersion.class))
-                    .as("are the records, Limits, the config conventions, serde but the Kafka Serde"
+                    .as("are the records, Limits, runtime's config conventions, serde but the Kafka Serde"
                             + " (BodyCheck, Packed, SchemaHistory), Attempts and the weight reader's"
                             + " core (ChunkAssembly, AdapterVersion)"))
             .should().dependOnClassesThat(KAFKA_HTTP_SERVER_OR_DJL)
             .because("the records are Avro, and the body check, the attempt arithmetic and the weight"
                     + " reader's core without Kafka are unit-tested and fuzzed on their own; the Kafka"
                     + " side is AvroSerde and the topic and weight clients");
+
+    @ArchTest
+    static final ArchRule schemasHoldsOnlyTheContracts = noClasses()
+            .that(resideInAnyPackage("io.rollout.records..", "io.rollout.schemas.."))
+            .should().dependOnClassesThat(resideInAnyPackage("picocli..", "io.micrometer..", "com.sun.net.httpserver..")
+                    .as("belong to picocli, Micrometer or an HTTP server"))
+            .because("schemas holds the records, their serdes and the topic catalog that every process"
+                    + " shares; command lines and metrics are runtime's, weight transfer is weights'");
 
     @ArchTest
     static final ArchRule policyChatTemplatesAndSamplerUseNoDjl = noClasses()
@@ -197,8 +208,8 @@ class LayeringTest {
 
     @ArchTest
     static final ArchRule jdkHttpServerOnlyForMetrics = noClasses()
-            .that(not(resideInAPackage("io.rollout.schemas.observability"))
-                    .as("reside outside io.rollout.schemas.observability"))
+            .that(not(resideInAPackage("io.rollout.runtime.metrics"))
+                    .as("reside outside io.rollout.runtime.metrics"))
             .should().dependOnClassesThat(
                     resideInAPackage("com.sun.net.httpserver..").as("belong to com.sun.net.httpserver"))
             .because("/metrics and /health are served by the shared MetricsHttpServer, not a copy of it");

@@ -1,7 +1,7 @@
 package io.rollout.actor.cli;
 
-import io.rollout.schemas.cli.RootCommand;
-import io.rollout.schemas.config.CommandLines;
+import io.rollout.runtime.cli.RootCommand;
+import io.rollout.runtime.config.CommandLines;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 

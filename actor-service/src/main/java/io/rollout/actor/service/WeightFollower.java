@@ -6,7 +6,7 @@ import io.rollout.actor.play.AdapterRef;
 import io.rollout.actor.play.AdapterVersion;
 import io.rollout.policy.lora.LoraAdapter;
 import io.rollout.schemas.topics.TopicCatalog;
-import io.rollout.schemas.weights.WeightReader;
+import io.rollout.weights.WeightReader;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
@@ -106,7 +106,7 @@ public final class WeightFollower implements AutoCloseable {
         }
     }
 
-    private void swap(io.rollout.schemas.weights.AdapterVersion published) {
+    private void swap(io.rollout.weights.AdapterVersion published) {
         long v = published.manifest().getVersion();
         if (v <= ref.get().version()) {
             return;

@@ -9,7 +9,7 @@ import io.rollout.records.Step;
 import io.rollout.records.StepTimings;
 import io.rollout.records.Task;
 import io.rollout.records.TerminalReason;
-import io.rollout.schemas.kafka.KafkaClients;
+import io.rollout.runtime.kafka.KafkaClients;
 import io.rollout.schemas.topics.Attempts;
 import io.rollout.schemas.topics.DeadLetters;
 import io.rollout.schemas.topics.TopicCatalog;

@@ -14,7 +14,7 @@ import io.rollout.policy.lora.LoraSpec;
 import io.rollout.records.LoraConfig;
 import io.rollout.schemas.topics.TopicCatalog;
 import io.rollout.schemas.topics.TopicProvisioner;
-import io.rollout.schemas.weights.WeightPublisher;
+import io.rollout.weights.WeightPublisher;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -8,7 +8,7 @@ import io.rollout.deploy.warmstart.WarmStart;
 import io.rollout.deploy.warmstart.WarmStartSpec;
 import io.rollout.policy.tiny.TinyModelSpec;
 import io.rollout.policy.tiny.TinyModels;
-import io.rollout.schemas.config.CommandLines;
+import io.rollout.runtime.config.CommandLines;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;

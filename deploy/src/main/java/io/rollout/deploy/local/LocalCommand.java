@@ -29,9 +29,9 @@ import io.rollout.policy.lora.LoraAdapter;
 import io.rollout.policy.tiny.TinyModelSpec;
 import io.rollout.policy.tiny.TinyModels;
 import io.rollout.records.Task;
-import io.rollout.schemas.config.CommandLines;
-import io.rollout.schemas.kafka.KafkaSettings;
-import io.rollout.schemas.weights.WeightReader;
+import io.rollout.runtime.config.CommandLines;
+import io.rollout.runtime.kafka.KafkaSettings;
+import io.rollout.weights.WeightReader;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.Reader;
@@ -629,7 +629,7 @@ public final class LocalCommand implements Callable<Integer> {
     private static AdapterRef finalAdapter(LocalPipeline pipeline, long expected) throws Exception {
         try (WeightReader reader = WeightReader.builder(pipeline.kafka(), pipeline.topics(), LocalPipeline.ADAPTER)
                 .open()) {
-            Optional<io.rollout.schemas.weights.AdapterVersion> newest = reader.catchUp(Duration.ofSeconds(60));
+            Optional<io.rollout.weights.AdapterVersion> newest = reader.catchUp(Duration.ofSeconds(60));
             if (newest.isEmpty()) {
                 return AdapterRef.base();
             }

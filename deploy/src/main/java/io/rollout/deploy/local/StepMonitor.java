@@ -2,7 +2,7 @@ package io.rollout.deploy.local;
 
 import io.rollout.records.Step;
 import io.rollout.records.TerminalReason;
-import io.rollout.schemas.kafka.KafkaSettings;
+import io.rollout.runtime.kafka.KafkaSettings;
 import io.rollout.schemas.serde.AvroSerde;
 import io.rollout.schemas.topics.Partitions;
 import io.rollout.schemas.topics.TopicCatalog;

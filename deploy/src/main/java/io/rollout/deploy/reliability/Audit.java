@@ -8,7 +8,7 @@ import io.rollout.learner.trainer.TrainerCheckpoint;
 import io.rollout.records.DroppedGroup;
 import io.rollout.records.Task;
 import io.rollout.records.WeightManifest;
-import io.rollout.schemas.kafka.KafkaSettings;
+import io.rollout.runtime.kafka.KafkaSettings;
 import io.rollout.schemas.serde.AvroSerde;
 import io.rollout.schemas.topics.DeadLetters;
 import io.rollout.schemas.topics.TopicCatalog;

@@ -35,7 +35,7 @@ import io.rollout.schemas.serde.AvroSerde;
 import io.rollout.schemas.topics.Partitions;
 import io.rollout.schemas.topics.TopicCatalog;
 import io.rollout.schemas.topics.TopicProvisioner;
-import io.rollout.schemas.weights.WeightPublisher;
+import io.rollout.weights.WeightPublisher;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

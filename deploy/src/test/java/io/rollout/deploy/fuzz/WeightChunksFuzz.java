@@ -3,7 +3,7 @@ package io.rollout.deploy.fuzz;
 import io.rollout.records.LoraConfig;
 import io.rollout.records.WeightChunk;
 import io.rollout.records.WeightManifest;
-import io.rollout.schemas.weights.ChunkAssembly;
+import io.rollout.weights.ChunkAssembly;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;

@@ -4,7 +4,7 @@ import io.rollout.env.Seeds;
 import io.rollout.env.remote.RemoteProtocol.WonRule;
 import java.net.URI;
 import java.net.URISyntaxException;
-import io.rollout.schemas.config.Durations;
+import io.rollout.runtime.config.Durations;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -2,7 +2,7 @@ package io.rollout.learner.advantage;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
-import io.rollout.schemas.kafka.KafkaSettings;
+import io.rollout.runtime.kafka.KafkaSettings;
 import io.rollout.schemas.topics.TopicCatalog;
 import java.nio.file.Path;
 import java.time.Duration;

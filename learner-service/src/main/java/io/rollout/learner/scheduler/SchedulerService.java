@@ -3,7 +3,7 @@ package io.rollout.learner.scheduler;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.rollout.records.DroppedGroup;
 import io.rollout.records.Task;
-import io.rollout.schemas.kafka.KafkaSettings;
+import io.rollout.runtime.kafka.KafkaSettings;
 import io.rollout.schemas.topics.Attempts;
 import io.rollout.schemas.topics.Partitions;
 import io.rollout.schemas.topics.Topic;
