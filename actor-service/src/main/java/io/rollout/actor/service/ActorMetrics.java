@@ -52,27 +52,27 @@ public final class ActorMetrics {
     public ActorMetrics(MeterRegistry registry, Supplier<Number> policyVersion) {
         this.registry = registry;
         for (TaskOutcome o : TaskOutcome.values()) {
-            tasks.put(o, Counter.builder("rollout.actor.tasks").baseUnit("tasks")
+            tasks.put(o, Counter.builder("rollout.actor.tasks")
                     .description("Tasks taken from rollout.tasks, by outcome").tag("outcome", o.tag())
                     .register(registry));
         }
         for (TerminalReason r : TerminalReason.values()) {
             if (r != TerminalReason.NONE) {
-                episodes.put(r, Counter.builder("rollout.actor.episodes").baseUnit("episodes")
+                episodes.put(r, Counter.builder("rollout.actor.episodes")
                         .description("Episodes ended, by terminal reason")
                         .tag("reason", r.name().toLowerCase(Locale.ROOT)).register(registry));
             }
         }
-        steps = Counter.builder("rollout.actor.steps").baseUnit("steps")
+        steps = Counter.builder("rollout.actor.steps")
                 .description("Steps published to rollout.steps").register(registry);
         generate = Timer.builder("rollout.actor.generate")
                 .description("Batched generation calls: the time the actor spends sampling").register(registry);
         group = Timer.builder("rollout.actor.group.duration")
                 .description("Playing one task's group, from start to the last step's acknowledgement")
                 .register(registry);
-        oversized = Counter.builder("rollout.actor.steps.oversized").baseUnit("steps")
+        oversized = Counter.builder("rollout.actor.steps.oversized")
                 .description("Steps too big for a Kafka record; each drops its group").register(registry);
-        replayed = Counter.builder("rollout.actor.groups.replayed").baseUnit("groups")
+        replayed = Counter.builder("rollout.actor.groups.replayed")
                 .description("Groups played again from their start under a new attempt after an env-service outage")
                 .register(registry);
         Gauge.builder("rollout.actor.policy.version", policyVersion)

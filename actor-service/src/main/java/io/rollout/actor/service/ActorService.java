@@ -250,7 +250,7 @@ public final class ActorService implements AutoCloseable {
         this.envService = new Dependency("env", "env-service", settings.actorId(), metrics.registry(), nanoClock);
         this.kafkaCluster = new Dependency("kafka", "the Kafka cluster", settings.actorId(), metrics.registry(),
                 nanoClock);
-        Gauge.builder("rollout.actor.groups.in.flight", inFlight, AtomicInteger::get).baseUnit("groups")
+        Gauge.builder("rollout.actor.groups.in.flight", inFlight, AtomicInteger::get)
                 .description("Tasks taken and not yet committed or given up").register(metrics.registry());
         Gauge.builder("rollout.actor.ready", this, s -> s.ready() ? 1 : 0)
                 .description("1 while the actor takes tasks: healthy, not draining, env-service and Kafka answer")

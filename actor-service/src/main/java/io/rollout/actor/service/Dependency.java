@@ -31,7 +31,7 @@ final class Dependency {
         this.nanoClock = nanoClock;
         Gauge.builder("rollout.actor." + name + ".available", this, d -> d.isUp() ? 1 : 0)
                 .description("1 while " + description + " answers, 0 during an outage").register(registry);
-        this.outages = Counter.builder("rollout.actor." + name + ".outages").baseUnit("outages")
+        this.outages = Counter.builder("rollout.actor." + name + ".outages")
                 .description("Outages of " + description + " the actor met").register(registry);
     }
 

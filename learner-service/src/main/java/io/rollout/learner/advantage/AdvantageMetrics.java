@@ -43,12 +43,12 @@ public final class AdvantageMetrics {
         for (StepOutcome o : StepOutcome.values()) {
             steps.put(o, Counter.builder("rollout.advantage.steps.in")
                     .description("Step records read from rollout.steps, by what became of them")
-                    .baseUnit("steps").tag("outcome", o.tag()).register(registry));
+                    .tag("outcome", o.tag()).register(registry));
         }
         completed = Counter.builder("rollout.advantage.groups.completed")
-                .description("Groups whose samples were written").baseUnit("groups").register(registry);
+                .description("Groups whose samples were written").register(registry);
         samplesOut = Counter.builder("rollout.advantage.samples.out")
-                .description("Training samples written to train.samples").baseUnit("samples").register(registry);
+                .description("Training samples written to train.samples").register(registry);
         completionLatency = Timer.builder("rollout.advantage.group.completion.latency")
                 .description("From the timestamp of a group's last step record to its samples being written")
                 .publishPercentileHistogram()
@@ -62,10 +62,10 @@ public final class AdvantageMetrics {
                 .description("Fraction of rows whose anchor group has one row (their step advantage is 0)")
                 .register(registry);
         Gauge.builder("rollout.advantage.groups.open", openGroups, m -> sum(m))
-                .description("Groups with steps stored, waiting for their other episodes").baseUnit("groups")
+                .description("Groups with steps stored, waiting for their other episodes")
                 .register(registry);
         Gauge.builder("rollout.advantage.store.steps", storedSteps, m -> sum(m))
-                .description("Steps held in the state store").baseUnit("steps").register(registry);
+                .description("Steps held in the state store").register(registry);
     }
 
     void step(StepOutcome outcome) {
@@ -74,7 +74,7 @@ public final class AdvantageMetrics {
 
     void dropped(String reason) {
         dropped.computeIfAbsent(reason, r -> Counter.builder("rollout.advantage.groups.dropped")
-                .description("Groups dropped whole, by reason").baseUnit("groups").tag("reason", r)
+                .description("Groups dropped whole, by reason").tag("reason", r)
                 .register(registry)).increment();
     }
 

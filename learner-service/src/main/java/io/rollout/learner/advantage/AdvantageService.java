@@ -1,5 +1,6 @@
 package io.rollout.learner.advantage;
 
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import io.rollout.runtime.kafka.KafkaSettings;
@@ -46,6 +47,9 @@ public final class AdvantageService implements AutoCloseable {
         this.streams = new KafkaStreams(AdvantageTopology.build(topics, config, metrics, appId), streamsProperties);
         this.streamsMetrics = new KafkaStreamsMetrics(streams);
         streamsMetrics.bindTo(registry);
+        Gauge.builder("rollout.advantage.running", this, s -> s.streams.state() == KafkaStreams.State.RUNNING ? 1 : 0)
+                .description("1 while the app is RUNNING; 0 while it starts, rebalances, stops or has failed")
+                .register(registry);
         streams.setUncaughtExceptionHandler(e -> {
             LOG.error("advantage app failed; stopping it", e);
             failed = true;

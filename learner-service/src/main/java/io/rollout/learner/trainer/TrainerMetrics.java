@@ -83,6 +83,16 @@ public final class TrainerMetrics {
                 .register(registry);
     }
 
+    /**
+     * The admission bound the trainer applies, so that a dashboard or an alert can set the
+     * staleness it sees against it without knowing the run's settings.
+     */
+    void stalenessBound(MeterRegistry registry, int maxStaleness) {
+        Gauge.builder("rollout.trainer.staleness.bound", () -> maxStaleness).baseUnit("versions")
+                .description("Versions a sample may lag behind the trainer and still be trained on (--max-staleness)")
+                .register(registry);
+    }
+
     private void gauge(MeterRegistry registry, String name, String description,
             java.util.function.ToDoubleFunction<UpdateStats> f) {
         Gauge.builder(name, last, r -> f.applyAsDouble(r.get())).description(description).register(registry);

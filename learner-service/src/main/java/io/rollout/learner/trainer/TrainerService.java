@@ -167,6 +167,7 @@ public final class TrainerService implements AutoCloseable {
         this.dispatch = java.util.Objects.requireNonNull(dispatch, "dispatch");
         this.registry = registry;
         this.metrics = new TrainerMetrics(registry);
+        metrics.stalenessBound(registry, settings.maxStaleness());
         this.clock = clock;
         this.listener = listener == null ? new Listener() {} : listener;
     }

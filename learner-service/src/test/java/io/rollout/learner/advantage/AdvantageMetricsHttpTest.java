@@ -25,12 +25,12 @@ class AdvantageMetricsHttpTest {
                     HttpResponse.BodyHandlers.ofString());
             assertThat(metrics.statusCode()).isEqualTo(200);
             assertThat(metrics.body()).contains(
-                    "rollout_advantage_steps_in_steps_total{outcome=\"accepted\"}",
-                    "rollout_advantage_steps_in_steps_total{outcome=\"dead_lettered\"}",
-                    "rollout_advantage_groups_completed_groups_total",
-                    "rollout_advantage_samples_out_samples_total",
+                    "rollout_advantage_steps_in_total{outcome=\"accepted\"}",
+                    "rollout_advantage_steps_in_total{outcome=\"dead_lettered\"}",
+                    "rollout_advantage_groups_completed_total",
+                    "rollout_advantage_samples_out_total",
                     "rollout_advantage_group_completion_latency_seconds_bucket",
-                    "rollout_advantage_groups_open_groups",
+                    "rollout_advantage_groups_open",
                     "rollout_advantage_store_steps",
                     "rollout_advantage_anchor_singleton_fraction",
                     "rollout_advantage_anchor_group_size_steps_count");
