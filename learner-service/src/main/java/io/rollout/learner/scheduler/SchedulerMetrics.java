@@ -39,8 +39,10 @@ public final class SchedulerMetrics {
 
     private void count(TaskScheduler scheduler, String name, String unit, ToLongFunction<SchedulerCounters> value,
             String description) {
-        FunctionCounter.builder(name, scheduler, s -> value.applyAsLong(s.counters()))
-                .description(description).baseUnit(unit).strongReference(true).register(registry);
+        // The function reads the captured scheduler rather than its argument, so the meter holds
+        // the scheduler strongly (FunctionCounter.Builder has no strongReference option).
+        FunctionCounter.builder(name, scheduler, s -> value.applyAsLong(scheduler.counters()))
+                .description(description).baseUnit(unit).register(registry);
     }
 
     /** Counts a record that could not be decoded, by topic. */
