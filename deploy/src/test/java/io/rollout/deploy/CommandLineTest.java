@@ -65,6 +65,8 @@ class CommandLineTest {
             {"local", "--format", "json"},
             {"local", "--history", "-1"},
             {"local", "--warm-start-demos", "0"},
+            {"local", "--clip-c", "0.5"},
+            {"local", "--lora-targets", "q_proj,attn"},
             {"local", "--env-config", "min_solution=30", "--eval-levels", "0", "--warm-start", "off", "--minutes", "0.01"},
             {"policy", "warm-start", "--model", "/nonexistent", "--out", "/tmp/x", "--env", "chess"},
         }) {

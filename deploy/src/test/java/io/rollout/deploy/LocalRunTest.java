@@ -55,6 +55,12 @@ class LocalRunTest {
 
         JsonNode r = new ObjectMapper().readTree(report.resolve("report.json").toFile());
         assertThat(r.path("config").path("group_size").asInt()).isEqualTo(4);
+        // Every training option, as the trainer took it: local's own --lr, train's default elsewhere.
+        assertThat(r.path("config").path("batch_groups").asInt()).isEqualTo(2);
+        assertThat(r.path("config").path("lr").asDouble()).isEqualTo(5e-4);
+        assertThat(r.path("config").path("clip_c").asDouble()).isEqualTo(3.0);
+        assertThat(r.path("config").path("lora_targets")).hasSize(7);
+        assertThat(r.path("config").path("init_adapter").isNull()).isTrue();
         List<JsonNode> versions = new ArrayList<>();
         r.path("versions").forEach(versions::add);
         // The trainer made versions 1..3 from samples: advantages were computed.

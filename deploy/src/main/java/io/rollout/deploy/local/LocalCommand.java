@@ -16,12 +16,11 @@ import io.rollout.env.client.EnvClient;
 import io.rollout.env.household.HouseholdEnvironment;
 import io.rollout.env.sokoban.SokobanConfig;
 import io.rollout.env.sokoban.SokobanFactory;
+import io.rollout.learner.cli.TrainingOptions;
 import io.rollout.learner.gigpo.GigpoConfig;
 import io.rollout.learner.gigpo.GigpoMode;
 import io.rollout.learner.scheduler.TaskDistribution;
-import io.rollout.learner.trainer.GgpoConfig;
 import io.rollout.learner.trainer.SampleAssembler;
-import io.rollout.learner.trainer.TrainerConfig;
 import io.rollout.learner.trainer.TrainerService;
 import io.rollout.learner.trainer.UpdateStats;
 import io.rollout.policy.Policy;
@@ -29,6 +28,7 @@ import io.rollout.policy.lora.LoraAdapter;
 import io.rollout.policy.tiny.TinyModelSpec;
 import io.rollout.policy.tiny.TinyModels;
 import io.rollout.records.Task;
+import io.rollout.runtime.cli.DefaultOverrides;
 import io.rollout.runtime.config.CommandLines;
 import io.rollout.runtime.kafka.KafkaSettings;
 import io.rollout.weights.WeightReader;
@@ -71,6 +71,7 @@ import picocli.CommandLine.Option;
         name = "local",
         mixinStandardHelpOptions = true,
         sortOptions = false,
+        modelTransformer = LocalCommand.Defaults.class,
         description = {
             "Trains a policy on one machine: starts an embedded Kafka broker (or uses the cluster of --bootstrap or "
                 + "--kafka-config), creates the topics, starts env-service, --actors actors, the GiGPO advantage "
@@ -128,7 +129,8 @@ public final class LocalCommand implements Callable<Integer> {
     List<String> actions = new ArrayList<>();
 
     @Option(names = "--top-p", defaultValue = "1.0",
-            description = "Nucleus sampling of actors and evaluation (default: ${DEFAULT-VALUE}).")
+            description = "Nucleus sampling of actors and evaluation, which also sample at --temperature "
+                    + "(default: ${DEFAULT-VALUE}).")
     double topP;
 
     @Option(names = "--max-prompt-tokens", paramLabel = "N", defaultValue = "4096",
@@ -213,12 +215,9 @@ public final class LocalCommand implements Callable<Integer> {
             description = "Steps per episode, invalid ones included (default: 20 on Sokoban, 12 on the household).")
     Integer maxSteps;
 
-    @Option(names = "--batch-groups", defaultValue = "8", description = "Groups per update (default: ${DEFAULT-VALUE}).")
-    int batchGroups;
-
-    @Option(names = "--max-staleness", defaultValue = "1",
-            description = "Versions a sample may lag behind the trainer (default: ${DEFAULT-VALUE}).")
-    int maxStaleness;
+    /** Batching, loss, AdamW, LoRA and GGPO: train's options, with train's defaults but for {@link Defaults}. */
+    @CommandLine.Mixin
+    TrainingOptions training = new TrainingOptions();
 
     @Option(names = "--gigpo-mode", defaultValue = "mean_norm",
             description = "mean_norm or mean_std_norm (default: ${DEFAULT-VALUE}).")
@@ -226,30 +225,6 @@ public final class LocalCommand implements Callable<Integer> {
 
     @Option(names = "--omega", defaultValue = "1.0", description = "Weight of the step-level advantage (default: ${DEFAULT-VALUE}).")
     double omega;
-
-    @Option(names = "--ggpo", defaultValue = "ggpo", description = "none, flat or ggpo (default: ${DEFAULT-VALUE}).")
-    String ggpo;
-
-    @Option(names = "--lr", defaultValue = "5e-4",
-            description = "AdamW learning rate; above train's 1e-4, since the tiny model learns from a random base (default: ${DEFAULT-VALUE}).")
-    double lr;
-
-    @Option(names = "--ppo-epochs", defaultValue = "1", description = "Passes over each batch (default: ${DEFAULT-VALUE}).")
-    int ppoEpochs;
-
-    @Option(names = "--kl-coef", defaultValue = "0.0",
-            description = "k3 KL to the base model; unlike train's 0.01, none by default, since the tiny base is random (default: ${DEFAULT-VALUE}).")
-    double klCoef;
-
-    @Option(names = "--entropy-coef", defaultValue = "0.001", description = "(default: ${DEFAULT-VALUE})")
-    double entropyCoef;
-
-    @Option(names = "--lora-rank", defaultValue = "8", description = "(default: ${DEFAULT-VALUE})")
-    int loraRank;
-
-    @Option(names = "--temperature", defaultValue = "1.0",
-            description = "Sampling temperature of actors and evaluation (default: ${DEFAULT-VALUE}).")
-    double temperature;
 
     @Option(names = "--eval-levels", defaultValue = "500",
             description = "Held-out levels evaluated before and after training; 0 skips (default: ${DEFAULT-VALUE}).")
@@ -262,6 +237,18 @@ public final class LocalCommand implements Callable<Integer> {
     @Option(names = "--progress-every", paramLabel = "DURATION", defaultValue = "10s",
             description = "Progress line interval (default: ${DEFAULT-VALUE}).")
     Duration progressEvery;
+
+    /**
+     * The training defaults that differ from train's, each with the reason --help gives
+     * (docs/local.md has the sweep behind the learning rate).
+     */
+    static final class Defaults extends DefaultOverrides {
+        Defaults() {
+            super("train",
+                    new Default("--lr", "5e-4", "larger here since the tiny model learns from a random base"),
+                    new Default("--kl-coef", "0.0", "none here since the tiny base is random"));
+        }
+    }
 
     private final List<AutoCloseable> closeables = new ArrayList<>();
     private volatile boolean stopRequested;
@@ -417,26 +404,20 @@ public final class LocalCommand implements Callable<Integer> {
     }
 
     /** The pipeline the options ask for, over {@link LocalPipeline.Settings#defaults}. */
-    private LocalPipeline.Settings pipelineSettings(Path data) {
+    LocalPipeline.Settings pipelineSettings(Path data) {
         Properties kafka = givenKafkaSettings();
         if (bootstrap != null) {
             kafka.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         }
-        TrainerConfig defaults = TrainerConfig.defaults();
-        TrainerConfig trainerConfig = defaults
-                .withLoss(defaults.loss().withKlCoef(klCoef).withEntropyCoef(entropyCoef))
-                .withOptimizer(defaults.optimizer().withLearningRate(lr))
-                .withGgpo(defaults.ggpo().withMode(GgpoConfig.Mode.parse(ggpo)))
-                .withBatching(ppoEpochs, defaults.miniBatchSize(), defaults.microBatchSize())
-                .withTemperature(temperature).withSeed(seed);
         LocalPipeline.Settings settings = LocalPipeline.Settings.defaults(data);
         return settings.withPrefix(prefix).withKafka(kafka).withDevice(device, dtype)
                 .withTasks(TaskDistribution.parse(List.of(taskSpec()))).withSeed(seed)
                 .withActors(actors, groupsInFlight).withPlayers(this::playerConfig)
-                .withBatching(batchGroups, maxStaleness)
+                .withBatching(training.batchGroups(), training.maxStaleness())
                 .withAdvantage(settings.advantage().withGigpo(GigpoConfig.defaults()
                         .withMode(GigpoMode.parse(gigpoMode)).withOmega(omega)))
-                .withTrainer(trainerConfig).withLoraRank(loraRank);
+                .withTrainer(training.trainerConfig(seed))
+                .withLora(training.loraSpec(""), training.initAdapter()); // the pipeline names the base model
     }
 
     private void validate() {
@@ -469,7 +450,7 @@ public final class LocalCommand implements Callable<Integer> {
         if (versions < 0) {
             problems.add("--versions must be >= 0, got " + versions);
         }
-        if (actors < 1 || groupsInFlight < 1 || groupSize < 1 || maxSteps() < 1 || batchGroups < 1) {
+        if (actors < 1 || groupsInFlight < 1 || groupSize < 1 || maxSteps() < 1 || training.batchGroups() < 1) {
             problems.add("--actors, --groups-in-flight, --group-size, --max-steps and --batch-groups must be >= 1");
         }
         if (evalLevels < 0) {
@@ -488,7 +469,8 @@ public final class LocalCommand implements Callable<Integer> {
         }
         try {
             GigpoMode.parse(gigpoMode);
-            GgpoConfig.Mode.parse(ggpo);
+            training.trainerConfig(seed);
+            training.loraSpec("");
             TaskDistribution.parse(List.of(taskSpec()));
         } catch (IllegalArgumentException e) {
             problems.add(e.getMessage());
@@ -566,8 +548,8 @@ public final class LocalCommand implements Callable<Integer> {
         int newTokens = maxNewTokens != null ? maxNewTokens
                 : compactHousehold ? HOUSEHOLD_MAX_NEW_TOKENS : f.defaultMaxNewTokens();
         int turns = history != null ? history : compactHousehold ? HOUSEHOLD_HISTORY : f.defaultHistory();
-        return new PlayerConfig(id, format, actions, temperature, topP, newTokens, turns, maxPromptTokens,
-                seed + id.hashCode());
+        return new PlayerConfig(id, format, actions, training.temperature(), topP, newTokens, turns,
+                maxPromptTokens, seed + id.hashCode());
     }
 
     private boolean warmStartEnabled() {
@@ -673,17 +655,9 @@ public final class LocalCommand implements Callable<Integer> {
         c.put("groups_in_flight", groupsInFlight);
         c.put("group_size", groupSize);
         c.put("max_steps", maxSteps());
-        c.put("batch_groups", batchGroups);
-        c.put("max_staleness", maxStaleness);
+        c.putAll(training.values()); // batch_groups, lr, kl_coef, lora_rank, ggpo, temperature, ...
         c.put("gigpo_mode", gigpoMode);
         c.put("omega", omega);
-        c.put("ggpo", ggpo);
-        c.put("lr", lr);
-        c.put("ppo_epochs", ppoEpochs);
-        c.put("kl_coef", klCoef);
-        c.put("entropy_coef", entropyCoef);
-        c.put("lora_rank", loraRank);
-        c.put("temperature", temperature);
         c.put("eval_levels", evalLevels);
         c.put("eval_seeds", evalLevels == 0 ? "" : EVAL_FIRST_SEED + "-" + (EVAL_FIRST_SEED + evalLevels - 1));
         c.put("train_seeds", "0-" + (EVAL_FIRST_SEED - 1));

@@ -78,11 +78,15 @@ public final class LocalPipeline implements AutoCloseable {
      * @param maxStaleness versions a sample may lag behind the trainer
      * @param advantage the advantage stream's settings
      * @param trainer how each version is trained
-     * @param loraRank rank of the trained adapter (otherwise {@link LoraSpec#defaults})
+     * @param lora the trained adapter's LoRA settings; its base model is named after the policy's
+     *     directory whatever this says
+     * @param initAdapter a PEFT adapter a fresh run starts from instead of a new one (ignored when a
+     *     checkpoint exists), or null
      */
     public record Settings(String prefix, Path dataDir, Properties kafka, String device, String dtype,
             TaskDistribution tasks, long seed, int actors, int groupsInFlight, Function<String, PlayerConfig> players,
-            int batchGroups, int maxStaleness, AdvantageConfig advantage, TrainerConfig trainer, int loraRank) {
+            int batchGroups, int maxStaleness, AdvantageConfig advantage, TrainerConfig trainer, LoraSpec lora,
+            Path initAdapter) {
 
         public Settings {
             Objects.requireNonNull(prefix, "prefix");
@@ -92,6 +96,7 @@ public final class LocalPipeline implements AutoCloseable {
             Objects.requireNonNull(players, "players");
             Objects.requireNonNull(advantage, "advantage");
             Objects.requireNonNull(trainer, "trainer");
+            Objects.requireNonNull(lora, "lora");
             if (actors < 1 || groupsInFlight < 1) {
                 throw new IllegalArgumentException("actors and groups in flight must be >= 1, got " + actors + " and "
                         + groupsInFlight);
@@ -101,68 +106,70 @@ public final class LocalPipeline implements AutoCloseable {
         /**
          * No prefix, an embedded broker, cpu, Sokoban tasks (groups of 8, 20 steps), seed 0, 2
          * actors of 2 groups in flight playing compact, 8 groups per update at staleness 1,
-         * GiGPO with a 5 minute group timeout, the trainer's defaults and LoRA rank 8.
+         * GiGPO with a 5 minute group timeout, the trainer's defaults and a new adapter of the LoRA
+         * defaults (rank 8).
          */
         public static Settings defaults(Path dataDir) {
             return new Settings("", dataDir, new Properties(), "cpu", "auto",
                     TaskDistribution.parse(List.of("env=" + SokobanFactory.NAME)), 0, 2, 2,
                     id -> PlayerConfig.defaults(id, "compact"), 8, 1,
-                    AdvantageConfig.defaults().withGroupTimeout(Duration.ofMinutes(5)), TrainerConfig.defaults(), 8);
+                    AdvantageConfig.defaults().withGroupTimeout(Duration.ofMinutes(5)), TrainerConfig.defaults(),
+                    LoraSpec.defaults(""), null);
         }
 
         public Settings withPrefix(String p) {
             return new Settings(p, dataDir, kafka, device, dtype, tasks, seed, actors, groupsInFlight, players,
-                    batchGroups, maxStaleness, advantage, trainer, loraRank);
+                    batchGroups, maxStaleness, advantage, trainer, lora, initAdapter);
         }
 
         public Settings withKafka(Properties k) {
             return new Settings(prefix, dataDir, k, device, dtype, tasks, seed, actors, groupsInFlight, players,
-                    batchGroups, maxStaleness, advantage, trainer, loraRank);
+                    batchGroups, maxStaleness, advantage, trainer, lora, initAdapter);
         }
 
         public Settings withDevice(String newDevice, String newDtype) {
             return new Settings(prefix, dataDir, kafka, newDevice, newDtype, tasks, seed, actors, groupsInFlight,
-                    players, batchGroups, maxStaleness, advantage, trainer, loraRank);
+                    players, batchGroups, maxStaleness, advantage, trainer, lora, initAdapter);
         }
 
         public Settings withTasks(TaskDistribution t) {
             return new Settings(prefix, dataDir, kafka, device, dtype, t, seed, actors, groupsInFlight, players,
-                    batchGroups, maxStaleness, advantage, trainer, loraRank);
+                    batchGroups, maxStaleness, advantage, trainer, lora, initAdapter);
         }
 
         public Settings withSeed(long s) {
             return new Settings(prefix, dataDir, kafka, device, dtype, tasks, s, actors, groupsInFlight, players,
-                    batchGroups, maxStaleness, advantage, trainer, loraRank);
+                    batchGroups, maxStaleness, advantage, trainer, lora, initAdapter);
         }
 
         public Settings withActors(int n, int inFlight) {
             return new Settings(prefix, dataDir, kafka, device, dtype, tasks, seed, n, inFlight, players, batchGroups,
-                    maxStaleness, advantage, trainer, loraRank);
+                    maxStaleness, advantage, trainer, lora, initAdapter);
         }
 
         public Settings withPlayers(Function<String, PlayerConfig> p) {
             return new Settings(prefix, dataDir, kafka, device, dtype, tasks, seed, actors, groupsInFlight, p,
-                    batchGroups, maxStaleness, advantage, trainer, loraRank);
+                    batchGroups, maxStaleness, advantage, trainer, lora, initAdapter);
         }
 
         public Settings withBatching(int groups, int staleness) {
             return new Settings(prefix, dataDir, kafka, device, dtype, tasks, seed, actors, groupsInFlight, players,
-                    groups, staleness, advantage, trainer, loraRank);
+                    groups, staleness, advantage, trainer, lora, initAdapter);
         }
 
         public Settings withAdvantage(AdvantageConfig a) {
             return new Settings(prefix, dataDir, kafka, device, dtype, tasks, seed, actors, groupsInFlight, players,
-                    batchGroups, maxStaleness, a, trainer, loraRank);
+                    batchGroups, maxStaleness, a, trainer, lora, initAdapter);
         }
 
         public Settings withTrainer(TrainerConfig t) {
             return new Settings(prefix, dataDir, kafka, device, dtype, tasks, seed, actors, groupsInFlight, players,
-                    batchGroups, maxStaleness, advantage, t, loraRank);
+                    batchGroups, maxStaleness, advantage, t, lora, initAdapter);
         }
 
-        public Settings withLoraRank(int rank) {
+        public Settings withLora(LoraSpec l, Path init) {
             return new Settings(prefix, dataDir, kafka, device, dtype, tasks, seed, actors, groupsInFlight, players,
-                    batchGroups, maxStaleness, advantage, trainer, rank);
+                    batchGroups, maxStaleness, advantage, trainer, l, init);
         }
     }
 
@@ -256,9 +263,11 @@ public final class LocalPipeline implements AutoCloseable {
                 batchGroups, settings.maxStaleness(), SchedulerConfig.defaults().maxRetries(), Duration.ofMinutes(5),
                 prefix + "local");
         TaskScheduler scheduler = new TaskScheduler(schedulerConfig, settings.tasks(), settings.seed());
-        LoraSpec lora = LoraSpec.defaults(policy.directory().getFileName().toString()).withRank(settings.loraRank());
+        LoraSpec l = settings.lora();
+        LoraSpec lora = new LoraSpec(l.rank(), l.alpha(), l.targetModules(), l.dropout(), l.useRslora(),
+                policy.directory().getFileName().toString());
         TrainerService.Settings trainerSettings = new TrainerService.Settings(batchGroups, settings.maxStaleness(),
-                10, ADAPTER, lora, null, null);
+                10, ADAPTER, lora, settings.initAdapter(), null);
         trainingStart = System.nanoTime();
         trainer = started(Learner.create(policy, settings.trainer(), trainerSettings, topics, kafka,
                 new CheckpointStore(settings.dataDir().resolve("checkpoints"), 2), Optional.of(scheduler),

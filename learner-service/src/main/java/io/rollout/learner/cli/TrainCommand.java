@@ -7,9 +7,6 @@ import io.rollout.learner.checkpoint.CheckpointStore;
 import io.rollout.learner.scheduler.SchedulerConfig;
 import io.rollout.learner.scheduler.TaskDistribution;
 import io.rollout.learner.scheduler.TaskScheduler;
-import io.rollout.learner.trainer.GgpoConfig;
-import io.rollout.learner.trainer.LossConfig;
-import io.rollout.learner.trainer.OptimizerConfig;
 import io.rollout.learner.trainer.SampleAssembler;
 import io.rollout.learner.trainer.TrainerConfig;
 import io.rollout.learner.trainer.TrainerService;
@@ -147,94 +144,9 @@ final class TrainCommand implements Callable<Integer> {
             description = "Re-queue a group in flight this long; 0 disables (default: ${DEFAULT-VALUE}).")
     private Duration taskTimeout;
 
-    // --- batching
-    @Option(names = "--batch-groups", defaultValue = "8", description = "B: complete groups per update (default: ${DEFAULT-VALUE}).")
-    private int batchGroups;
-
-    @Option(names = "--max-staleness", defaultValue = "1",
-            description = "Drop samples generated more than this many versions ago; also bounds admission (default: ${DEFAULT-VALUE}).")
-    private int maxStaleness;
-
-    @Option(names = "--ppo-epochs", defaultValue = "1", description = "Passes over each batch (default: ${DEFAULT-VALUE}).")
-    private int ppoEpochs;
-
-    @Option(names = "--mini-batch-size", defaultValue = "32",
-            description = "Samples per optimizer step (default: ${DEFAULT-VALUE}).")
-    private int miniBatchSize;
-
-    @Option(names = "--micro-batch-size", defaultValue = "0",
-            description = "Samples per forward/backward, accumulated into one step; 0: the whole mini-batch (default: ${DEFAULT-VALUE}).")
-    private int microBatchSize;
-
-    @Option(names = "--temperature", defaultValue = "1.0",
-            description = "The actors' sampling temperature: log-probs are taken under softmax(logits/T) (default: ${DEFAULT-VALUE}).")
-    private double temperature;
-
-    // --- loss
-    @Option(names = "--clip-eps-low", defaultValue = "0.2", description = "PPO clip range below 1 (default: ${DEFAULT-VALUE}).")
-    private double clipEpsLow;
-
-    @Option(names = "--clip-eps-high", defaultValue = "0.2", description = "PPO clip range above 1 (default: ${DEFAULT-VALUE}).")
-    private double clipEpsHigh;
-
-    @Option(names = "--clip-c", defaultValue = "3.0", description = "Dual-clip bound for negative advantages (default: ${DEFAULT-VALUE}).")
-    private double clipC;
-
-    @Option(names = "--kl-coef", defaultValue = "0.01", description = "Coefficient of the k3 KL to the base model (default: ${DEFAULT-VALUE}).")
-    private double klCoef;
-
-    @Option(names = "--kl-clamp", defaultValue = "10.0", description = "The per-token KL is clamped to +-this (default: ${DEFAULT-VALUE}).")
-    private double klClamp;
-
-    @Option(names = "--entropy-coef", defaultValue = "0.001", description = "Coefficient of the entropy bonus (default: ${DEFAULT-VALUE}).")
-    private double entropyCoef;
-
-    // --- optimizer
-    @Option(names = "--lr", defaultValue = "1e-4", description = "AdamW learning rate (default: ${DEFAULT-VALUE}).")
-    private double lr;
-
-    @Option(names = "--adam-beta1", defaultValue = "0.9", description = "(default: ${DEFAULT-VALUE})")
-    private double beta1;
-
-    @Option(names = "--adam-beta2", defaultValue = "0.999", description = "(default: ${DEFAULT-VALUE})")
-    private double beta2;
-
-    @Option(names = "--adam-eps", defaultValue = "1e-8", description = "(default: ${DEFAULT-VALUE})")
-    private double adamEps;
-
-    @Option(names = "--weight-decay", defaultValue = "0.01", description = "Decoupled weight decay (default: ${DEFAULT-VALUE}).")
-    private double weightDecay;
-
-    @Option(names = "--grad-clip", defaultValue = "1.0", description = "Global gradient-norm clip (default: ${DEFAULT-VALUE}).")
-    private double gradClip;
-
-    // --- LoRA and GGPO
-    @Option(names = "--lora-rank", defaultValue = "8", description = "(default: ${DEFAULT-VALUE})")
-    private int loraRank;
-
-    @Option(names = "--lora-alpha", defaultValue = "16", description = "(default: ${DEFAULT-VALUE})")
-    private double loraAlpha;
-
-    @Option(names = "--lora-targets", split = ",", defaultValue = "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj",
-            description = "Adapted projections (default: ${DEFAULT-VALUE}).")
-    private List<String> loraTargets;
-
-    @Option(names = "--init-adapter", paramLabel = "DIR",
-            description = "Start a fresh run from this PEFT adapter instead of a new one (ignored when a checkpoint exists).")
-    private Path initAdapter;
-
-    @Option(names = "--ggpo", defaultValue = "ggpo", description = "none, flat or ggpo (default: ${DEFAULT-VALUE}).")
-    private String ggpoMode;
-
-    @Option(names = "--ggpo-sigma", defaultValue = "0.03", description = "(default: ${DEFAULT-VALUE})")
-    private double ggpoSigma;
-
-    @Option(names = "--ggpo-beta", defaultValue = "0.01", description = "Weight of the gradient term; 0 = flat (default: ${DEFAULT-VALUE}).")
-    private double ggpoBeta;
-
-    @Option(names = "--ggpo-ramp-steps", defaultValue = "200",
-            description = "T of the cosine ramp of the noise over optimizer steps; 0: no ramp (default: ${DEFAULT-VALUE}).")
-    private long ggpoRampSteps;
+    // --- batching, loss, optimizer, LoRA and GGPO
+    @CommandLine.Mixin
+    private TrainingOptions training = new TrainingOptions();
 
     @Override
     public Integer call() throws Exception {
@@ -248,16 +160,14 @@ final class TrainCommand implements Callable<Integer> {
             if (model.model() == null) {
                 throw new IllegalArgumentException("--model is required (or TRAIN_MODEL)");
             }
-            config = new TrainerConfig(new LossConfig(clipEpsLow, clipEpsHigh, clipC, klCoef, klClamp, entropyCoef),
-                    new OptimizerConfig(lr, beta1, beta2, adamEps, weightDecay, gradClip),
-                    new GgpoConfig(GgpoConfig.Mode.parse(ggpoMode), ggpoSigma, ggpoBeta, ggpoRampSteps), ppoEpochs,
-                    miniBatchSize, microBatchSize, temperature, seed);
-            LoraSpec lora = new LoraSpec(loraRank, loraAlpha, loraTargets, 0.0, false, model.model().getFileName().toString());
-            settings = new TrainerService.Settings(batchGroups, maxStaleness, checkpointEvery, adapterName, lora,
-                    initAdapter, exportDir, acceptSampleLoss, stopTimeout);
+            config = training.trainerConfig(seed);
+            LoraSpec lora = training.loraSpec(model.model().getFileName().toString());
+            settings = new TrainerService.Settings(training.batchGroups(), training.maxStaleness(), checkpointEvery,
+                    adapterName, lora, training.initAdapter(), exportDir, acceptSampleLoss, stopTimeout);
             topics = kafka.topics();
             props = kafka.properties();
-            schedulerConfig = new SchedulerConfig(maxInFlight, batchGroups, maxStaleness, maxRetries, taskTimeout, runId);
+            schedulerConfig = new SchedulerConfig(maxInFlight, training.batchGroups(), training.maxStaleness(),
+                    maxRetries, taskTimeout, runId);
             distribution = TaskDistribution.parse(tasks);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
