@@ -170,6 +170,12 @@ public final class LocalCommand implements Callable<Integer> {
             description = "Where report.json, the charts and the tiny model go (default: ${DEFAULT-VALUE}).")
     Path report;
 
+    @Option(names = "--prometheus-targets", paramLabel = "FILE",
+            description = "Write the services' metrics endpoints to FILE as Prometheus file-based discovery "
+                    + "targets once they are up, and an empty list when the run ends; "
+                    + "deploy/monitoring/prometheus/prometheus-file-sd.yml reads targets/*.json beside it.")
+    Path prometheusTargets;
+
     @Option(names = "--bootstrap", paramLabel = "HOST:PORT[,...]",
             description = "Use this Kafka cluster instead of starting an embedded broker (default: embedded).")
     String bootstrap;
@@ -346,6 +352,11 @@ public final class LocalCommand implements Callable<Integer> {
         TrainerService trainer = pipeline.trainer();
         StepMonitor monitor = pipeline.monitor();
         pipeline.urls().forEach((name, url) -> out.println("metrics " + name + " " + url));
+        if (prometheusTargets != null) {
+            PrometheusTargets.write(prometheusTargets, pipeline.urls());
+            closeables.add(() -> PrometheusTargets.write(prometheusTargets, Map.of()));
+            out.println("prometheus-targets=" + prometheusTargets.toAbsolutePath());
+        }
         out.flush();
 
         long deadline = trainStart + (long) (minutes * 60e9);
