@@ -11,6 +11,7 @@ import io.rollout.policy.lora.LoraAdapter;
 import io.rollout.policy.lora.LoraSpec;
 import io.rollout.records.LoraConfig;
 import io.rollout.records.TrainingSample;
+import io.rollout.runtime.kafka.KafkaClients;
 import io.rollout.runtime.kafka.KafkaSettings;
 import io.rollout.schemas.serde.Packed;
 import io.rollout.schemas.topics.DeadLetters;
@@ -27,22 +28,21 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,7 +60,8 @@ import org.slf4j.LoggerFactory;
  * <p>Longer than most classes because it is the trainer's Kafka edge: reading samples, dead
  * letters, publishing, checkpoints and their restore share the consumer, the version and the resume
  * offsets. The parts decided without Kafka are SampleAssembler, FinishedGroups, PolicyTrainer and
- * TrainerCheckpoint; the scheduler is reached through TaskDispatch.
+ * TrainerCheckpoint; the scheduler is reached through TaskDispatch, and Kafka through
+ * {@link Edges}.
  */
 public final class TrainerService implements AutoCloseable {
 
@@ -117,14 +118,81 @@ public final class TrainerService implements AutoCloseable {
         default void finishedUntrained(String groupId, int attempt, String outcome, String reason) {}
     }
 
+    /**
+     * Where the service meets Kafka: the clients of train.samples and of dead letters, the
+     * identity of the samples topic that a checkpoint's offsets are bound to, and the publisher
+     * of versions. Separate so that the delivery rules (resume offsets, the identity check, dead
+     * letters, version numbering) can be checked with Kafka's mock clients and fakes;
+     * {@link #real} is what a deployed trainer uses.
+     *
+     * @param clients makes the byte[] consumer of train.samples and the dead-letter producer
+     * @param source asked once per start, before the checkpoint is restored
+     * @param publisher opened once per start, after the checkpoint is restored
+     */
+    record Edges(KafkaClients clients, Supplier<TrainerCheckpoint.SampleSource> source,
+            Supplier<VersionPublisher> publisher) {
+
+        Edges {
+            Objects.requireNonNull(clients, "clients");
+            Objects.requireNonNull(source, "source");
+            Objects.requireNonNull(publisher, "publisher");
+        }
+
+        /**
+         * Real clients, the cluster and topic id as the brokers report them, and a
+         * {@link WeightPublisher} that scans policy.weights for the versions already there.
+         */
+        static Edges real(Properties kafka, TopicCatalog topics, String adapterName, MeterRegistry registry) {
+            return new Edges(KafkaClients.real(), () -> describeSource(kafka, topics.samples().name()),
+                    () -> VersionPublisher.of(WeightPublisher.builder(kafka, topics, adapterName)
+                            .meterRegistry(registry).open()));
+        }
+    }
+
+    /** What the service uses of a {@link WeightPublisher}. */
+    interface VersionPublisher extends AutoCloseable {
+
+        /** The newest version already on policy.weights, also from an earlier run; -1 if none. */
+        long lastPublishedVersion();
+
+        /**
+         * Returns once the version is acknowledged.
+         *
+         * @throws org.apache.kafka.common.KafkaException if it could not be written; retried
+         */
+        void publish(long version, byte[] bytes, LoraConfig lora);
+
+        @Override
+        void close();
+
+        static VersionPublisher of(WeightPublisher publisher) {
+            return new VersionPublisher() {
+                @Override
+                public long lastPublishedVersion() {
+                    return publisher.lastPublishedVersion();
+                }
+
+                @Override
+                public void publish(long version, byte[] bytes, LoraConfig lora) {
+                    publisher.publish(version, bytes, lora);
+                }
+
+                @Override
+                public void close() {
+                    publisher.close();
+                }
+            };
+        }
+    }
+
     private final Policy policy;
     private final TrainerConfig trainerConfig;
     private final Settings settings;
     private final TopicCatalog topics;
     private final Properties kafka;
+    private final Edges edges;
     private final CheckpointStore store;
     private final TaskDispatch dispatch;
-    private final MeterRegistry registry;
     private final TrainerMetrics metrics;
     private final Clock clock;
     private final Listener listener;
@@ -132,9 +200,9 @@ public final class TrainerService implements AutoCloseable {
     private final CountDownLatch stopped = new CountDownLatch(1);
 
     private PolicyTrainer trainer;
-    private WeightPublisher publisher;
-    private KafkaConsumer<byte[], byte[]> consumer;
-    private KafkaProducer<byte[], byte[]> dlq;
+    private VersionPublisher publisher;
+    private Consumer<byte[], byte[]> consumer;
+    private Producer<byte[], byte[]> dlq;
     private List<TopicPartition> partitions;
     private volatile long version;
     private volatile boolean running;
@@ -158,14 +226,22 @@ public final class TrainerService implements AutoCloseable {
     public TrainerService(Policy policy, TrainerConfig trainerConfig, Settings settings, TopicCatalog topics,
             Properties kafka, CheckpointStore store, TaskDispatch dispatch, MeterRegistry registry, Clock clock,
             Listener listener) {
+        this(policy, trainerConfig, settings, topics, kafka, store, dispatch, registry, clock, listener,
+                Edges.real(kafka, topics, settings.adapterName(), registry));
+    }
+
+    /** As above, reaching Kafka through {@code edges}. */
+    TrainerService(Policy policy, TrainerConfig trainerConfig, Settings settings, TopicCatalog topics,
+            Properties kafka, CheckpointStore store, TaskDispatch dispatch, MeterRegistry registry, Clock clock,
+            Listener listener, Edges edges) {
         this.policy = policy;
         this.trainerConfig = trainerConfig;
         this.settings = settings;
         this.topics = topics;
         this.kafka = kafka;
+        this.edges = Objects.requireNonNull(edges, "edges");
         this.store = store;
-        this.dispatch = java.util.Objects.requireNonNull(dispatch, "dispatch");
-        this.registry = registry;
+        this.dispatch = Objects.requireNonNull(dispatch, "dispatch");
         this.metrics = new TrainerMetrics(registry);
         metrics.stalenessBound(registry, settings.maxStaleness());
         this.clock = clock;
@@ -179,7 +255,7 @@ public final class TrainerService implements AutoCloseable {
      * @throws IllegalStateException if the checkpoint was written against another cluster or topic
      */
     public synchronized void start() {
-        source = describeSource();
+        source = edges.source().get();
         TrainerCheckpoint restored = restore();
         if (restored != null && restored.source() != null) {
             String mismatch = restored.source().mismatch(source);
@@ -191,8 +267,7 @@ public final class TrainerService implements AutoCloseable {
                         + "start a new run (the exported adapter can seed it with --init-adapter)");
             }
         }
-        WeightPublisher.Builder pb = WeightPublisher.builder(kafka, topics, settings.adapterName());
-        publisher = pb.meterRegistry(registry).open();
+        publisher = edges.publisher().get();
         if (publisher.lastPublishedVersion() > version) {
             LOG.warn("policy.weights already holds version {} but the checkpoint is at {}: the updates in between "
                     + "were lost with the process and are redone; numbering continues after {} so readers move on",
@@ -200,7 +275,7 @@ public final class TrainerService implements AutoCloseable {
             version = publisher.lastPublishedVersion();
         }
         metrics.version(version);
-        consumer = new KafkaConsumer<>(consumerProperties());
+        consumer = edges.clients().consumer(consumerProperties());
         partitions = Partitions.of(consumer, topics.samples().name(), METADATA_TIMEOUT);
         consumer.assign(partitions);
         for (TopicPartition tp : partitions) {
@@ -211,7 +286,7 @@ public final class TrainerService implements AutoCloseable {
                 consumer.seek(tp, offset);
             }
         }
-        dlq = new KafkaProducer<>(producerProperties());
+        dlq = edges.clients().producer(producerProperties());
         dispatch.versionChanged(version);
         dispatch.start(restored == null ? null : restored.scheduler(), (groupId, attempt, reason) ->
                 listener.finishedUntrained(groupId, attempt, "abandoned", reason));
@@ -225,8 +300,7 @@ public final class TrainerService implements AutoCloseable {
         thread.start();
     }
 
-    private TrainerCheckpoint.SampleSource describeSource() {
-        String topic = topics.samples().name();
+    private static TrainerCheckpoint.SampleSource describeSource(Properties kafka, String topic) {
         try (Admin admin = Admin.create(kafka)) {
             String cluster = admin.describeCluster().clusterId().get(METADATA_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
             TopicDescription d = admin.describeTopics(List.of(topic)).allTopicNames()
@@ -603,21 +677,20 @@ public final class TrainerService implements AutoCloseable {
                 .setDropout((float) spec.dropout()).setTargetModules(new ArrayList<>(spec.targetModules())).build();
     }
 
+    /**
+     * Keys and values stay bytes (the clients from {@link KafkaClients} take byte[] (de)serializers):
+     * a sample that does not decode is dead-lettered here instead of failing the poll.
+     */
     private Properties consumerProperties() {
         Properties p = KafkaSettings.assignedConsumer(kafka, "trainer-samples");
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         // Every position is set by hand; one that falls off the log is an error, never a silent jump.
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
-        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         return p;
     }
 
     private Properties producerProperties() {
-        Properties p = KafkaSettings.producer(kafka, "trainer-dlq");
-        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-        return p;
+        return KafkaSettings.producer(kafka, "trainer-dlq");
     }
 
     public long version() {
