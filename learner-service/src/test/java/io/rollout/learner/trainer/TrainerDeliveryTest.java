@@ -398,8 +398,11 @@ class TrainerDeliveryTest {
         final List<ConsumerRecord<byte[], byte[]>> log = new ArrayList<>();
         final Map<TopicPartition, Long> seeks = new ConcurrentHashMap<>();
         final Set<TopicPartition> seeksToBeginning = ConcurrentHashMap.newKeySet();
-        /** MockConsumer seeks to the beginning offset itself: not a position the trainer chose. */
-        private boolean seekingToBeginning;
+        /**
+         * MockConsumer seeks to the beginning offset itself, in seekToBeginning or in the next poll:
+         * not a position the trainer chose.
+         */
+        private boolean positioningItself;
 
         SampleConsumer() {
             super("none"); // as the trainer's: every position is set by hand
@@ -417,7 +420,7 @@ class TrainerDeliveryTest {
 
         @Override
         public synchronized void seek(TopicPartition partition, long offset) {
-            if (!seekingToBeginning) {
+            if (!positioningItself) {
                 seeks.put(partition, offset);
             }
             super.seek(partition, offset);
@@ -426,17 +429,23 @@ class TrainerDeliveryTest {
         @Override
         public synchronized void seekToBeginning(Collection<TopicPartition> partitions) {
             seeksToBeginning.addAll(partitions);
-            seekingToBeginning = true;
+            positioningItself = true;
             try {
                 super.seekToBeginning(partitions);
             } finally {
-                seekingToBeginning = false;
+                positioningItself = false;
             }
         }
 
         @Override
         public synchronized ConsumerRecords<byte[], byte[]> poll(Duration timeout) {
-            ConsumerRecords<byte[], byte[]> records = super.poll(timeout);
+            ConsumerRecords<byte[], byte[]> records;
+            positioningItself = true;
+            try {
+                records = super.poll(timeout);
+            } finally {
+                positioningItself = false;
+            }
             if (records.isEmpty()) {
                 try {
                     wait(2); // releases the lock, so the test thread can add records meanwhile
