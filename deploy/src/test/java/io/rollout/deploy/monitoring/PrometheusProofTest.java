@@ -1,0 +1,342 @@
+package io.rollout.deploy.monitoring;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.rollout.actor.play.PlayerConfig;
+import io.rollout.deploy.local.LocalPipeline;
+import io.rollout.deploy.local.PrometheusTargets;
+import io.rollout.learner.scheduler.TaskDistribution;
+import io.rollout.policy.tiny.TinyModelSpec;
+import io.rollout.policy.tiny.TinyModels;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The shipped monitoring against a real Prometheus (Debian's package) scraping a short local run
+ * ({@link LocalPipeline} with the tiny model, through the targets {@code local
+ * --prometheus-targets} writes and the shipped prometheus-file-sd.yml): every target is up, the
+ * alert rules load and evaluate, every alert expression and every dashboard query is valid, and
+ * every dashboard query returns a series but those listed in {@link #QUIET_IN_A_SHORT_RUN}. It
+ * also checks the names and labels the services expose against Prometheus conventions, and runs
+ * the Kubernetes configuration's relabelling on pod labels.
+ */
+class PrometheusProofTest {
+
+    /**
+     * Dashboard queries that legitimately return nothing in a short, healthy local run, each
+     * with the reason. Everything else must return at least one series.
+     */
+    static final Map<String, String> QUIET_IN_A_SHORT_RUN = Map.of(
+            "env-service errors by kind", "env_errors_total is counted per kind at the first error; a healthy run has none");
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private static final Pattern GRAFANA_LEGEND = Pattern.compile("\\$__rate_interval");
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void shouldScrapeEveryServiceAndAnswerEveryPanelAndAlert() throws Exception {
+        Path model = dir.resolve("model");
+        TinyModels.write(model, TinyModelSpec.defaults(), TinyModels.defaultWords(), 5);
+        LocalPipeline.Settings settings = LocalPipeline.Settings.defaults(dir.resolve("data"))
+                .withPrefix("prom.")
+                .withTasks(TaskDistribution.parse(List.of("env=sokoban,group-size=4,max-steps=8")))
+                .withActors(1, 2)
+                .withPlayers(id -> PlayerConfig.defaults(id, "compact").withSeed(7L))
+                .withBatching(2, 1);
+        try (LocalPipeline pipeline = LocalPipeline.open(settings, model)) {
+            pipeline.startTraining(null);
+            Path config = writeConfig(pipeline.urls());
+            try (PrometheusServer prometheus = PrometheusServer.start(config, dir.resolve("tsdb"))) {
+                await("a version trained", Duration.ofMinutes(4),
+                        () -> pipeline.failure() != null || pipeline.trainer().version() >= 2);
+                assertThat(pipeline.failure()).isNull();
+
+                checkTargets(prometheus, pipeline.urls().size());
+                checkRules(prometheus);
+                checkDashboard(prometheus);
+                checkNames(prometheus);
+            }
+            pipeline.stopActorsAndTrainer();
+        }
+    }
+
+    /**
+     * prometheus-file-sd.yml with a 1 s scrape and evaluation interval, the run's targets beside
+     * it, and the Kubernetes configuration's job reading pod labels from a file.
+     */
+    private Path writeConfig(Map<String, String> urls) throws IOException {
+        Path prom = dir.resolve("monitoring/prometheus");
+        Files.createDirectories(prom);
+        Files.copy(Promtool.MONITORING.resolve("rules.yml"), dir.resolve("monitoring/rules.yml"));
+        String fileSd = Files.readString(Promtool.MONITORING.resolve("prometheus/prometheus-file-sd.yml"))
+                .replace("scrape_interval: 15s", "scrape_interval: 1s")
+                .replace("evaluation_interval: 15s", "evaluation_interval: 1s")
+                .replace("refresh_interval: 30s", "refresh_interval: 1s");
+        assertThat(fileSd).contains("scrape_interval: 1s");
+        PrometheusTargets.write(prom.resolve("targets/local.json"), urls);
+
+        // The Kubernetes job, with its pods from a file: one pod of the pipeline (the trainer's
+        // endpoint), one of another application and one still pending, which it must drop.
+        String k8s = Files.readString(
+                MonitoringRulesTest.withoutKubernetesDiscovery(Promtool.MONITORING.resolve("prometheus/prometheus-kubernetes.yml"), dir.resolve("k8s")));
+        String k8sJob = k8s.substring(k8s.indexOf("  - job_name: rollout")).replace("job_name: rollout", "job_name: kubernetes-pods")
+                .replace("\"pods.json\"", "\"k8s/pods.json\"");
+        URI trainer = URI.create(urls.get("trainer"));
+        List<Map<String, Object>> pods = new ArrayList<>();
+        pods.add(pod(trainer, "trainer-0", "rollout", "trainer", "Running"));
+        pods.add(pod(trainer, "other-0", "something-else", "web", "Running"));
+        pods.add(pod(trainer, "trainer-1", "rollout", "trainer", "Pending"));
+        Files.createDirectories(prom.resolve("k8s"));
+        JSON.writeValue(prom.resolve("k8s/pods.json").toFile(), pods);
+
+        Path config = prom.resolve("proof.yml");
+        Files.writeString(config, fileSd + "\n" + k8sJob);
+        return config;
+    }
+
+    private static Map<String, Object> pod(URI endpoint, String name, String partOf, String component, String phase) {
+        Map<String, String> labels = new LinkedHashMap<>();
+        labels.put("__meta_kubernetes_namespace", "ml");
+        labels.put("__meta_kubernetes_pod_name", name);
+        labels.put("__meta_kubernetes_pod_phase", phase);
+        labels.put("__meta_kubernetes_pod_label_app_kubernetes_io_part_of", partOf);
+        labels.put("__meta_kubernetes_pod_label_app_kubernetes_io_component", component);
+        labels.put("__meta_kubernetes_pod_container_port_name", "metrics");
+        labels.put("__meta_kubernetes_pod_container_port_number", Integer.toString(endpoint.getPort()));
+        return Map.of("targets", List.of(endpoint.getHost() + ":" + endpoint.getPort()), "labels", labels);
+    }
+
+    private static void checkTargets(PrometheusServer prometheus, int services) throws Exception {
+        await("every target up", Duration.ofSeconds(60), () -> {
+            JsonNode active = prometheus.api("/api/v1/targets?state=active").get("activeTargets");
+            int up = 0;
+            for (JsonNode t : active) {
+                up += "up".equals(t.get("health").asText()) ? 1 : 0;
+            }
+            return active.size() == services + 1 && up == active.size();
+        });
+        JsonNode active = prometheus.api("/api/v1/targets?state=active").get("activeTargets");
+        Map<String, String> serviceByJob = new TreeMap<>();
+        for (JsonNode t : active) {
+            JsonNode labels = t.get("labels");
+            assertThat(labels.get("job").asText()).as("job of " + labels).isEqualTo(labels.get("service").asText());
+            assertThat(labels.get("instance").asText()).isNotBlank();
+            if ("kubernetes-pods".equals(t.get("scrapePool").asText())) {
+                assertThat(labels.get("instance").asText()).startsWith("trainer-0:");
+                assertThat(labels.get("namespace").asText()).isEqualTo("ml");
+            }
+            serviceByJob.put(labels.get("job").asText(), labels.get("service").asText());
+        }
+        assertThat(serviceByJob).containsOnlyKeys("env-service", "actor", "advantage", "trainer");
+    }
+
+    private static void checkRules(PrometheusServer prometheus) throws Exception {
+        Set<String> rules = new TreeSet<>();
+        await("every rule evaluated", Duration.ofSeconds(30), () -> {
+            rules.clear();
+            for (JsonNode group : prometheus.api("/api/v1/rules").get("groups")) {
+                for (JsonNode rule : group.get("rules")) {
+                    if (rule.has("lastEvaluation") && !rule.get("lastEvaluation").asText().startsWith("0001")) {
+                        assertThat(rule.get("health").asText()).as(rule.get("name") + ": " + rule.get("lastError"))
+                                .isEqualTo("ok");
+                        rules.add(rule.get("name").asText());
+                    }
+                }
+            }
+            return rules.size() >= 14;
+        });
+        for (JsonNode group : prometheus.api("/api/v1/rules").get("groups")) {
+            for (JsonNode rule : group.get("rules")) {
+                JsonNode answer = prometheus.query(rule.get("query").asText());
+                assertThat(answer.get("status").asText()).as(rule.get("name") + ": " + answer).isEqualTo("success");
+            }
+        }
+    }
+
+    private static void checkDashboard(PrometheusServer prometheus) throws Exception {
+        JsonNode dashboard = JSON.readTree(Promtool.MONITORING.resolve("grafana/rollout-dashboard.json").toFile());
+        Map<String, String> empty = new TreeMap<>();
+        int queries = 0;
+        for (JsonNode panel : dashboard.get("panels")) {
+            if (!panel.has("targets")) {
+                continue;
+            }
+            String title = panel.get("title").asText();
+            for (JsonNode target : panel.get("targets")) {
+                String expr = GRAFANA_LEGEND.matcher(target.get("expr").asText()).replaceAll("30s");
+                JsonNode answer = prometheus.query(expr);
+                queries++;
+                assertThat(answer.get("status").asText()).as(title + ": " + expr + " -> " + answer).isEqualTo("success");
+                if (answer.get("data").get("result").isEmpty()) {
+                    empty.put(title + " / " + target.get("refId").asText(), expr);
+                }
+            }
+        }
+        assertThat(queries).isGreaterThanOrEqualTo(28);
+        Set<String> allowed = new TreeSet<>();
+        empty.keySet().forEach(k -> {
+            if (QUIET_IN_A_SHORT_RUN.containsKey(k.substring(0, k.lastIndexOf(" / ")))) {
+                allowed.add(k);
+            }
+        });
+        empty.keySet().removeAll(allowed);
+        assertThat(empty).as("dashboard queries that returned no series").isEmpty();
+    }
+
+    /**
+     * Prometheus conventions on what the services expose: counters end in _total, durations
+     * are in seconds and sizes in bytes, no unit word doubled, and no label that would make a
+     * series per session, episode or group.
+     */
+    private static void checkNames(PrometheusServer prometheus) throws Exception {
+        JsonNode metadata = prometheus.api("/api/v1/metadata");
+        List<String> problems = new ArrayList<>();
+        metadata.fields().forEachRemaining(e -> {
+            String name = e.getKey();
+            if (!name.startsWith("rollout_") && !name.startsWith("env_")) {
+                return;
+            }
+            String type = e.getValue().get(0).get("type").asText();
+            if (type.equals("counter") && !name.endsWith("_total")) {
+                problems.add(name + ": a counter whose name does not end in _total");
+            }
+            if (name.matches(".*_(milliseconds|ms|nanos|minutes|kilobytes|megabytes)(_.*)?")) {
+                problems.add(name + ": not in base units (seconds, bytes)");
+            }
+            Matcher doubled = Pattern.compile("_([a-z]+)_\\1(_|$)").matcher(name);
+            if (doubled.find()) {
+                problems.add(name + ": the word '" + doubled.group(1) + "' twice");
+            }
+        });
+        JsonNode labels = prometheus.api("/api/v1/labels?match[]="
+                + URLEncoder.encode("{__name__=~\"rollout_.+|env_.+\"}", StandardCharsets.UTF_8));
+        for (JsonNode label : labels) {
+            if (label.asText().matches("(?i).*(session|episode|group_id|groupid|task_id|step_id).*")) {
+                problems.add("label " + label.asText() + ": a series per session, episode, group or task");
+            }
+        }
+        assertThat(metadata.size()).as("metric families Prometheus knows").isGreaterThan(50);
+        assertThat(problems).isEmpty();
+    }
+
+    private static void await(String what, Duration timeout, BooleanSupplier condition) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            if (condition.getAsBoolean()) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("not within " + timeout + ": " + what);
+            }
+            Thread.sleep(250);
+        }
+    }
+
+    /** The Prometheus server process, on a free loopback port, with its data in a temporary directory. */
+    private record PrometheusServer(Process process, URI url, Path log) implements AutoCloseable {
+
+        static PrometheusServer start(Path config, Path data) throws Exception {
+            int port;
+            try (ServerSocket s = new ServerSocket(0)) {
+                port = s.getLocalPort();
+            }
+            Path log = data.resolveSibling("prometheus.log");
+            Files.createDirectories(data);
+            Process p = new ProcessBuilder(Promtool.binary("prometheus").toString(),
+                    "--config.file=" + config, "--storage.tsdb.path=" + data,
+                    "--web.listen-address=127.0.0.1:" + port, "--log.level=warn")
+                    .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            PrometheusServer server = new PrometheusServer(p, URI.create("http://127.0.0.1:" + port), log);
+            try {
+                await("Prometheus ready", Duration.ofSeconds(30), () -> {
+                    if (!p.isAlive()) {
+                        throw new AssertionError("prometheus exited: " + server.logText());
+                    }
+                    try {
+                        return HTTP.send(HttpRequest.newBuilder(server.url.resolve("/-/ready")).build(),
+                                HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
+                    } catch (IOException e) {
+                        return false;
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return false;
+                    }
+                });
+            } catch (Throwable t) {
+                server.close();
+                throw t;
+            }
+            return server;
+        }
+
+        /** The data of an API answer, failing on an error status. */
+        JsonNode api(String path) {
+            try {
+                JsonNode answer = get(path);
+                assertThat(answer.get("status").asText()).as(path + " -> " + answer).isEqualTo("success");
+                return answer.get("data");
+            } catch (IOException e) {
+                throw new AssertionError(path + ": " + e, e);
+            }
+        }
+
+        /** The whole answer to an instant query, errors included. */
+        JsonNode query(String expr) throws IOException {
+            return get("/api/v1/query?query=" + URLEncoder.encode(expr, StandardCharsets.UTF_8));
+        }
+
+        private JsonNode get(String path) throws IOException {
+            try {
+                HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(url.resolve(path)).timeout(Duration.ofSeconds(10))
+                        .build(), HttpResponse.BodyHandlers.ofString());
+                return JSON.readTree(r.body());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted", e);
+            }
+        }
+
+        String logText() {
+            try {
+                return Files.readString(log);
+            } catch (IOException e) {
+                return "(no log: " + e + ")";
+            }
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            process.destroy();
+            if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+}
