@@ -1,9 +1,13 @@
 package io.rollout.deploy;
 
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.rollout.broker.EmbeddedKafkaBroker;
 import io.rollout.broker.ScramClientConfig;
 import io.rollout.broker.SecretFiles;
 import io.rollout.broker.TlsFiles;
+import io.rollout.runtime.metrics.MetricsAuthOptions;
+import io.rollout.runtime.metrics.MetricsHttpServer;
+import io.rollout.runtime.metrics.Registries;
 import io.rollout.schemas.topics.TopicCatalog;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -26,7 +30,9 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         description = {
             "Runs a real single-node Apache Kafka broker (KRaft) until stopped with SIGTERM or Ctrl-C.",
-            "Prints 'bootstrap=HOST:PORT' on one line of standard output once it accepts clients.",
+            "Prints 'metrics=URL' once /metrics and /health serve, then 'bootstrap=HOST:PORT' on one line of",
+            "standard output once it accepts clients. /metrics has the broker's own meters and consumer-group",
+            "lag under Kafka Exporter's names (docs/broker.md).",
             "A restart on the same data directory keeps the cluster id, topics and data.",
             "With --security sasl_ssl clients connect over TLS and authenticate with SCRAM-SHA-512; the broker",
             "writes the client settings to --client-config and prints 'client-config=FILE' before the bootstrap",
@@ -34,6 +40,12 @@ import picocli.CommandLine.Option;
             "Give it a modest heap, e.g. java -Xmx512m -jar rollout.jar broker."
         })
 final class BrokerCommand implements Callable<Integer> {
+
+    /**
+     * Port of {@code /metrics} unless told: next to the services' 9404 (advantage-stream), 9405
+     * (train) and 9406 (actor-service run), so that all of them run on one machine by default.
+     */
+    static final int DEFAULT_METRICS_PORT = 9407;
 
     @CommandLine.Spec
     private CommandLine.Model.CommandSpec spec;
@@ -88,6 +100,24 @@ final class BrokerCommand implements Callable<Integer> {
                     + "DATA_DIR/client.properties).")
     private Path clientConfig;
 
+    @Option(names = "--metrics-host", paramLabel = "HOST", defaultValue = "${env:BROKER_METRICS_HOST:-127.0.0.1}",
+            description = "Address of /metrics and /health (default: ${DEFAULT-VALUE}; env BROKER_METRICS_HOST).")
+    private String metricsHost;
+
+    @Option(names = "--metrics-port", paramLabel = "PORT",
+            defaultValue = "${env:BROKER_METRICS_PORT:-" + DEFAULT_METRICS_PORT + "}",
+            description = "Port of /metrics and /health; 0 takes a free one (default: ${DEFAULT-VALUE}; "
+                    + "env BROKER_METRICS_PORT).")
+    private int metricsPort;
+
+    @Option(names = "--metrics-interval", paramLabel = "DURATION", defaultValue = "${env:BROKER_METRICS_INTERVAL:-10s}",
+            description = "How often consumer-group lag, end offsets and log sizes are read for /metrics; a scrape "
+                    + "shows the last read (default: ${DEFAULT-VALUE}; env BROKER_METRICS_INTERVAL).")
+    private Duration metricsInterval;
+
+    @CommandLine.Mixin
+    private MetricsAuthOptions metricsAuth = new MetricsAuthOptions();
+
     @Option(names = "--override", paramLabel = "KEY=VALUE",
             description = "A broker setting over the defaults, e.g. --override log.retention.hours=24. Repeatable.")
     private Map<String, String> overrides = new LinkedHashMap<>();
@@ -97,21 +127,48 @@ final class BrokerCommand implements Callable<Integer> {
         if (port < 0 || port > 65535) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--port must be in 0..65535, got " + port);
         }
+        if (metricsPort < 0 || metricsPort > 65535) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--metrics-port must be in 0..65535, got " + metricsPort);
+        }
+        if (metricsInterval.isNegative() || metricsInterval.isZero()) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--metrics-interval must be positive");
+        }
         EmbeddedKafkaBroker.Builder builder = EmbeddedKafkaBroker.builder().dataDir(dataDir).host(host).port(port);
         overrides.forEach(builder::override);
         ClientSecurity client = security(builder);
-        EmbeddedKafkaBroker broker = builder.start();
 
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            broker.close();
-            stopped.countDown();
-        }, "broker-shutdown"));
-
+        // Serving first: a taken metrics port stops the command before the broker takes the data
+        // directory, and /health answers 503 while the broker starts or recovers its logs.
+        PrometheusMeterRegistry registry = Registries.prometheusWithJvmMeters();
+        MetricsHttpServer http = startMetrics(registry);
+        spec.commandLine().getOut().println("metrics=" + http.url());
+        spec.commandLine().getOut().flush();
+        EmbeddedKafkaBroker broker;
+        try {
+            broker = builder.start();
+        } catch (RuntimeException e) {
+            http.close();
+            throw e;
+        }
         Properties props = new Properties();
         props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
         if (client != null) {
             props = client.properties(broker.bootstrapServers());
+        }
+        BrokerMetrics metrics = BrokerMetrics.of(props);
+
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            metrics.close();
+            broker.close();
+            http.close();
+            stopped.countDown();
+        }, "broker-shutdown"));
+
+        metrics.bindTo(registry);
+        metrics.start(metricsInterval);
+        if (client != null) {
             Path file = clientConfig != null ? clientConfig : dataDir.resolve("client.properties");
             ScramClientConfig.write(file, props, "Kafka client settings for " + broker.bootstrapServers()
                     + " as " + scramUser + ", written by 'rollout broker'; keep this file private");
@@ -127,6 +184,19 @@ final class BrokerCommand implements Callable<Integer> {
         spec.commandLine().getOut().flush();
         stopped.await();
         return 0;
+    }
+
+    /**
+     * Serves {@code /metrics} and {@code /health}, which is UP while the broker in this JVM says
+     * it runs; a refused address or an unreadable token file is a usage error.
+     */
+    private MetricsHttpServer startMetrics(PrometheusMeterRegistry registry) {
+        try {
+            return MetricsHttpServer.start(metricsHost, metricsPort, registry, BrokerMetrics::brokerRunning,
+                    metricsAuth.auth());
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
     }
 
     /** What a client needs besides the bootstrap address; null for PLAINTEXT. */

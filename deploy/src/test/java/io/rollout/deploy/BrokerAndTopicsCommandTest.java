@@ -6,6 +6,10 @@ import io.rollout.records.Step;
 import io.rollout.schemas.serde.AvroSerde;
 import io.rollout.schemas.serde.SampleRecords;
 import io.rollout.schemas.topics.TopicCatalog;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -19,9 +23,11 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
@@ -32,7 +38,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code rollout broker} as its own process, and {@code rollout topics} against it. */
+/** {@code rollout broker} as its own process, its {@code /metrics}, and {@code rollout topics} against it. */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class BrokerAndTopicsCommandTest {
 
@@ -113,6 +119,55 @@ class BrokerAndTopicsCommandTest {
                 .as("topics survive the restart").allMatch(l -> l.startsWith("ok "));
         List<Step> read = consume(broker.bootstrap(), topic, serde, sent.size());
         assertThat(read).containsExactlyInAnyOrderElementsOf(sent);
+    }
+
+    @Test
+    @Order(4)
+    void shouldServeMessagesInLogSizeAndConsumerGroupLagOnMetrics() throws Exception {
+        String topic = "metrics.lag";
+        String group = "metrics-lag-reader";
+        Properties producer = new Properties();
+        producer.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrap());
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrap()));
+                KafkaProducer<String, String> p = new KafkaProducer<>(producer, new StringSerializer(),
+                        new StringSerializer())) {
+            admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1))).all().get();
+            for (int i = 0; i < 10; i++) {
+                p.send(new ProducerRecord<>(topic, "k", "v" + i)).get();
+            }
+            admin.alterConsumerGroupOffsets(group, Map.of(new TopicPartition(topic, 0), new OffsetAndMetadata(3)))
+                    .all().get();
+        }
+        Map<String, String> series = Map.of("consumergroup", group, "topic", topic, "partition", "0");
+
+        PrometheusText page = PrometheusText.scrape(broker.metrics() + "/metrics");
+        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        while (page.value("kafka_consumergroup_lag", series).isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+            page = PrometheusText.scrape(broker.metrics() + "/metrics");
+        }
+        HttpResponse<String> health = HttpClient.newHttpClient().send(
+                HttpRequest.newBuilder(URI.create(broker.metrics() + "/health")).build(),
+                HttpResponse.BodyHandlers.ofString());
+
+        assertThat(page.value("kafka_consumergroup_lag", series)).as(page.text()).hasValue(7);
+        assertThat(page.value("kafka_consumergroup_current_offset", series)).hasValue(3);
+        assertThat(page.value("kafka_topic_partition_current_offset", Map.of("topic", topic, "partition", "0")))
+                .hasValue(10);
+        assertThat(page.value("kafka_broker_messages_in_total").orElseThrow()).isGreaterThanOrEqualTo(10);
+        assertThat(page.value("kafka_broker_log_size_bytes", Map.of("topic", topic)).orElseThrow()).isPositive();
+        assertThat(page.text()).contains("jvm_memory_used_bytes");
+        assertThat(health.statusCode()).isEqualTo(200);
+        assertThat(health.body()).contains("UP");
+    }
+
+    @Test
+    void shouldRefuseUnauthenticatedMetricsOnAPublicAddressBeforeStartingABroker(@TempDir Path dir) {
+        Cli run = Cli.run("broker", "--data-dir", dir.resolve("data").toString(), "--metrics-host", "0.0.0.0");
+
+        assertThat(run.exitCode()).as(run.err()).isEqualTo(RolloutCommand.EXIT_USAGE);
+        assertThat(run.err()).contains("refusing to serve /metrics on 0.0.0.0 without a token");
+        assertThat(dir.resolve("data")).doesNotExist();
     }
 
     private static List<Step> consume(String bootstrap, String topic, AvroSerde<Step> serde, int expected) {

@@ -46,7 +46,7 @@ class SecureBrokerCommandTest {
         return List.of("broker", "--data-dir", dir.resolve("data").toString(), "--port", Integer.toString(port),
                 "--security", "sasl_ssl", "--generate-tls-dir", dir.resolve("tls").toString(),
                 "--scram-user", user, "--scram-password-file", passwordFile.toString(),
-                "--client-config", dir.resolve(user + ".properties").toString());
+                "--client-config", dir.resolve(user + ".properties").toString(), "--metrics-port", "0");
     }
 
     @Test

@@ -64,7 +64,8 @@ final class Pipeline implements AutoCloseable {
         int brokerPort = freePort();
         bootstrap = "127.0.0.1:" + brokerPort;
         broker = add(new Child("broker", Kind.BROKER, "512m", brokerPort, logs.resolve("broker.log"), List.of(
-                "broker", "--data-dir", dir.resolve("broker").toString(), "--port", Integer.toString(brokerPort))));
+                "broker", "--data-dir", dir.resolve("broker").toString(), "--port", Integer.toString(brokerPort),
+                "--metrics-port", "0")));
         broker.start();
         awaitHealthy(List.of(broker), UP_TIMEOUT);
         createTopics();
