@@ -63,7 +63,7 @@ import org.slf4j.LoggerFactory;
  * counts in {@code kafka_broker_lag_refresh_failures_total}; groups and partitions that are gone
  * at the next read lose their series.
  */
-final class BrokerMetrics implements MeterBinder, AutoCloseable {
+public final class BrokerMetrics implements MeterBinder, AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(BrokerMetrics.class);
 
@@ -96,7 +96,7 @@ final class BrokerMetrics implements MeterBinder, AutoCloseable {
      * Meters for the broker in this JVM, reading offsets as a client with {@code clientProperties}
      * (bootstrap and, on a secured broker, its SASL/TLS settings).
      */
-    static BrokerMetrics of(Properties clientProperties) {
+    public static BrokerMetrics of(Properties clientProperties) {
         Properties props = new Properties();
         props.putAll(clientProperties);
         props.put(AdminClientConfig.CLIENT_ID_CONFIG, "rollout-broker-metrics");
@@ -117,7 +117,7 @@ final class BrokerMetrics implements MeterBinder, AutoCloseable {
      * Whether the broker in this JVM is running, as its own {@code BrokerState} says: false before
      * it has started, while it recovers its logs and once it shuts down. For {@code /health}.
      */
-    static boolean brokerRunning() {
+    public static boolean brokerRunning() {
         try {
             return ManagementFactory.getPlatformMBeanServer().getAttribute(name(BROKER_STATE), "Value")
                     instanceof Number n && n.intValue() == RUNNING;
@@ -176,7 +176,7 @@ final class BrokerMetrics implements MeterBinder, AutoCloseable {
      * Reads offsets and log sizes now and then every {@code interval} on a daemon thread, after
      * {@link #bindTo}.
      */
-    synchronized void start(Duration interval) {
+    public synchronized void start(Duration interval) {
         if (failures == null) {
             throw new IllegalStateException("bind the meters to a registry first");
         }

@@ -6,6 +6,7 @@ import io.rollout.actor.play.PlayerConfig;
 import io.rollout.actor.service.Actor;
 import io.rollout.actor.service.ActorService;
 import io.rollout.broker.EmbeddedKafkaBroker;
+import io.rollout.deploy.BrokerMetrics;
 import io.rollout.env.client.EnvClient;
 import io.rollout.env.household.HouseholdFactory;
 import io.rollout.env.server.EnvRegistry;
@@ -57,6 +58,9 @@ public final class LocalPipeline implements AutoCloseable {
 
     /** The adapter the trainer publishes and the actors follow on {@code policy.weights}. */
     public static final String ADAPTER = "policy";
+
+    /** How often the embedded broker's consumer-group lag and log sizes are read for /metrics. */
+    private static final Duration BROKER_METRICS_INTERVAL = Duration.ofSeconds(5);
 
     /**
      * How the pipeline runs.
@@ -222,6 +226,12 @@ public final class LocalPipeline implements AutoCloseable {
             EmbeddedKafkaBroker broker = started(EmbeddedKafkaBroker.builder()
                     .dataDir(settings.dataDir().resolve("broker")).port(0).start());
             kafka.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+            // The embedded broker's own metrics and consumer-group lag, as `rollout broker` serves them.
+            PrometheusMeterRegistry brokerRegistry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            BrokerMetrics brokerMetrics = started(BrokerMetrics.of(kafka));
+            brokerMetrics.bindTo(brokerRegistry);
+            brokerMetrics.start(BROKER_METRICS_INTERVAL);
+            urls.put("broker", serve(brokerRegistry, BrokerMetrics::brokerRunning));
         }
         topics = TopicCatalog.builder().prefix(settings.prefix()).build();
         try (Admin admin = Admin.create(kafka)) {
@@ -388,7 +398,10 @@ public final class LocalPipeline implements AutoCloseable {
         return Collections.unmodifiableList(actors);
     }
 
-    /** The metrics endpoint of each service by name: env-service, advantage, trainer, actor-N. */
+    /**
+     * The metrics endpoint of each service by name: broker (the embedded one only), env-service,
+     * advantage, trainer, actor-N.
+     */
     public Map<String, String> urls() {
         return Collections.unmodifiableMap(urls);
     }

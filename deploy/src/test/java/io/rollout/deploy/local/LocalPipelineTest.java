@@ -50,14 +50,14 @@ class LocalPipelineTest {
 
         try (LocalPipeline pipeline = LocalPipeline.open(settings, model)) {
             assertThat(pipeline.trainer()).as("no learner before startTraining").isNull();
-            assertThat(pipeline.urls()).containsOnlyKeys("env-service");
+            assertThat(pipeline.urls()).containsOnlyKeys("broker", "env-service");
             pipeline.startTraining(new TrainerService.Listener() {
                 @Override
                 public void updated(long version, List<SampleAssembler.Group> groups, UpdateStats stats) {
                     updates.put(version, stats.samples());
                 }
             });
-            assertThat(pipeline.urls()).containsOnlyKeys("env-service", "advantage", "trainer", "actor-0");
+            assertThat(pipeline.urls()).containsOnlyKeys("broker", "env-service", "advantage", "trainer", "actor-0");
             assertThat(pipeline.urls().values()).allSatisfy(url -> assertThat(url).startsWith("http://127.0.0.1:"));
 
             long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(4);

@@ -5,7 +5,9 @@ import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.rollout.records.DropReason;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -16,6 +18,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * summed over the stream tasks this process runs.
  */
 public final class AdvantageMetrics {
+
+    /** The drop reason of a group whose newer attempt replaced it, beside the record's DropReasons. */
+    static final String SUPERSEDED = "superseded";
 
     /** What happened to an incoming step record. */
     enum StepOutcome {
@@ -66,6 +71,11 @@ public final class AdvantageMetrics {
                 .register(registry);
         Gauge.builder("rollout.advantage.store.steps", storedSteps, m -> sum(m))
                 .description("Steps held in the state store").register(registry);
+        // Every reason from the start, so that a rate reads 0 rather than nothing before a drop.
+        for (DropReason reason : DropReason.values()) {
+            droppedCounter(reason.name().toLowerCase(Locale.ROOT));
+        }
+        droppedCounter(SUPERSEDED);
     }
 
     void step(StepOutcome outcome) {
@@ -73,9 +83,13 @@ public final class AdvantageMetrics {
     }
 
     void dropped(String reason) {
-        dropped.computeIfAbsent(reason, r -> Counter.builder("rollout.advantage.groups.dropped")
+        droppedCounter(reason).increment();
+    }
+
+    private Counter droppedCounter(String reason) {
+        return dropped.computeIfAbsent(reason, r -> Counter.builder("rollout.advantage.groups.dropped")
                 .description("Groups dropped whole, by reason").tag("reason", r)
-                .register(registry)).increment();
+                .register(registry));
     }
 
     void completed(int samples, long latencyMs, int[] anchorGroupSizes) {

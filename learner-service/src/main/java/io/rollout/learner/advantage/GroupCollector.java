@@ -133,7 +133,7 @@ final class GroupCollector implements Processor<byte[], byte[], Object, Object> 
                 LOG.info("group {}: attempt {} replaces the unfinished attempt {}", groupId, step.getAttempt(),
                         state.attempt);
                 forget(groupId, state);
-                metrics.dropped("superseded");
+                metrics.dropped(AdvantageMetrics.SUPERSEDED);
                 accept(record, step, null);
             }
             case OPEN -> accept(record, step, null);
