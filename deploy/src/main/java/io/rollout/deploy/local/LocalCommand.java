@@ -29,6 +29,7 @@ import io.rollout.policy.tiny.TinyModelSpec;
 import io.rollout.policy.tiny.TinyModels;
 import io.rollout.records.Task;
 import io.rollout.runtime.cli.DefaultOverrides;
+import io.rollout.runtime.cli.KafkaOptions;
 import io.rollout.runtime.config.CommandLines;
 import io.rollout.runtime.kafka.KafkaSettings;
 import io.rollout.weights.WeightReader;
@@ -58,6 +59,7 @@ import java.util.stream.Stream;
 import org.apache.kafka.clients.CommonClientConfigs;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -176,24 +178,13 @@ public final class LocalCommand implements Callable<Integer> {
                     + "deploy/monitoring/prometheus/prometheus-file-sd.yml reads targets/*.json beside it.")
     Path prometheusTargets;
 
-    @Option(names = "--bootstrap", paramLabel = "HOST:PORT[,...]",
-            description = "Use this Kafka cluster instead of starting an embedded broker (default: embedded).")
-    String bootstrap;
-
-    @Option(names = "--kafka-config", paramLabel = "FILE",
-            description = "A properties file of Kafka client settings for every client of the run, e.g. the "
-                    + "client.properties that 'broker --security sasl_ssl' writes; its bootstrap.servers, if set, is "
-                    + "used like --bootstrap. --kafka and --bootstrap take precedence.")
-    Path kafkaConfig;
-
-    @Option(names = "--kafka", paramLabel = "KEY=VALUE",
-            description = "A Kafka client setting for every client of the run, e.g. --kafka sasl.mechanism=PLAIN. "
-                    + "Repeatable.")
-    Map<String, String> kafkaSettings = new LinkedHashMap<>();
-
-    @Option(names = "--prefix", paramLabel = "PREFIX", defaultValue = "",
-            description = "Run prefix of the topic names, the actors' consumer group and the stream's application id.")
-    String prefix;
+    /**
+     * The cluster and client settings of every client of the run. Without a bootstrap address
+     * (--bootstrap, or bootstrap.servers in --kafka-config or --kafka) the run starts an embedded
+     * broker; the prefix also names the actors' consumer group and the stream's application id.
+     */
+    @Mixin
+    KafkaOptions kafka = new KafkaOptions();
 
     @Option(names = "--data-dir", paramLabel = "DIR",
             description = "Broker data, stream state and trainer checkpoints; a run on the same directory resumes "
@@ -416,12 +407,8 @@ public final class LocalCommand implements Callable<Integer> {
 
     /** The pipeline the options ask for, over {@link LocalPipeline.Settings#defaults}. */
     LocalPipeline.Settings pipelineSettings(Path data) {
-        Properties kafka = givenKafkaSettings();
-        if (bootstrap != null) {
-            kafka.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        }
         LocalPipeline.Settings settings = LocalPipeline.Settings.defaults(data);
-        return settings.withPrefix(prefix).withKafka(kafka).withDevice(device, dtype)
+        return settings.withPrefix(kafka.prefix()).withKafka(kafka.given()).withDevice(device, dtype)
                 .withTasks(TaskDistribution.parse(List.of(taskSpec()))).withSeed(seed)
                 .withActors(actors, groupsInFlight).withPlayers(this::playerConfig)
                 .withBatching(training.batchGroups(), training.maxStaleness())
@@ -468,9 +455,9 @@ public final class LocalCommand implements Callable<Integer> {
             problems.add("--eval-levels must be >= 0, got " + evalLevels);
         }
         try {
-            String protocol = givenKafkaSettings().getProperty(CommonClientConfigs.SECURITY_PROTOCOL_CONFIG, "PLAINTEXT");
+            String protocol = kafka.given().getProperty(CommonClientConfigs.SECURITY_PROTOCOL_CONFIG, "PLAINTEXT");
             if (externalBootstrap() != null) {
-                KafkaSettings.merge(kafkaConfig, kafkaSettings, bootstrap); // checks the addresses
+                kafka.properties(); // checks the addresses
             } else if (!protocol.equalsIgnoreCase("PLAINTEXT")) {
                 problems.add("the Kafka settings ask for security.protocol=" + protocol + " but the embedded broker "
                         + "speaks PLAINTEXT: pass --bootstrap HOST:PORT of the secured cluster");
@@ -491,24 +478,9 @@ public final class LocalCommand implements Callable<Integer> {
         }
     }
 
-    /** --kafka-config, then --kafka over it; no bootstrap applied and none required. */
-    private Properties givenKafkaSettings() {
-        Properties p = new Properties();
-        if (kafkaConfig != null) {
-            try (Reader in = Files.newBufferedReader(kafkaConfig, StandardCharsets.UTF_8)) {
-                p.load(in);
-            } catch (IOException e) {
-                throw new IllegalArgumentException("--kafka-config: cannot read " + kafkaConfig + ": " + e.getMessage());
-            }
-        }
-        p.putAll(kafkaSettings);
-        return p;
-    }
-
     /** The cluster of --bootstrap, else of bootstrap.servers in --kafka-config or --kafka; null: embedded. */
     private String externalBootstrap() {
-        return bootstrap != null ? bootstrap
-                : givenKafkaSettings().getProperty(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG);
+        return kafka.given().getProperty(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG);
     }
 
     private String taskSpec() {
@@ -673,11 +645,11 @@ public final class LocalCommand implements Callable<Integer> {
         c.put("eval_seeds", evalLevels == 0 ? "" : EVAL_FIRST_SEED + "-" + (EVAL_FIRST_SEED + evalLevels - 1));
         c.put("train_seeds", "0-" + (EVAL_FIRST_SEED - 1));
         c.put("seed", seed);
-        c.put("prefix", prefix);
+        c.put("prefix", kafka.prefix());
         c.put("embedded_broker", externalBootstrap() == null);
         // The protocol only: the settings themselves may hold passwords.
         c.put("kafka_security_protocol",
-                givenKafkaSettings().getProperty(CommonClientConfigs.SECURITY_PROTOCOL_CONFIG, "PLAINTEXT"));
+                kafka.given().getProperty(CommonClientConfigs.SECURITY_PROTOCOL_CONFIG, "PLAINTEXT"));
         c.put("cpus", Runtime.getRuntime().availableProcessors());
         return c;
     }

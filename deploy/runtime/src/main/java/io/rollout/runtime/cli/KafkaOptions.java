@@ -46,6 +46,16 @@ public final class KafkaOptions {
         return KafkaSettings.merge(config, settings, bootstrap);
     }
 
+    /**
+     * The client properties as given, with no bootstrap address required ({@link KafkaSettings#read}):
+     * for a command that starts an embedded broker when no cluster is named.
+     *
+     * @throws IllegalArgumentException if the file cannot be read
+     */
+    public Properties given() {
+        return KafkaSettings.read(config, settings, bootstrap);
+    }
+
     /** The run prefix, empty for none. */
     public String prefix() {
         return prefix;

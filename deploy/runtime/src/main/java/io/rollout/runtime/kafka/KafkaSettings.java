@@ -34,6 +34,19 @@ public final class KafkaSettings {
      * @throws IllegalArgumentException if the file cannot be read or no bootstrap address is set
      */
     public static Properties merge(Path file, Map<String, String> pairs, String bootstrap) {
+        Properties props = read(file, pairs, bootstrap);
+        checkBootstrap(props);
+        return props;
+    }
+
+    /**
+     * The file's settings, then {@code pairs} over them, then {@code bootstrap} if not null, as
+     * {@link #merge} but with no bootstrap address required: for a command that starts its own
+     * broker when none is named.
+     *
+     * @throws IllegalArgumentException if the file cannot be read
+     */
+    public static Properties read(Path file, Map<String, String> pairs, String bootstrap) {
         Properties props = new Properties();
         if (file != null) {
             try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
@@ -46,6 +59,13 @@ public final class KafkaSettings {
         if (bootstrap != null) {
             props.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         }
+        return props;
+    }
+
+    /**
+     * @throws IllegalArgumentException if {@code props} has no bootstrap address or one that is not HOST:PORT
+     */
+    public static void checkBootstrap(Properties props) {
         String servers = props.getProperty(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG);
         if (servers == null || servers.isBlank()) {
             throw new IllegalArgumentException("no Kafka bootstrap address: pass --bootstrap HOST:PORT");
@@ -55,7 +75,6 @@ public final class KafkaSettings {
                 throw new IllegalArgumentException("bad bootstrap address '" + server.strip() + "': expected HOST:PORT");
             }
         }
-        return props;
     }
 
     /** A copy of {@code base}, for one client to add its own settings to without changing the shared ones. */
