@@ -110,18 +110,6 @@ public abstract class DefaultOverrides implements CommandLine.IModelTransformer 
      * is appended.
      */
     static String[] describe(String[] description, String note) {
-        String[] lines = description.length == 0 ? new String[] {""} : description.clone();
-        int last = lines.length - 1;
-        String line = lines[last];
-        boolean period = line.endsWith(".");
-        String text = period ? line.substring(0, line.length() - 1) : line;
-        int open = text.lastIndexOf("(default: ");
-        if (open >= 0 && text.endsWith(")") && text.indexOf(')', open) == text.length() - 1) {
-            text = text.substring(0, text.length() - 1) + "; " + note + ")";
-        } else {
-            text = (text.isEmpty() ? "" : text + " ") + "(default: ${DEFAULT-VALUE}; " + note + ")";
-        }
-        lines[last] = text + (period ? "." : "");
-        return lines;
+        return EnvDefaults.noted(description, note, "(default: ${DEFAULT-VALUE}; " + note + ")");
     }
 }

@@ -79,6 +79,15 @@ public abstract class EnvDefaults implements CommandLine.IModelTransformer {
 
     /** The description with the variable in its last line: in a closing {@code (default: ...)}, else appended. */
     static String[] describe(String[] description, String variable) {
+        return noted(description, "env " + variable, "(env " + variable + ")");
+    }
+
+    /**
+     * The description with {@code note} added to the closing {@code (default: ...)} of its last
+     * line, as {@code (default: ...; note)}; a last line without one gets {@code otherwise}
+     * appended instead. A final period stays last.
+     */
+    static String[] noted(String[] description, String note, String otherwise) {
         String[] lines = description.length == 0 ? new String[] {""} : description.clone();
         int last = lines.length - 1;
         String line = lines[last];
@@ -86,9 +95,9 @@ public abstract class EnvDefaults implements CommandLine.IModelTransformer {
         String text = period ? line.substring(0, line.length() - 1) : line;
         int open = text.lastIndexOf("(default: ");
         if (open >= 0 && text.endsWith(")") && text.indexOf(')', open) == text.length() - 1) {
-            text = text.substring(0, text.length() - 1) + "; env " + variable + ")";
+            text = text.substring(0, text.length() - 1) + "; " + note + ")";
         } else {
-            text = (text.isEmpty() ? "" : text + " ") + "(env " + variable + ")";
+            text = (text.isEmpty() ? "" : text + " ") + otherwise;
         }
         lines[last] = text + (period ? "." : "");
         return lines;
