@@ -157,7 +157,7 @@ public final class LineChart {
     }
 
     /** Renders the chart into a new white {@code TYPE_INT_RGB} image of {@code width x height} pixels. */
-    BufferedImage render(int width, int height) {
+    public BufferedImage render(int width, int height) {
         BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = image.createGraphics();
         try {

@@ -4,12 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.rollout.actor.play.PlayerConfig;
 import io.rollout.deploy.local.LocalPipeline;
 import io.rollout.deploy.local.PrometheusTargets;
 import io.rollout.learner.scheduler.TaskDistribution;
 import io.rollout.policy.tiny.TinyModelSpec;
 import io.rollout.policy.tiny.TinyModels;
+import io.rollout.runtime.metrics.MetricsHttpServer;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -62,6 +65,9 @@ class PrometheusProofTest {
     @TempDir
     Path dir;
 
+    /** What the Kubernetes job's pod serves: a metrics page with no series of the pipeline's. */
+    private MetricsHttpServer podEndpoint;
+
     @Test
     void shouldScrapeEveryServiceAndAnswerEveryPanelAndAlert() throws Exception {
         Path model = dir.resolve("model");
@@ -72,10 +78,14 @@ class PrometheusProofTest {
                 .withActors(1, 2)
                 .withPlayers(id -> PlayerConfig.defaults(id, "compact").withSeed(7L))
                 .withBatching(2, 1);
-        try (LocalPipeline pipeline = LocalPipeline.open(settings, model)) {
+        try (LocalPipeline pipeline = LocalPipeline.open(settings, model);
+                MetricsHttpServer pod = MetricsHttpServer.start("127.0.0.1", 0,
+                        new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), () -> true)) {
+            podEndpoint = pod;
             pipeline.startTraining(null);
             Path config = writeConfig(pipeline.urls());
             try (PrometheusServer prometheus = PrometheusServer.start(config, dir.resolve("tsdb"))) {
+                long start = System.currentTimeMillis() / 1000;
                 await("a version trained", Duration.ofMinutes(4),
                         () -> pipeline.failure() != null || pipeline.trainer().version() >= 2);
                 assertThat(pipeline.failure()).isNull();
@@ -90,6 +100,7 @@ class PrometheusProofTest {
                 checkRules(prometheus);
                 checkDashboard(prometheus);
                 checkNames(prometheus);
+                snapshot(prometheus, start);
             }
             pipeline.stopActorsAndTrainer();
         }
@@ -110,13 +121,14 @@ class PrometheusProofTest {
         assertThat(fileSd).contains("scrape_interval: 1s");
         PrometheusTargets.write(prom.resolve("targets/local.json"), urls);
 
-        // The Kubernetes job, with its pods from a file: one pod of the pipeline (the trainer's
-        // endpoint), one of another application and one still pending, which it must drop.
+        // The Kubernetes job, with its pods from a file: one pod of the pipeline (an endpoint of
+        // its own, so that no service's series are scraped twice), one of another application and
+        // one still pending, which it must drop.
         String k8s = Files.readString(
                 MonitoringRulesTest.withoutKubernetesDiscovery(Promtool.MONITORING.resolve("prometheus/prometheus-kubernetes.yml"), dir.resolve("k8s")));
         String k8sJob = k8s.substring(k8s.indexOf("  - job_name: rollout")).replace("job_name: rollout", "job_name: kubernetes-pods")
                 .replace("\"pods.json\"", "\"k8s/pods.json\"");
-        URI trainer = URI.create(urls.get("trainer"));
+        URI trainer = URI.create(podEndpoint.url() + "/metrics");
         List<Map<String, Object>> pods = new ArrayList<>();
         pods.add(pod(trainer, "trainer-0", "rollout", "trainer", "Running"));
         pods.add(pod(trainer, "other-0", "something-else", "web", "Running"));
@@ -248,6 +260,22 @@ class PrometheusProofTest {
         assertThat(problems).isEmpty();
     }
 
+    /**
+     * The dashboard drawn from this run's data, as docs/monitoring.md shows it: into
+     * {@code -Dmonitoring.snapshot=FILE} when given, else beside the test's other files.
+     */
+    private void snapshot(PrometheusServer prometheus, long start) throws Exception {
+        JsonNode dashboard = JSON.readTree(Promtool.MONITORING.resolve("grafana/rollout-dashboard.json").toFile());
+        String to = System.getProperty("monitoring.snapshot");
+        Path file = to != null ? Path.of(to) : dir.resolve("dashboard.png");
+        long end = System.currentTimeMillis() / 1000;
+        int drawn = DashboardSnapshot.write(dashboard, (expr, from, until, step) -> prometheus.get(
+                "/api/v1/query_range?query=" + URLEncoder.encode(expr, StandardCharsets.UTF_8)
+                        + "&start=" + from + "&end=" + until + "&step=" + step), start, end, "30s", file);
+        assertThat(drawn).as("panels with a line").isGreaterThanOrEqualTo(26);
+        assertThat(Files.size(file)).isPositive();
+    }
+
     private static void await(String what, Duration timeout, BooleanSupplier condition) throws Exception {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
@@ -314,7 +342,7 @@ class PrometheusProofTest {
             return get("/api/v1/query?query=" + URLEncoder.encode(expr, StandardCharsets.UTF_8));
         }
 
-        private JsonNode get(String path) throws IOException {
+        JsonNode get(String path) throws IOException {
             try {
                 HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(url.resolve(path)).timeout(Duration.ofSeconds(10))
                         .build(), HttpResponse.BodyHandlers.ofString());
