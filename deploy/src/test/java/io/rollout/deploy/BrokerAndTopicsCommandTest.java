@@ -42,6 +42,14 @@ import org.junit.jupiter.api.io.TempDir;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class BrokerAndTopicsCommandTest {
 
+    /** Each broker meter read from JMX; NaN would mean its object name does not exist on Kafka 4.x. */
+    private static final List<String> BROKER_METERS = List.of("kafka_broker_messages_in_total",
+            "kafka_broker_in_bytes_total", "kafka_broker_out_bytes_total",
+            "kafka_broker_failed_produce_requests_total", "kafka_broker_failed_fetch_requests_total",
+            "kafka_broker_partitions", "kafka_broker_under_replicated_partitions", "kafka_broker_offline_partitions",
+            "kafka_broker_active_controllers", "kafka_broker_request_handler_idle_ratio",
+            "kafka_broker_network_processor_idle_ratio", "kafka_broker_state");
+
     @TempDir
     static Path dataDir;
 
@@ -156,6 +164,11 @@ class BrokerAndTopicsCommandTest {
                 .hasValue(10);
         assertThat(page.value("kafka_broker_messages_in_total").orElseThrow()).isGreaterThanOrEqualTo(10);
         assertThat(page.value("kafka_broker_log_size_bytes", Map.of("topic", topic)).orElseThrow()).isPositive();
+        assertThat(page.value("kafka_broker_state")).hasValue(BrokerMetrics.RUNNING);
+        for (String meter : BROKER_METERS) {
+            assertThat(page.value(meter)).as(meter).isPresent();
+            assertThat(page.value(meter).getAsDouble()).as(meter).isNotNaN().isGreaterThanOrEqualTo(0);
+        }
         assertThat(page.text()).contains("jvm_memory_used_bytes");
         assertThat(health.statusCode()).isEqualTo(200);
         assertThat(health.body()).contains("UP");

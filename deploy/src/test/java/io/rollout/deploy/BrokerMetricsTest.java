@@ -26,21 +26,16 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@link BrokerMetrics} against the shared embedded broker, read the way Prometheus reads it:
- * over HTTP from a {@link MetricsHttpServer}.
+ * over HTTP from a {@link MetricsHttpServer}: consumer-group lag and offsets, and the log size of
+ * this test's topic. The whole-broker meters come from the JVM-wide JMX registry, which a test
+ * JVM that has run another in-process broker (LocalPipelineTest's) shares with it, so
+ * BrokerAndTopicsCommandTest checks them on a broker in a JVM of its own.
  */
 class BrokerMetricsTest {
 
     private static final String TOPIC = "broker-metrics." + UUID.randomUUID();
     private static final String GROUP = "broker-metrics-group-" + UUID.randomUUID();
     private static final String GONE = "broker-metrics-gone-" + UUID.randomUUID();
-
-    /** Each broker meter read from JMX; NaN would mean its object name does not exist on Kafka 4.x. */
-    private static final List<String> BROKER_METERS = List.of("kafka_broker_messages_in_total",
-            "kafka_broker_in_bytes_total", "kafka_broker_out_bytes_total",
-            "kafka_broker_failed_produce_requests_total", "kafka_broker_failed_fetch_requests_total",
-            "kafka_broker_partitions", "kafka_broker_under_replicated_partitions", "kafka_broker_offline_partitions",
-            "kafka_broker_active_controllers", "kafka_broker_request_handler_idle_ratio",
-            "kafka_broker_network_processor_idle_ratio", "kafka_broker_state");
 
     private static Properties client;
 
@@ -83,14 +78,7 @@ class BrokerMetricsTest {
                     .hasValue(0);
             assertThat(page.value("kafka_consumergroup_lag", series(GROUP, 1))).as("no offset committed").isEmpty();
             assertThat(page.value("kafka_broker_log_size_bytes", Map.of("topic", TOPIC)).orElseThrow()).isPositive();
-            assertThat(page.value("kafka_broker_messages_in_total").orElseThrow()).isGreaterThanOrEqualTo(10);
-            assertThat(page.value("kafka_broker_state")).hasValue(BrokerMetrics.RUNNING);
             assertThat(page.value("kafka_broker_lag_refresh_failures_total")).hasValue(0);
-            for (String meter : BROKER_METERS) {
-                assertThat(page.value(meter)).as(meter).isPresent();
-                assertThat(page.value(meter).getAsDouble()).as(meter).isNotNaN().isGreaterThanOrEqualTo(0);
-            }
-            assertThat(BrokerMetrics.brokerRunning()).isTrue();
 
             try (Admin admin = Admin.create(client)) {
                 admin.deleteConsumerGroups(List.of(GONE)).all().get();

@@ -15,7 +15,7 @@ import java.util.concurrent.TimeUnit;
  * and error in files, so a test can wait for a line, read what it printed and see its command
  * line as {@code ps} shows it.
  */
-final class RolloutProcess implements AutoCloseable {
+public final class RolloutProcess implements AutoCloseable {
 
     private final Process process;
     private final Path stdout;
@@ -28,7 +28,7 @@ final class RolloutProcess implements AutoCloseable {
     }
 
     /** Starts {@code rollout ARGS} with heap {@code xmx}; output goes to {@code dir/NAME.out} and {@code .err}. */
-    static RolloutProcess start(Path dir, String name, String xmx, List<String> args) throws IOException {
+    public static RolloutProcess start(Path dir, String name, String xmx, List<String> args) throws IOException {
         String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx" + xmx, "-XX:+UseSerialGC", "-cp", classpath, RolloutCommand.class.getName()));
@@ -41,7 +41,7 @@ final class RolloutProcess implements AutoCloseable {
     }
 
     /** The rest of the first stdout line starting with {@code prefix}, waiting up to {@code timeout}. */
-    String awaitLine(String prefix, Duration timeout) throws Exception {
+    public String awaitLine(String prefix, Duration timeout) throws Exception {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
             Optional<String> line = Files.readAllLines(stdout, StandardCharsets.UTF_8).stream()
@@ -58,8 +58,12 @@ final class RolloutProcess implements AutoCloseable {
                 + ")\nstdout:\n" + stdout() + "\nstderr:\n" + stderr());
     }
 
+    public boolean isAlive() {
+        return process.isAlive();
+    }
+
     /** Waits for the exit; its code. */
-    int waitFor(Duration timeout) throws Exception {
+    public int waitFor(Duration timeout) throws Exception {
         if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
             process.destroyForcibly().waitFor();
             throw new AssertionError("still running after " + timeout + "\nstdout:\n" + stdout() + "\nstderr:\n" + stderr());
@@ -76,11 +80,11 @@ final class RolloutProcess implements AutoCloseable {
         return process.info().commandLine().orElseThrow();
     }
 
-    String stdout() throws IOException {
+    public String stdout() throws IOException {
         return Files.readString(stdout, StandardCharsets.UTF_8);
     }
 
-    String stderr() throws IOException {
+    public String stderr() throws IOException {
         return Files.readString(stderr, StandardCharsets.UTF_8);
     }
 

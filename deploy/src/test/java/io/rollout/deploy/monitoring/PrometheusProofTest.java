@@ -6,12 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.rollout.actor.play.PlayerConfig;
-import io.rollout.deploy.local.LocalPipeline;
-import io.rollout.deploy.local.PrometheusTargets;
-import io.rollout.learner.scheduler.TaskDistribution;
-import io.rollout.policy.tiny.TinyModelSpec;
-import io.rollout.policy.tiny.TinyModels;
+import io.rollout.deploy.RolloutProcess;
 import io.rollout.runtime.metrics.MetricsHttpServer;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -39,9 +34,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The shipped monitoring against a real Prometheus (Debian's package) scraping a short local run
- * ({@link LocalPipeline} with the tiny model, through the targets {@code local
- * --prometheus-targets} writes and the shipped prometheus-file-sd.yml): every target is up, the
+ * The shipped monitoring against a real Prometheus (Debian's package) scraping a short
+ * {@code rollout local} run (a child JVM with its embedded broker and the tiny model, found
+ * through the targets its {@code --prometheus-targets} writes and the shipped
+ * prometheus-file-sd.yml): every target is up, the
  * alert rules load and evaluate, every alert expression and every dashboard query is valid, and
  * every dashboard query returns a series but those listed in {@link #QUIET_IN_A_SHORT_RUN}. It
  * also checks the names and labels the services expose against Prometheus conventions, and runs
@@ -70,28 +66,31 @@ class PrometheusProofTest {
 
     @Test
     void shouldScrapeEveryServiceAndAnswerEveryPanelAndAlert() throws Exception {
-        Path model = dir.resolve("model");
-        TinyModels.write(model, TinyModelSpec.defaults(), TinyModels.defaultWords(), 5);
-        LocalPipeline.Settings settings = LocalPipeline.Settings.defaults(dir.resolve("data"))
-                .withPrefix("prom.")
-                .withTasks(TaskDistribution.parse(List.of("env=sokoban,group-size=4,max-steps=8")))
-                .withActors(1, 2)
-                .withPlayers(id -> PlayerConfig.defaults(id, "compact").withSeed(7L))
-                .withBatching(2, 1);
-        try (LocalPipeline pipeline = LocalPipeline.open(settings, model);
+        Path prom = dir.resolve("monitoring/prometheus");
+        Path targets = prom.resolve("targets/local.json");
+        try (RolloutProcess local = RolloutProcess.start(dir, "local", "1g", List.of("local",
+                        "--warm-start", "off", "--eval-levels", "0", "--minutes", "5", "--actors", "1",
+                        "--group-size", "4", "--max-steps", "8", "--batch-groups", "2", "--seed", "7",
+                        "--prefix", "prom.", "--report", dir.resolve("report").toString(),
+                        "--prometheus-targets", targets.toString()));
                 MetricsHttpServer pod = MetricsHttpServer.start("127.0.0.1", 0,
                         new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), () -> true)) {
             podEndpoint = pod;
-            pipeline.startTraining(null);
-            Path config = writeConfig(pipeline.urls());
+            local.awaitLine("prometheus-targets=", Duration.ofMinutes(3));
+            Path config = writeConfig(prom);
             try (PrometheusServer prometheus = PrometheusServer.start(config, dir.resolve("tsdb"))) {
                 long start = System.currentTimeMillis() / 1000;
-                await("a version trained", Duration.ofMinutes(4),
-                        () -> pipeline.failure() != null || pipeline.trainer().version() >= 2);
-                assertThat(pipeline.failure()).isNull();
+                await("two versions trained", Duration.ofMinutes(4), () -> {
+                    if (!local.isAlive()) {
+                        throw new AssertionError("local exited:\n" + stderrOf(local));
+                    }
+                    JsonNode r = prometheus.api("/api/v1/query?query="
+                            + URLEncoder.encode("max(rollout_trainer_version)", StandardCharsets.UTF_8)).get("result");
+                    return !r.isEmpty() && r.get(0).get("value").get(1).asDouble() >= 2;
+                });
 
-                checkTargets(prometheus, pipeline.urls().size());
-                // rate() needs two samples in its window, and the broker's lag is read every 5 s.
+                checkTargets(prometheus, JSON.readTree(targets.toFile()).size());
+                // rate() needs two samples in its window, and the broker reads lag every 5 s.
                 await("20 scrapes of every target", Duration.ofSeconds(60), () -> {
                     JsonNode r = prometheus.api("/api/v1/query?query="
                             + URLEncoder.encode("min(count_over_time(up[1m]))", StandardCharsets.UTF_8)).get("result");
@@ -102,7 +101,15 @@ class PrometheusProofTest {
                 checkNames(prometheus);
                 snapshot(prometheus, start);
             }
-            pipeline.stopActorsAndTrainer();
+        }
+        assertThat(JSON.readTree(targets.toFile())).as("targets once local has stopped").isEmpty();
+    }
+
+    private static String stderrOf(RolloutProcess process) {
+        try {
+            return process.stderr();
+        } catch (IOException e) {
+            return "(unreadable: " + e + ")";
         }
     }
 
@@ -110,16 +117,14 @@ class PrometheusProofTest {
      * prometheus-file-sd.yml with a 1 s scrape and evaluation interval, the run's targets beside
      * it, and the Kubernetes configuration's job reading pod labels from a file.
      */
-    private Path writeConfig(Map<String, String> urls) throws IOException {
-        Path prom = dir.resolve("monitoring/prometheus");
+    private Path writeConfig(Path prom) throws IOException {
         Files.createDirectories(prom);
-        Files.copy(Promtool.MONITORING.resolve("rules.yml"), dir.resolve("monitoring/rules.yml"));
+        Files.copy(Promtool.MONITORING.resolve("rules.yml"), prom.resolveSibling("rules.yml"));
         String fileSd = Files.readString(Promtool.MONITORING.resolve("prometheus/prometheus-file-sd.yml"))
                 .replace("scrape_interval: 15s", "scrape_interval: 1s")
                 .replace("evaluation_interval: 15s", "evaluation_interval: 1s")
                 .replace("refresh_interval: 30s", "refresh_interval: 1s");
         assertThat(fileSd).contains("scrape_interval: 1s");
-        PrometheusTargets.write(prom.resolve("targets/local.json"), urls);
 
         // The Kubernetes job, with its pods from a file: one pod of the pipeline (an endpoint of
         // its own, so that no service's series are scraped twice), one of another application and
