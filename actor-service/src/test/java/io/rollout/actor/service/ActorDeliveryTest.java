@@ -200,8 +200,11 @@ class ActorDeliveryTest {
         Thread closing = new Thread(service::close);
         closing.start();
         awaitTrue("draining", () -> !service.healthy());
-        clock.addAndGet(Duration.ofSeconds(31).toNanos()); // past the 30 s drain timeout
-        closing.join(WAIT.toMillis());
+        // Past the 30 s drain timeout, however late close() reads the clock to set its deadline.
+        awaitTrue("closed", () -> {
+            clock.addAndGet(Duration.ofSeconds(31).toNanos());
+            return !closing.isAlive();
+        });
 
         assertThat(closing.isAlive()).isFalse();
         assertThat(committed(p0).offset()).as("the stuck group is left for another actor").isZero();
@@ -219,8 +222,12 @@ class ActorDeliveryTest {
         producer.errorNext(new org.apache.kafka.common.errors.TimeoutException("no broker"));
         awaitTrue("Kafka reported unavailable", () -> !service.kafkaAvailable());
         assertThat(service.ready()).isFalse();
-        clock.addAndGet(Duration.ofMinutes(1).toNanos()); // past the backoff
-        awaitTrue("the step sent again", () -> steps().size() == 3);
+        // Past the backoff, however late the job thread reads the clock to set its deadline: the
+        // clock moves on while the test waits, as it would for real.
+        awaitTrue("the step sent again", () -> {
+            clock.addAndGet(Duration.ofMinutes(1).toNanos());
+            return steps().size() == 3;
+        });
         assertThat(producer.history().get(2).value()).as("the same step, same attempt")
                 .isEqualTo(producer.history().get(0).value());
         assertThat(committed(p0).offset()).as("nothing committed before every step is acknowledged").isZero();
