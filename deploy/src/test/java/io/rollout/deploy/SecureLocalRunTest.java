@@ -100,6 +100,6 @@ class SecureLocalRunTest {
         assertThat(Cli.run("local", "--kafka", "security.protocol=SASL_SSL").err())
                 .contains("the embedded broker speaks PLAINTEXT: pass --bootstrap");
         assertThat(Cli.run("local", "--kafka-config", dir.resolve("missing.properties").toString()).err())
-                .contains("--kafka-config: cannot read " + dir.resolve("missing.properties"));
+                .contains("--kafka-config: cannot read Kafka properties file " + dir.resolve("missing.properties"));
     }
 }

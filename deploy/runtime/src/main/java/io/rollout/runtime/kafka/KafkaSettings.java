@@ -52,7 +52,8 @@ public final class KafkaSettings {
             try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
                 props.load(in);
             } catch (IOException e) {
-                throw new IllegalArgumentException("cannot read Kafka properties file " + file + ": " + e.getMessage(), e);
+                throw new IllegalArgumentException("--kafka-config: cannot read Kafka properties file " + file + ": "
+                        + e.getMessage(), e);
             }
         }
         props.putAll(pairs);
