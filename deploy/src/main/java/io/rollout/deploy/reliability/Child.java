@@ -2,12 +2,15 @@ package io.rollout.deploy.reliability;
 
 import io.rollout.deploy.RolloutCommand;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -60,6 +63,16 @@ final class Child {
     /** The class path of this JVM: the test class path under Surefire, else rollout.jar. */
     static String classpath() {
         return System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+    }
+
+    /** The last {@code lines} lines of its log (all its starts append to one file), for a report. */
+    String logTail(int lines) {
+        try {
+            List<String> all = Files.readAllLines(log, StandardCharsets.UTF_8);
+            return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+        } catch (IOException | UncheckedIOException e) {
+            return "(log " + log + " unreadable: " + e + ")";
+        }
     }
 
     synchronized boolean alive() {

@@ -185,7 +185,7 @@ final class Pipeline implements AutoCloseable {
             }
             for (Child c : down) {
                 if (!c.alive()) {
-                    say(c + " exited by itself; starting it again");
+                    say(c + " exited by itself; starting it again. The end of its log:\n" + c.logTail(40));
                     unexpectedExits.add(c.name + " at " + elapsedMs() / 1000 + " s");
                     c.start();
                 }

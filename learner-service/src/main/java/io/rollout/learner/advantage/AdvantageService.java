@@ -1,5 +1,6 @@
 package io.rollout.learner.advantage;
 
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
@@ -27,6 +28,15 @@ import org.slf4j.LoggerFactory;
  */
 public final class AdvantageService implements AutoCloseable {
 
+    /**
+     * Stream threads that may die and be replaced within {@link #THREAD_REPLACEMENT_WINDOW} before
+     * the app stops: a broker outage longer than the transaction timeout can kill a thread with an
+     * exception Kafka Streams does not recover from itself; replacing it keeps the process (and its
+     * local state) instead of a restart.
+     */
+    static final int MAX_THREAD_REPLACEMENTS = 3;
+    static final Duration THREAD_REPLACEMENT_WINDOW = Duration.ofMinutes(10);
+
     private static final Logger LOG = LoggerFactory.getLogger(AdvantageService.class);
 
     /** Native memory of all RocksDB stores of one process together, in MiB. */
@@ -50,8 +60,20 @@ public final class AdvantageService implements AutoCloseable {
         Gauge.builder("rollout.advantage.running", this, s -> s.streams.state() == KafkaStreams.State.RUNNING ? 1 : 0)
                 .description("1 while the app is RUNNING; 0 while it starts, rebalances, stops or has failed")
                 .register(registry);
+        ThreadReplacements replacements = new ThreadReplacements(MAX_THREAD_REPLACEMENTS, THREAD_REPLACEMENT_WINDOW);
+        Counter replaced = Counter.builder("rollout.advantage.threads.replaced")
+                .description("Stream threads that died of an exception and were replaced (exactly-once: their tasks "
+                        + "restart from the last commit)")
+                .register(registry);
         streams.setUncaughtExceptionHandler(e -> {
-            LOG.error("advantage app failed; stopping it", e);
+            if (replacements.allow(System.nanoTime())) {
+                LOG.warn("advantage app: a stream thread died; replacing it (its tasks go on from their last "
+                        + "commit; at most {} in {})", MAX_THREAD_REPLACEMENTS, THREAD_REPLACEMENT_WINDOW, e);
+                replaced.increment();
+                return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+            }
+            LOG.error("advantage app failed: more than {} stream threads died in {}; stopping it",
+                    MAX_THREAD_REPLACEMENTS, THREAD_REPLACEMENT_WINDOW, e);
             failed = true;
             return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
         });
