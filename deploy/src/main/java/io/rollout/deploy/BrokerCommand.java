@@ -5,6 +5,7 @@ import io.rollout.broker.EmbeddedKafkaBroker;
 import io.rollout.broker.ScramClientConfig;
 import io.rollout.broker.SecretFiles;
 import io.rollout.broker.TlsFiles;
+import io.rollout.runtime.cli.EnvDefaults;
 import io.rollout.runtime.metrics.MetricsAuthOptions;
 import io.rollout.runtime.metrics.MetricsHttpServer;
 import io.rollout.runtime.metrics.Registries;
@@ -28,6 +29,7 @@ import picocli.CommandLine.Option;
 @Command(
         name = "broker",
         mixinStandardHelpOptions = true,
+        modelTransformer = BrokerCommand.Env.class,
         description = {
             "Runs a real single-node Apache Kafka broker (KRaft) until stopped with SIGTERM or Ctrl-C.",
             "Prints 'metrics=URL' once /metrics and /health serve, then 'bootstrap=HOST:PORT' on one line of",
@@ -37,7 +39,8 @@ import picocli.CommandLine.Option;
             "With --security sasl_ssl clients connect over TLS and authenticate with SCRAM-SHA-512; the broker",
             "writes the client settings to --client-config and prints 'client-config=FILE' before the bootstrap",
             "line. Passwords are read from files, never from the command line. See docs/security.md.",
-            "Give it a modest heap, e.g. java -Xmx512m -jar rollout.jar broker."
+            "Give it a modest heap, e.g. java -Xmx512m -jar rollout.jar broker.",
+            "Every option can also come from an environment variable, named in its description."
         })
 final class BrokerCommand implements Callable<Integer> {
 
@@ -253,6 +256,13 @@ final class BrokerCommand implements Callable<Integer> {
             return new ClientSecurity(scramUser, password, null, null);
         } catch (IllegalArgumentException | IllegalStateException e) {
             throw new CommandLine.ParameterException(cli, e.getMessage());
+        }
+    }
+
+    /** Every option from BROKER_ and its name: BROKER_DATA_DIR, BROKER_PORT, BROKER_METRICS_PORT, ... */
+    static final class Env extends EnvDefaults {
+        Env() {
+            super("BROKER_", Scope.EVERY_OPTION);
         }
     }
 }

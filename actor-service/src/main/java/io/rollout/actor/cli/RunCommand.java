@@ -53,7 +53,8 @@ import picocli.CommandLine.Option;
             "/health (liveness) is 503 once the actor failed or drains; /ready (readiness) is 503 during an outage.",
             "Exit codes: 143 after SIGTERM (the signal's); 1 the actor failed (an Error such as OutOfMemoryError while playing or",
             "in the task loop, a step Kafka refused for good), its unfinished tasks are left uncommitted; 2 bad usage.",
-            "--model is the learner's base model. Prints 'metrics=URL', then 'running' on standard output."
+            "--model is the learner's base model. Prints 'metrics=URL', then 'running' on standard output.",
+            "Every option can also come from an environment variable, named in its description."
         })
 final class RunCommand implements Callable<Integer> {
 
@@ -255,10 +256,10 @@ final class RunCommand implements Callable<Integer> {
                 history < 0 ? defaults.historyLength() : history, maxPromptTokens, seed);
     }
 
-    /** ACTOR_ and the option's name: ACTOR_BOOTSTRAP, ACTOR_KAFKA_CONFIG, ACTOR_PREFIX, ACTOR_MODEL, ACTOR_DEVICE, ACTOR_DTYPE. */
+    /** Every option from ACTOR_ and its name: ACTOR_BOOTSTRAP, ACTOR_ENV_URL, ACTOR_ID, ACTOR_GROUPS_IN_FLIGHT, ... */
     static final class Env extends EnvDefaults {
         Env() {
-            super("ACTOR_");
+            super("ACTOR_", Scope.EVERY_OPTION);
         }
     }
 }

@@ -13,6 +13,7 @@ import io.rollout.env.server.SessionManager;
 import io.rollout.env.sokoban.LevelStats;
 import io.rollout.env.sokoban.SokobanConfig;
 import io.rollout.runtime.cli.DurationConverter;
+import io.rollout.runtime.cli.EnvDefaults;
 import io.rollout.runtime.cli.RootCommand;
 import io.rollout.runtime.config.CommandLines;
 import java.io.IOException;
@@ -58,6 +59,7 @@ public final class EnvServiceCommand extends RootCommand {
     @Command(
             name = "serve",
             mixinStandardHelpOptions = true,
+            modelTransformer = EnvServiceCommand.Serve.Env.class,
             description = {
                 "Serves the environments over HTTP until stopped with SIGTERM or Ctrl-C.",
                 "Prints 'listening=http://HOST:PORT' on one line of standard output once ready.",
@@ -177,6 +179,13 @@ public final class EnvServiceCommand extends RootCommand {
         private static Duration sweepInterval(Duration ttl) {
             Duration quarter = ttl.dividedBy(4);
             return quarter.compareTo(Duration.ofSeconds(30)) > 0 ? Duration.ofSeconds(30) : quarter;
+        }
+
+        /** Every option from ENV_SERVICE_ and its name: ENV_SERVICE_HOST, ENV_SERVICE_PORT, ENV_SERVICE_REMOTE, ... */
+        static final class Env extends EnvDefaults {
+            Env() {
+                super("ENV_SERVICE_", Scope.EVERY_OPTION);
+            }
         }
     }
 

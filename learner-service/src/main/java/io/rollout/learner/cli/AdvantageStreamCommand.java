@@ -148,10 +148,10 @@ final class AdvantageStreamCommand implements Callable<Integer> {
         return service.failed() ? 1 : 0;
     }
 
-    /** ADVANTAGE_ and the option's name: ADVANTAGE_BOOTSTRAP, ADVANTAGE_KAFKA_CONFIG, ADVANTAGE_PREFIX. */
+    /** Every option from ADVANTAGE_ and its name: ADVANTAGE_BOOTSTRAP, ADVANTAGE_STATE_DIR, ADVANTAGE_START_TIMEOUT, ... */
     static final class Env extends EnvDefaults {
         Env() {
-            super("ADVANTAGE_");
+            super("ADVANTAGE_", Scope.EVERY_OPTION);
         }
     }
 }

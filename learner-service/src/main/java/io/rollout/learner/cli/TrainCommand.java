@@ -52,7 +52,8 @@ import picocli.CommandLine.Option;
             "(critic-free dual-clip PPO, k3 KL to the base model, entropy bonus, AdamW, LoRA-GGPO) and",
             "publishes every version on policy.weights. Checkpoints go to --checkpoint-dir; a restart",
             "resumes from the newest one and neither skips nor retrains a sample.",
-            "Prints 'metrics=URL', then 'running', then one line per version on standard output."
+            "Prints 'metrics=URL', then 'running', then one line per version on standard output.",
+            "Every option can also come from an environment variable, named in its description."
         })
 final class TrainCommand implements Callable<Integer> {
 
@@ -229,10 +230,10 @@ final class TrainCommand implements Callable<Integer> {
         return service.failure() == null ? 0 : 1;
     }
 
-    /** TRAIN_ and the option's name: TRAIN_BOOTSTRAP, TRAIN_KAFKA_CONFIG, TRAIN_PREFIX, TRAIN_MODEL, TRAIN_DEVICE, TRAIN_DTYPE. */
+    /** Every option from TRAIN_ and its name: TRAIN_BOOTSTRAP, TRAIN_MODEL, TRAIN_CHECKPOINT_DIR, TRAIN_LR, ... */
     static final class Env extends EnvDefaults {
         Env() {
-            super("TRAIN_");
+            super("TRAIN_", Scope.EVERY_OPTION);
         }
     }
 

@@ -25,14 +25,20 @@ class TrainCommandTest {
     void shouldListEveryHyperparameterWithItsDefaultInHelp() {
         assertThat(run("train", "--help")).isZero();
         String help = out.toString().replaceAll("\\s+", " ");
-        List<String> expected = List.of("--clip-eps-low=<clipEpsLow> PPO clip range below 1 (default: 0.2)",
-                "--clip-eps-high", "(default: 0.2)", "--clip-c", "(default: 3.0)", "--kl-coef", "(default: 0.01)",
-                "--kl-clamp", "(default: 10.0)", "--entropy-coef", "(default: 0.001)", "--lr", "(default: 1e-4)",
-                "--adam-beta1", "--adam-beta2", "--adam-eps", "--weight-decay", "--grad-clip", "(default: 1.0)",
-                "--ggpo=<ggpoMode> none, flat or ggpo (default: ggpo)", "--ggpo-sigma", "(default: 0.03)",
-                "--ggpo-beta", "--ggpo-ramp-steps", "(default: 200)", "--ppo-epochs", "--mini-batch-size",
-                "--micro-batch-size", "--batch-groups", "(default: 8)", "--max-staleness", "--max-in-flight",
-                "(default: 16)", "--max-retries", "--task-timeout", "--lora-rank", "--lora-alpha", "--lora-targets",
+        // Every option also names its variable (TRAIN_ and its name).
+        List<String> expected = List.of(
+                "--clip-eps-low=<clipEpsLow> PPO clip range below 1 (default: 0.2; env TRAIN_CLIP_EPS_LOW)",
+                "--clip-eps-high", "(default: 0.2; env TRAIN_CLIP_EPS_HIGH)", "--clip-c", "(default: 3.0; env TRAIN_CLIP_C)",
+                "--kl-coef", "(default: 0.01; env TRAIN_KL_COEF)", "--kl-clamp", "(default: 10.0; env TRAIN_KL_CLAMP)",
+                "--entropy-coef", "(default: 0.001; env TRAIN_ENTROPY_COEF)", "--lr", "(default: 1e-4; env TRAIN_LR)",
+                "--adam-beta1", "--adam-beta2", "--adam-eps", "--weight-decay", "--grad-clip",
+                "(default: 1.0; env TRAIN_GRAD_CLIP)",
+                "--ggpo=<ggpoMode> none, flat or ggpo (default: ggpo; env TRAIN_GGPO)", "--ggpo-sigma",
+                "(default: 0.03; env TRAIN_GGPO_SIGMA)", "--ggpo-beta", "--ggpo-ramp-steps",
+                "(default: 200; env TRAIN_GGPO_RAMP_STEPS)", "--ppo-epochs", "--mini-batch-size",
+                "--micro-batch-size", "--batch-groups", "(default: 8; env TRAIN_BATCH_GROUPS)", "--max-staleness",
+                "--max-in-flight", "(default: 16; env TRAIN_MAX_IN_FLIGHT)", "--max-retries", "--task-timeout",
+                "--lora-rank", "--lora-alpha", "--lora-targets",
                 "--checkpoint-every", "--keep-checkpoints", "--temperature", "--seed", "--task");
         for (String e : expected) {
             assertThat(help).contains(e);

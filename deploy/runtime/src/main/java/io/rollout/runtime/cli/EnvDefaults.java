@@ -9,7 +9,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 
 /**
- * The environment variables of a command's shared options. A mixin's option marked {@link FromEnv}
+ * The environment variables of a command's options. A mixin's option marked {@link FromEnv}
  * cannot name a variable itself, since each service has its own ({@code ACTOR_BOOTSTRAP},
  * {@code TRAIN_BOOTSTRAP}, ...); a command names its prefix with a subclass of this as its model
  * transformer:
@@ -33,19 +33,61 @@ import picocli.CommandLine.Model.OptionSpec;
  * variable gives an empty value, as picocli's {@code ${env:...}} does). Its description names the
  * variable, in the {@code (default: x; env NAME)} or {@code (env NAME)} form the services' other
  * options use, so {@code --help} tells it.
+ *
+ * <p>A service command takes {@link Scope#EVERY_OPTION} instead: then every option but
+ * {@code --help} and {@code --version}, marked or not, its mixins' included, reads the variable of
+ * that name. An option whose annotated default already reads that variable keeps it; one whose
+ * default reads another variable (the shared {@code METRICS_AUTH_TOKEN_FILE}, say) reads the
+ * command's own first and falls back to the other one. A multi-value option takes one value from
+ * its variable, split as on the command line: a list with a {@code split} regex takes several,
+ * {@code --kafka} and the like one {@code KEY=VALUE}.
+ *
+ * <p>The name of the variable is the one rule of docs/deploy.md: the prefix, then the option's
+ * longest name without its dashes, upper case, dashes as underscores; a name that begins with the
+ * prefix's own word does not repeat it ({@code --actor-id} with {@code ACTOR_} is {@code ACTOR_ID}).
  */
 public abstract class EnvDefaults implements CommandLine.IModelTransformer {
 
-    private final String prefix;
-
-    /** @param prefix put before the option's name, e.g. {@code ACTOR_} */
-    protected EnvDefaults(String prefix) {
-        this.prefix = prefix;
+    /** Which options of the command read their variable. */
+    public enum Scope {
+        /** Only the options marked {@link FromEnv}. */
+        MARKED,
+        /** Every option but the help and version flags. */
+        EVERY_OPTION
     }
 
-    /** The variable of an option: {@code --kafka-config} with prefix {@code ACTOR_} is {@code ACTOR_KAFKA_CONFIG}. */
+    private final String prefix;
+    private final Scope scope;
+
+    /** @param prefix put before the option's name, e.g. {@code ACTOR_}; only {@link FromEnv} options read it */
+    protected EnvDefaults(String prefix) {
+        this(prefix, Scope.MARKED);
+    }
+
+    /**
+     * @param prefix put before the option's name, e.g. {@code ACTOR_}
+     * @param scope which options read their variable
+     */
+    protected EnvDefaults(String prefix, Scope scope) {
+        this.prefix = prefix;
+        this.scope = scope;
+    }
+
+    /**
+     * The variable of an option: {@code --kafka-config} with prefix {@code ACTOR_} is
+     * {@code ACTOR_KAFKA_CONFIG}, and {@code --actor-id} is {@code ACTOR_ID}.
+     */
     public String variable(OptionSpec option) {
-        return prefix + option.longestName().replaceFirst("^-+", "").toUpperCase(Locale.ROOT).replace('-', '_');
+        return variable(prefix, option.longestName());
+    }
+
+    /** The variable of the option named {@code name} under {@code prefix}, by the rule above. */
+    public static String variable(String prefix, String name) {
+        String bare = name.replaceFirst("^-+", "").toUpperCase(Locale.ROOT).replace('-', '_');
+        if (prefix.endsWith("_") && bare.startsWith(prefix)) {
+            return bare;
+        }
+        return prefix + bare;
     }
 
     @Override
@@ -69,12 +111,47 @@ public abstract class EnvDefaults implements CommandLine.IModelTransformer {
         String name = variable(option);
         OptionSpec.Builder builder = option.toBuilder();
         String annotated = builder.defaultValue();
-        if (annotated != null && annotated.contains("}")) {
+        if (annotated != null && (annotated.startsWith("${env:" + name + "}")
+                || annotated.startsWith("${env:" + name + ":-"))) {
+            return option;
+        }
+        String other = annotated == null ? null : readVariable(annotated);
+        if (annotated != null && annotated.contains("}") && other == null) {
             throw new IllegalStateException(option.longestName() + ": a default with '}' cannot follow ${env:" + name + "}");
         }
+        String[] description = other == null
+                ? describe(builder.description(), name)
+                : fallBack(builder.description(), name, other);
         return builder.defaultValue("${env:" + name + (annotated == null ? "" : ":-" + annotated) + "}")
-                .description(describe(builder.description(), name))
+                .description(description)
                 .build();
+    }
+
+    /**
+     * The variable an annotated default reads when it is one {@code ${env:NAME}} or
+     * {@code ${env:NAME:-default}} expression (picocli resolves one nested in another), else null.
+     */
+    static String readVariable(String annotated) {
+        if (!annotated.startsWith("${env:") || !annotated.endsWith("}")) {
+            return null;
+        }
+        String body = annotated.substring("${env:".length(), annotated.length() - 1);
+        int end = body.indexOf(":-");
+        String name = end < 0 ? body : body.substring(0, end);
+        String rest = end < 0 ? "" : body.substring(end + 2);
+        return name.matches("[A-Za-z_][A-Za-z0-9_]*") && !rest.contains("}") ? name : null;
+    }
+
+    /** The description naming {@code variable} before the {@code other} it names already. */
+    static String[] fallBack(String[] description, String variable, String other) {
+        String[] lines = description.clone();
+        for (int i = 0; i < lines.length; i++) {
+            if (lines[i].contains("env " + other)) {
+                lines[i] = lines[i].replace("env " + other, "env " + variable + ", else " + other);
+                return lines;
+            }
+        }
+        return describe(description, variable);
     }
 
     /** The description with the variable in its last line: in a closing {@code (default: ...)}, else appended. */
@@ -103,7 +180,11 @@ public abstract class EnvDefaults implements CommandLine.IModelTransformer {
         return lines;
     }
 
-    private static boolean marked(OptionSpec option) {
-        return option.userObject() instanceof Field field && field.isAnnotationPresent(FromEnv.class);
+    private boolean marked(OptionSpec option) {
+        if (option.usageHelp() || option.versionHelp()) {
+            return false;
+        }
+        return scope == Scope.EVERY_OPTION
+                || option.userObject() instanceof Field field && field.isAnnotationPresent(FromEnv.class);
     }
 }

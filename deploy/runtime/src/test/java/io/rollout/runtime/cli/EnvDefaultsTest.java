@@ -49,6 +49,65 @@ class EnvDefaultsTest {
         }
     }
 
+    @Command(name = "every", mixinStandardHelpOptions = true, sortOptions = false, modelTransformer = Every.Env.class)
+    static final class Every implements Runnable {
+        @Option(names = "--plain", defaultValue = "7", description = "Not marked (default: ${DEFAULT-VALUE}).")
+        int plain;
+
+        @Option(names = "--own", defaultValue = "${env:EV_OWN:-x}", description = "Its own already (default: ${DEFAULT-VALUE}; env EV_OWN).")
+        String own;
+
+        @Option(names = "--shared", defaultValue = "${env:HOME}", description = "Another variable (env HOME).")
+        String shared;
+
+        @Option(names = "--ev-id", description = "Starts with the prefix's word.")
+        String id;
+
+        @Option(names = "--flag", description = "A flag.")
+        boolean flag;
+
+        @Mixin
+        KafkaOptions kafka = new KafkaOptions();
+
+        @Override
+        public void run() {
+        }
+
+        static final class Env extends EnvDefaults {
+            Env() {
+                super("EV_", Scope.EVERY_OPTION);
+            }
+        }
+    }
+
+    @Test
+    void shouldTakeEveryOptionOfACommandWithEveryOptionScopeFromItsVariable() {
+        CommandLine cli = new CommandLine(new Every());
+
+        assertThat(declaredDefault(cli, "--plain")).isEqualTo("${env:EV_PLAIN:-7}");
+        assertThat(declaredDefault(cli, "--own")).as("kept").isEqualTo("${env:EV_OWN:-x}");
+        assertThat(declaredDefault(cli, "--shared")).as("its own first, then the other")
+                .isEqualTo("${env:EV_SHARED:-${env:HOME}}");
+        assertThat(declaredDefault(cli, "--ev-id")).isEqualTo("${env:EV_ID}");
+        assertThat(declaredDefault(cli, "--flag")).isEqualTo("${env:EV_FLAG}");
+        assertThat(declaredDefault(cli, "--kafka")).as("unmarked mixin option").isEqualTo("${env:EV_KAFKA}");
+        assertThat(declaredDefault(cli, "--bootstrap")).isEqualTo("${env:EV_BOOTSTRAP}");
+        assertThat(declaredDefault(cli, "--help")).isNull();
+        assertThat(declaredDefault(cli, "--version")).isNull();
+
+        Every command = new Every();
+        new CommandLine(command).parseArgs();
+        assertThat(command.plain).isEqualTo(7);
+        assertThat(command.shared).as("EV_SHARED is unset").isEqualTo(System.getenv("HOME"));
+        assertThat(command.flag).isFalse();
+
+        String help = cli.getUsageMessage().replaceAll("\\s+", " ");
+        assertThat(help).contains("Not marked (default: 7; env EV_PLAIN).", "(env EV_SHARED, else HOME).",
+                "Starts with the prefix's word (env EV_ID).", "(default: x; env EV_OWN).");
+        assertThat(listed(cli.getUsageMessage())).extracting(l -> l.split("\\s+")[0])
+                .startsWith("--plain", "--own", "--shared", "--ev-id", "--flag");
+    }
+
     @Command(name = "without-env", sortOptions = false)
     static final class WithoutEnv implements Runnable {
         @Mixin
@@ -152,5 +211,8 @@ class EnvDefaultsTest {
     void shouldNameTheVariableOfAnOption() {
         OptionSpec option = OptionSpec.builder("--kafka-config").build();
         assertThat(new WithEnv.Env().variable(option)).isEqualTo("HOKAFKA_CONFIG");
+        assertThat(EnvDefaults.variable("ACTOR_", "--metrics-port")).isEqualTo("ACTOR_METRICS_PORT");
+        assertThat(EnvDefaults.variable("ACTOR_", "--actor-id")).as("the prefix's word once").isEqualTo("ACTOR_ID");
+        assertThat(EnvDefaults.variable("ENV_SERVICE_", "--env-url")).isEqualTo("ENV_SERVICE_ENV_URL");
     }
 }
