@@ -306,8 +306,15 @@ class KubernetesManifestsTest {
 
             Map<String, String> env = new LinkedHashMap<>();
             c.spec().path("env").forEach(e -> env.put(e.path("name").asText(), e.path("value").asText()));
-            assertThat(env.get("JAVA_TOOL_OPTIONS")).as("%s: JAVA_TOOL_OPTIONS sizes the heap from the container's "
-                    + "memory", c.where()).contains("-XX:MaxRAMPercentage=");
+            String jvm = env.getOrDefault("JAVA_TOOL_OPTIONS", "");
+            assertThat(jvm).as("%s: JAVA_TOOL_OPTIONS sizes the heap for the container's memory", c.where())
+                    .containsAnyOf("-XX:MaxRAMPercentage=", "-Xmx");
+            Matcher xmx = Pattern.compile("-Xmx(\\d+)([kKmMgG]?)").matcher(jvm);
+            if (xmx.find()) {
+                long limit = quantity(c.spec().path("resources").path("limits").path("memory").asText("0"));
+                assertThat(bytes(xmx.group(1), xmx.group(2))).as("%s: -Xmx below the memory limit, leaving room "
+                        + "for native memory", c.where()).isLessThan(limit);
+            }
             assertThat(env).as("%s: DJL's cache directories", c.where()).containsKeys("DJL_CACHE_DIR", "ENGINE_CACHE_DIR");
             // The root file system is read-only: what is written goes to a mounted volume.
             for (String dir : List.of("/tmp", env.get("DJL_CACHE_DIR"), env.get("ENGINE_CACHE_DIR"))) {
@@ -327,6 +334,32 @@ class KubernetesManifestsTest {
             assertThat(c.podLabels().path("app.kubernetes.io/component").asText()).as("%s: component label", c.where())
                     .isIn(COMPONENTS);
         }
+    }
+
+    private static long bytes(String number, String unit) {
+        return Long.parseLong(number) << switch (unit.toLowerCase()) {
+            case "k" -> 10;
+            case "m" -> 20;
+            case "g" -> 30;
+            default -> 0;
+        };
+    }
+
+    /** A Kubernetes memory quantity (e.g. 8Gi, 512Mi, 1G) in bytes. */
+    private static long quantity(String q) {
+        Matcher m = Pattern.compile("(\\d+)([KMGT]i?)?").matcher(q);
+        assertThat(m.matches()).as("memory quantity %s", q).isTrue();
+        long n = Long.parseLong(m.group(1));
+        if (m.group(2) == null) {
+            return n;
+        }
+        long base = m.group(2).endsWith("i") ? 1024 : 1000;
+        int power = "KMGT".indexOf(m.group(2).charAt(0)) + 1;
+        long result = n;
+        for (int i = 0; i < power; i++) {
+            result *= base;
+        }
+        return result;
     }
 
     /** The volume mount holding {@code path}, or null. */
