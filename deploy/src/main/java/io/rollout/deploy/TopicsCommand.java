@@ -31,11 +31,16 @@ import picocli.CommandLine.Option;
         description = {
             "Creates the pipeline's topics that are missing and verifies the ones that exist",
             "(partitions, cleanup.policy, max.message.bytes of policy.weights). Safe to run again:",
-            "a second run changes nothing. Works against any broker; Kafka client settings pass through."
+            "a second run changes nothing. Works against any broker; Kafka client settings pass through.",
+            "With --strimzi, prints the topics as Strimzi KafkaTopic resources instead and talks to no broker",
+            "(deploy/k8s/base/topics.yaml is its output)."
         },
         footer = {"", "Exit codes: 0 all topics as the catalog says, 1 a topic differs (named on stderr),",
             "2 bad usage, 3 Kafka unreachable or an operation failed."})
 final class TopicsCommand implements Callable<Integer> {
+
+    /** Replicas of a KafkaTopic printed by --strimzi without --replication-factor: a three-broker cluster. */
+    static final short STRIMZI_REPLICAS = 3;
 
     @CommandLine.Spec
     private CommandLine.Model.CommandSpec spec;
@@ -48,8 +53,19 @@ final class TopicsCommand implements Callable<Integer> {
     private Map<String, Integer> partitions = new LinkedHashMap<>();
 
     @Option(names = "--replication-factor", paramLabel = "N",
-            description = "Replication factor of created topics (default: the broker's default.replication.factor).")
+            description = "Replication factor of created topics (default: the broker's default.replication.factor; "
+                    + "with --strimzi " + STRIMZI_REPLICAS + ").")
     private Short replicationFactor;
+
+    @Option(names = "--strimzi",
+            description = "Print a Strimzi KafkaTopic (YAML) per catalog topic on standard output instead of creating "
+                    + "topics; no broker is contacted.")
+    private boolean strimzi;
+
+    @Option(names = "--cluster", paramLabel = "NAME", defaultValue = "rollout",
+            description = "With --strimzi: the Kafka cluster's name, set as the strimzi.io/cluster label "
+                    + "(default: ${DEFAULT-VALUE}).")
+    private String cluster;
 
     @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "PT30S",
             converter = DurationConverter.class,
@@ -64,6 +80,9 @@ final class TopicsCommand implements Callable<Integer> {
             TopicCatalog.Builder builder = kafka.topicsBuilder();
             partitions.forEach(builder::partitions);
             catalog = builder.build();
+            if (strimzi) {
+                return printStrimzi(catalog);
+            }
             props = kafka.properties();
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
@@ -108,6 +127,27 @@ final class TopicsCommand implements Callable<Integer> {
         } finally {
             admin.close(Duration.ZERO);
         }
+    }
+
+    private int printStrimzi(TopicCatalog catalog) {
+        if (!cluster.matches("[a-z0-9]([-a-z0-9]*[a-z0-9])?")) {
+            throw new IllegalArgumentException("--cluster '" + cluster + "' is not a Kubernetes resource name "
+                    + "(lower-case letters, digits and '-')");
+        }
+        short replicas = replicationFactor == null ? STRIMZI_REPLICAS : replicationFactor;
+        if (replicas < 1) {
+            throw new IllegalArgumentException("--replication-factor must be >= 1, got " + replicas);
+        }
+        StringBuilder command = new StringBuilder("rollout topics --strimzi --cluster ").append(cluster)
+                .append(" --replication-factor ").append(replicas);
+        if (!kafka.prefix().isEmpty()) {
+            command.append(" --prefix ").append(kafka.prefix());
+        }
+        partitions.forEach((topic, count) -> command.append(" --partitions ").append(topic).append('=').append(count));
+        PrintWriter out = spec.commandLine().getOut();
+        out.print(StrimziTopics.render(catalog, cluster, replicas, command.toString()));
+        out.flush();
+        return 0;
     }
 
     static TopicProvisioner provisioner(Admin admin, Optional<Short> replicationFactor, Duration timeout) {

@@ -13,6 +13,12 @@ import picocli.CommandLine.Command;
         footer = {"", "Exit codes: 0 ok, 1 a failure (for run: the actor failed, see run --help), 2 bad usage."})
 public final class ActorCommand extends RootCommand {
 
+    /**
+     * The actors' consumer group on rollout.tasks without --consumer-group: the run prefix followed
+     * by this. Deployments that scale on the group's lag (deploy/k8s) name it too.
+     */
+    public static final String DEFAULT_CONSUMER_GROUP = "actors";
+
     public static void main(String[] args) {
         System.exit(commandLine().execute(args));
     }

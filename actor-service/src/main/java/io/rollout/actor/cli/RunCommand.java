@@ -198,7 +198,7 @@ final class RunCommand implements Callable<Integer> {
         TopicCatalog topics;
         try {
             player = playerConfig(id, policy);
-            settings = new ActorService.Settings(id, consumerGroup != null ? consumerGroup : kafka.prefix() + "actors",
+            settings = new ActorService.Settings(id, consumerGroup != null ? consumerGroup : kafka.prefix() + ActorCommand.DEFAULT_CONSUMER_GROUP,
                     groupsInFlight, drainTimeout, maxStepBytes, outageBackoff, outageBackoffMax, outageReplays);
             props = kafka.properties();
             topics = kafka.topics();

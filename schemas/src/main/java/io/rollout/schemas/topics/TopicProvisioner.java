@@ -124,9 +124,10 @@ public final class TopicProvisioner {
 
     /**
      * The request that creates {@code topic}: its configs, plus {@code min.insync.replicas}
-     * for {@code replicas} replicas unless the catalog sets it or the count is unknown.
+     * for {@code replicas} replicas unless the catalog sets it or the count is unknown. Also what
+     * a declarative deployment of the topics declares (rollout topics --strimzi).
      */
-    static NewTopic request(Topic<?, ?> topic, Optional<Short> replicationFactor, OptionalInt replicas) {
+    public static NewTopic request(Topic<?, ?> topic, Optional<Short> replicationFactor, OptionalInt replicas) {
         NewTopic request = topic.newTopic(replicationFactor);
         if (replicas.isPresent() && !topic.configs().containsKey(TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG)) {
             Map<String, String> configs = new HashMap<>(topic.configs());
