@@ -290,6 +290,19 @@ class KubernetesManifestsTest {
         }
     }
 
+    /**
+     * Kubernetes gives every pod NAME_PORT=tcp://... for each Service in its namespace, and the
+     * services read options from variables of that shape: a Service named env-service would set
+     * ENV_SERVICE_PORT, which env-service reads as its --port and cannot parse.
+     */
+    @Test
+    void noPodGetsServiceLinkVariables() {
+        for (Container c : containers()) {
+            assertThat(c.pod().path("enableServiceLinks").isBoolean() && !c.pod().path("enableServiceLinks").asBoolean())
+                    .as("%s: enableServiceLinks false", c.where()).isTrue();
+        }
+    }
+
     @Test
     void everyContainerIsLockedDownSizedAndLabelled() {
         for (Container c : containers()) {
