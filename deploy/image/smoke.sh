@@ -43,7 +43,7 @@ root=$work/rootfs
 cleanup() {
   set +e
   for m in dev/shm dev proc sys; do
-    mountpoint -q "$root/$m" && { umount -R "$root/$m" || umount -R -l "$root/$m"; }
+    mountpoint -q "$root/$m" && { umount -R "$root/$m" 2>/dev/null || umount -R -l "$root/$m"; }
   done
   if [ -n "${SMOKE_KEEP:-}" ]; then
     echo "smoke: kept $work"
@@ -110,6 +110,11 @@ run_image() { # the entrypoint with ARGS, as the image's user, in its working di
   env -i "${env[@]}" "$unshare_bin" --root="$root" --wd="$workdir" --setgid "$gid" --setuid "$uid" \
     -- "${entrypoint[@]}" "$@"
 }
+start_image() { # NAME ARGS: run_image in the background, output to NAME's log; $! is the JVM itself
+  local name=$1; shift
+  (exec env -i "${env[@]}" "$unshare_bin" --root="$root" --wd="$workdir" --setgid "$gid" --setuid "$uid" \
+    -- "${entrypoint[@]}" "$@") > "$(log "$name")" 2>&1 &
+}
 log() { echo "$work/$1.log"; }
 show() { echo "--- $1:" >&2; tail -n 40 "$(log "$1")" >&2; }
 wait_for() { # NAME PID REGEX SECONDS: until the log of NAME has a line matching REGEX
@@ -129,7 +134,7 @@ health() { # NAME PID URL: until URL answers 200
     sleep 0.5
   done
 }
-stop() { # NAME PID: SIGTERM, and the process must end within 60 s
+stop() { # NAME PID: SIGTERM, and the JVM must end within 60 s
   kill -TERM "$2"
   local deadline=$((SECONDS + 60))
   while kill -0 "$2" 2>/dev/null; do
@@ -137,6 +142,8 @@ stop() { # NAME PID: SIGTERM, and the process must end within 60 s
     sleep 0.2
   done
   wait "$2" 2>/dev/null || true
+  # this process namespace holds only what the smoke test started
+  ! pgrep -x java >/dev/null || { show "$1"; fail "a JVM still runs after $1 stopped: $(pgrep -a -x java)"; }
 }
 
 # --- 2. version --------------------------------------------------------------------------
@@ -146,17 +153,18 @@ grep -qx "rollout $version" "$(log version)" \
 step "rollout --version: $(cat "$(log version)")"
 
 # --- 3. broker ---------------------------------------------------------------------------
-run_image broker --port 0 --metrics-port 0 > "$(log broker)" 2>&1 &
+start_image broker broker --port 0 --metrics-port 0
 broker=$!
 metrics=$(wait_for broker $broker '^metrics=' 120); metrics=${metrics#metrics=}
 bootstrap=$(wait_for broker $broker '^bootstrap=' 180)
 health broker $broker "${metrics%/metrics}/health"
 [ -d "$root$workdir/data/broker" ] || fail "the broker keeps no data under $workdir/data/broker"
+[ "$(stat -c %u "$root$workdir/data/broker")" = "$uid" ] || fail "the broker did not run as uid $uid"
 stop broker $broker
 step "broker: $bootstrap, ${metrics%/metrics}/health 200, data in $workdir/data/broker, stopped"
 
 # --- 4. env-service ----------------------------------------------------------------------
-run_image env-service serve --port 0 > "$(log env-service)" 2>&1 &
+start_image env-service env-service serve --port 0
 envsvc=$!
 url=$(wait_for env-service $envsvc '^listening=' 120); url=${url#listening=}
 health env-service $envsvc "$url/health"
