@@ -105,15 +105,13 @@ ln -s /proc/self/fd "$root/dev/fd"
 printf '127.0.0.1\tlocalhost rollout-smoke\n::1\tlocalhost\n' > "$root/etc/hosts"
 : > "$root/etc/resolv.conf"
 
-unshare_bin=$(command -v unshare)
-run_image() { # the entrypoint with ARGS, as the image's user, in its working directory
-  env -i "${env[@]}" "$unshare_bin" --root="$root" --wd="$workdir" --setgid "$gid" --setuid "$uid" \
-    -- "${entrypoint[@]}" "$@"
-}
-start_image() { # NAME ARGS: run_image in the background, output to NAME's log; $! is the JVM itself
+# the entrypoint, as the image's user, in its working directory, with the image's environment only
+container=(env -i "${env[@]}" "$(command -v unshare)" --root="$root" --wd="$workdir" --setgid "$gid"
+  --setuid "$uid" -- "${entrypoint[@]}")
+run_image() { "${container[@]}" "$@"; }
+start_image() { # NAME ARGS: in the background, output to NAME's log; $! is the JVM itself
   local name=$1; shift
-  (exec env -i "${env[@]}" "$unshare_bin" --root="$root" --wd="$workdir" --setgid "$gid" --setuid "$uid" \
-    -- "${entrypoint[@]}" "$@") > "$(log "$name")" 2>&1 &
+  (exec "${container[@]}" "$@") > "$(log "$name")" 2>&1 &
 }
 log() { echo "$work/$1.log"; }
 show() { echo "--- $1:" >&2; tail -n 40 "$(log "$1")" >&2; }
