@@ -104,7 +104,9 @@ class LocalRunTest {
             int[] prompt = Packed.toInts(step.getPromptTokens());
             assertThat(prompt[0]).as("first prompt token of %s", step.getActorId()).isEqualTo(imStart);
         });
-        assertThat(steps).extracting(Step::getActorId).contains("actor-0", "actor-1");
+        // Which actor plays which group depends on when each joins the consumer group: on a loaded
+        // machine one may join after the few groups of this run are taken (seen in CI).
+        assertThat(steps).extracting(Step::getActorId).isSubsetOf("actor-0", "actor-1");
         assertThat(r.path("throughput").path("steps_per_s").asDouble()).isPositive();
         assertThat(r.path("wall_s").asDouble()).isPositive();
         for (String chart : List.of("success.png", "return.png", "throughput.png", "staleness.png")) {
