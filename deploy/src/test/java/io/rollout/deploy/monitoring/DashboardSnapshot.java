@@ -58,7 +58,7 @@ final class DashboardSnapshot {
             int lines = 0;
             int more = 0;
             for (JsonNode target : panel.get("targets")) {
-                String expr = target.get("expr").asText().replace("$__rate_interval", rateInterval);
+                String expr = query(target, rateInterval);
                 JsonNode result = prometheus.range(expr, start, end, 1).get("data").get("result");
                 for (JsonNode series : result) {
                     if (lines == MAX_SERIES) {
@@ -87,10 +87,14 @@ final class DashboardSnapshot {
         return drawn;
     }
 
+    /** A panel query as Prometheus takes it: Grafana's {@code $__rate_interval} set to {@code rateInterval}. */
+    static String query(JsonNode target, String rateInterval) {
+        return target.get("expr").asText().replace("$__rate_interval", rateInterval);
+    }
+
     private static double parse(String v) {
         return switch (v) {
-            case "NaN" -> Double.NaN;
-            case "+Inf", "-Inf" -> Double.NaN;
+            case "NaN", "+Inf", "-Inf" -> Double.NaN;
             default -> Double.parseDouble(v);
         };
     }

@@ -56,7 +56,8 @@ class PrometheusProofTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-    private static final Pattern GRAFANA_LEGEND = Pattern.compile("\\$__rate_interval");
+    /** What Grafana's {@code $__rate_interval} is taken to be: several scrapes at 1 s. */
+    private static final String RATE_INTERVAL = "30s";
 
     @TempDir
     Path dir;
@@ -215,7 +216,7 @@ class PrometheusProofTest {
             }
             String title = panel.get("title").asText();
             for (JsonNode target : panel.get("targets")) {
-                String expr = GRAFANA_LEGEND.matcher(target.get("expr").asText()).replaceAll("30s");
+                String expr = DashboardSnapshot.query(target, RATE_INTERVAL);
                 JsonNode answer = prometheus.query(expr);
                 queries++;
                 assertThat(answer.get("status").asText()).as(title + ": " + expr + " -> " + answer).isEqualTo("success");
@@ -276,7 +277,7 @@ class PrometheusProofTest {
         long end = System.currentTimeMillis() / 1000;
         int drawn = DashboardSnapshot.write(dashboard, (expr, from, until, step) -> prometheus.get(
                 "/api/v1/query_range?query=" + URLEncoder.encode(expr, StandardCharsets.UTF_8)
-                        + "&start=" + from + "&end=" + until + "&step=" + step), start, end, "30s", file);
+                        + "&start=" + from + "&end=" + until + "&step=" + step), start, end, RATE_INTERVAL, file);
         assertThat(drawn).as("panels with a line").isGreaterThanOrEqualTo(26);
         assertThat(Files.size(file)).isPositive();
     }
