@@ -3,6 +3,7 @@ package io.rollout.deploy;
 import io.rollout.actor.cli.ActorCommand;
 import io.rollout.deploy.experiment.ExperimentCommand;
 import io.rollout.deploy.reliability.FaultCommand;
+import io.rollout.deploy.reliability.ScaleOutCommand;
 import io.rollout.deploy.reliability.SoakCommand;
 import io.rollout.deploy.local.LocalCommand;
 import io.rollout.env.cli.EnvServiceCommand;
@@ -21,7 +22,7 @@ import picocli.CommandLine.Command;
         description = "Kafka-based streaming rollout pipeline for training LLM agents with RL.",
         subcommands = {BrokerCommand.class, TopicsCommand.class, EnvServiceCommand.class, LearnerCommand.class,
             PolicyCommand.class, ActorCommand.class, LocalCommand.class, ExperimentCommand.class, FaultCommand.class,
-            SoakCommand.class,
+            SoakCommand.class, ScaleOutCommand.class,
             CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 ok, 1 topics differ from the catalog, 2 bad usage, 3 Kafka unreachable or failed,",
             "4 a model, tokenizer or adapter cannot be used."})

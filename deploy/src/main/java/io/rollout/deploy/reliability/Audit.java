@@ -255,7 +255,7 @@ final class Audit {
         return open;
     }
 
-    private void readAll(String topic, BiConsumer<TopicPartition, ConsumerRecord<byte[], byte[]>> each) {
+    void readAll(String topic, BiConsumer<TopicPartition, ConsumerRecord<byte[], byte[]>> each) {
         java.util.Properties p = KafkaSettings.copy(kafka);
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(),

@@ -30,6 +30,7 @@ final class Child {
     final Kind kind;
     private final List<String> args;
     private final String heap;
+    private final boolean quickStart;
     private final Path log;
     /** The port that says whether the service is up: /health there, or a TCP accept for the broker. */
     final int healthPort;
@@ -38,10 +39,15 @@ final class Child {
 
     enum Kind { BROKER, ENV_SERVICE, ADVANTAGE, TRAINER, ACTOR }
 
-    Child(String name, Kind kind, String heap, int healthPort, Path log, List<String> args) {
+    /**
+     * @param quickStart whether the JVM stops at the C1 compiler, which starts and restarts
+     *     faster on few cores but runs long loops slower
+     */
+    Child(String name, Kind kind, String heap, boolean quickStart, int healthPort, Path log, List<String> args) {
         this.name = name;
         this.kind = kind;
         this.heap = heap;
+        this.quickStart = quickStart;
         this.healthPort = healthPort;
         this.log = log;
         this.args = List.copyOf(args);
@@ -52,8 +58,11 @@ final class Child {
             throw new IllegalStateException(name + " is running");
         }
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
-                .toString(), "-Xmx" + heap, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", classpath(),
-                RolloutCommand.class.getName()));
+                .toString(), "-Xmx" + heap, "-XX:+UseSerialGC"));
+        if (quickStart) {
+            command.add("-XX:TieredStopAtLevel=1");
+        }
+        command.addAll(List.of("-cp", classpath(), RolloutCommand.class.getName()));
         command.addAll(args);
         process = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
@@ -124,6 +133,15 @@ final class Child {
     }
 
     boolean healthy() {
+        return answers("/health");
+    }
+
+    /** Whether it answers 200 on {@code /ready}: for an actor, it has joined its group and takes tasks. */
+    boolean ready() {
+        return answers("/ready");
+    }
+
+    private boolean answers(String path) {
         if (!alive()) {
             return false;
         }
@@ -137,7 +155,7 @@ final class Child {
         }
         try {
             HttpResponse<Void> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + healthPort
-                    + "/health")).timeout(Duration.ofSeconds(3)).build(), HttpResponse.BodyHandlers.discarding());
+                    + path)).timeout(Duration.ofSeconds(3)).build(), HttpResponse.BodyHandlers.discarding());
             return r.statusCode() == 200;
         } catch (IOException e) {
             return false;

@@ -65,7 +65,7 @@ public final class FaultRun {
     public FaultRun(Settings settings, PrintStream out) {
         this.settings = settings;
         this.random = new SplittableRandom(settings.seed());
-        this.pipeline = new Pipeline(settings.dir(), out);
+        this.pipeline = new Pipeline(settings.dir(), out, Pipeline.Shape.FAULTS);
     }
 
     /** Runs the whole thing and audits it; the report says whether every check held. */

@@ -1,5 +1,6 @@
 package io.rollout.deploy.reliability;
 
+import io.rollout.actor.cli.ActorCommand;
 import io.rollout.deploy.reliability.Child.Kind;
 import io.rollout.policy.tiny.TinyModelSpec;
 import io.rollout.policy.tiny.TinyModels;
@@ -19,11 +20,33 @@ import org.apache.kafka.clients.admin.Admin;
 
 /**
  * The pipeline as separate processes on loopback, the way an operator deploys it: a broker,
- * env-service, two advantage-app instances, the trainer with its scheduler and three actors
- * on the tiny model, each restartable on the same ports and data directories. The fault run
- * and the soak drive it.
+ * env-service, advantage-app instances, the trainer with its scheduler and actors on the tiny
+ * model, each restartable on the same ports and data directories. The fault run and the soak
+ * drive it with {@link Shape#FAULTS}; the scale-out run adds and stops actors while it runs.
  */
 final class Pipeline implements AutoCloseable {
+
+    /**
+     * How many of each process, and how the actors join their group.
+     *
+     * @param maxInFlight the scheduler's groups in flight
+     * @param staticMembership whether each actor joins with {@code group.instance.id} = its id
+     * @param quickStart whether the JVMs stop at the C1 compiler: quicker starts, slower loops
+     */
+    record Shape(int advantageApps, int actors, int maxInFlight, boolean staticMembership, boolean quickStart) {
+
+        /** Two advantage apps, three actors, eight groups in flight, dynamic membership, quick starts. */
+        static final Shape FAULTS = new Shape(2, 3, 8, false, true);
+
+        Shape {
+            if (advantageApps < 1 || actors < 1 || maxInFlight < 1) {
+                throw new IllegalArgumentException("advantage apps, actors and groups in flight must be >= 1");
+            }
+        }
+    }
+
+    /** Groups each actor plays at once. */
+    static final int GROUPS_IN_FLIGHT = 2;
 
     static final String PREFIX = "reliability.";
     static final Duration UP_TIMEOUT = Duration.ofMinutes(4);
@@ -34,17 +57,24 @@ final class Pipeline implements AutoCloseable {
     final List<Child> actors = new ArrayList<>();
     /** Processes that exited without being stopped by the driver: each is a finding. */
     final List<String> unexpectedExits = new ArrayList<>();
+    /** Actors stopped for good by the driver: no longer watched or restarted. */
+    final List<Child> retired = new ArrayList<>();
     Child broker;
     Child env;
     Child trainer;
     private final Path dir;
     private final PrintStream out;
+    private final Shape shape;
     private final long startNanos = System.nanoTime();
     private String bootstrap;
+    private int envPort;
+    private Path model;
+    private Path logs;
 
-    Pipeline(Path dir, PrintStream out) {
+    Pipeline(Path dir, PrintStream out, Shape shape) {
         this.dir = dir;
         this.out = out;
+        this.shape = shape;
     }
 
     /**
@@ -55,27 +85,28 @@ final class Pipeline implements AutoCloseable {
      */
     void start(long seed, Duration taskTimeout, Duration groupTimeout) throws Exception {
         Files.createDirectories(dir);
-        Path model = dir.resolve("model");
+        model = dir.resolve("model");
         if (!Files.exists(model.resolve("config.json"))) {
             TinyModels.write(model, TinyModelSpec.defaults(), TinyModels.defaultWords(), seed);
         }
-        Path logs = dir.resolve("logs");
+        logs = dir.resolve("logs");
         Files.createDirectories(logs);
         int brokerPort = freePort();
         bootstrap = "127.0.0.1:" + brokerPort;
-        broker = add(new Child("broker", Kind.BROKER, "512m", brokerPort, logs.resolve("broker.log"), List.of(
+        boolean quick = shape.quickStart();
+        broker = add(new Child("broker", Kind.BROKER, "512m", quick, brokerPort, logs.resolve("broker.log"), List.of(
                 "broker", "--data-dir", dir.resolve("broker").toString(), "--port", Integer.toString(brokerPort),
                 "--metrics-port", "0")));
         broker.start();
         awaitHealthy(List.of(broker), UP_TIMEOUT);
         createTopics();
 
-        int envPort = freePort();
-        env = add(new Child("env-service", Kind.ENV_SERVICE, "256m", envPort, logs.resolve("env-service.log"),
+        envPort = freePort();
+        env = add(new Child("env-service", Kind.ENV_SERVICE, "256m", quick, envPort, logs.resolve("env-service.log"),
                 List.of("env-service", "serve", "--port", Integer.toString(envPort))));
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < shape.advantageApps(); i++) {
             int port = freePort();
-            advantage.add(add(new Child("advantage-" + i, Kind.ADVANTAGE, "384m", port,
+            advantage.add(add(new Child("advantage-" + i, Kind.ADVANTAGE, "384m", quick, port,
                     logs.resolve("advantage-" + i + ".log"), List.of("learner-service", "advantage-stream",
                             "--bootstrap", bootstrap, "--prefix", PREFIX, "--application-id",
                             PREFIX + "advantage", "--state-dir", dir.resolve("advantage-" + i).toString(),
@@ -83,22 +114,18 @@ final class Pipeline implements AutoCloseable {
                             "--metrics-port", Integer.toString(port)))));
         }
         int trainerPort = freePort();
-        trainer = add(new Child("trainer", Kind.TRAINER, "768m", trainerPort, logs.resolve("trainer.log"), List.of(
+        trainer = add(new Child("trainer", Kind.TRAINER, "768m", quick, trainerPort, logs.resolve("trainer.log"),
+                List.of(
                 "learner-service", "train", "--bootstrap", bootstrap, "--prefix", PREFIX,
                 "--model", model.toString(), "--checkpoint-dir", dir.resolve("checkpoints").toString(),
                 "--checkpoint-every", "3", "--trained-log", trainedLog().toString(),
                 "--task", "env=sokoban,group-size=4,max-steps=5", "--run-id", "reliability",
-                "--max-in-flight", "8", "--batch-groups", "2", "--max-staleness", "1000000",
+                "--max-in-flight", Integer.toString(shape.maxInFlight()), "--batch-groups", "2",
+                "--max-staleness", "1000000",
                 "--task-timeout", taskTimeout.toSeconds() + "s", "--max-retries", "5",
                 "--lora-rank", "4", "--seed", Long.toString(seed), "--metrics-port", Integer.toString(trainerPort))));
-        for (int i = 0; i < 3; i++) {
-            int port = freePort();
-            actors.add(add(new Child("actor-" + i, Kind.ACTOR, "384m", port, logs.resolve("actor-" + i + ".log"),
-                    List.of("actor-service", "run", "--bootstrap", bootstrap, "--prefix", PREFIX,
-                            "--env-url", "http://127.0.0.1:" + envPort, "--model", model.toString(),
-                            "--actor-id", "actor-" + i, "--groups-in-flight", "2", "--seed", Long.toString(i),
-                            "--max-new-tokens", "8", "--drain-timeout", "10s",
-                            "--kafka", "session.timeout.ms=6000", "--metrics-port", Integer.toString(port)))));
+        for (int i = 0; i < shape.actors(); i++) {
+            actors.add(add(actor(i)));
         }
         for (Child c : children) {
             if (!c.alive()) {
@@ -110,6 +137,44 @@ final class Pipeline implements AutoCloseable {
             throw new IllegalStateException("the trainer published no version within " + UP_TIMEOUT + " (logs in "
                     + logs + ")");
         }
+    }
+
+    /**
+     * Actor {@code index} (id {@code actor-INDEX}, seed INDEX), not started. Its Kafka session
+     * times out after 6 s, so the group notices a killed actor quickly.
+     */
+    private Child actor(int index) throws IOException {
+        int port = freePort();
+        String id = "actor-" + index;
+        List<String> args = new ArrayList<>(List.of("actor-service", "run", "--bootstrap", bootstrap, "--prefix",
+                PREFIX, "--env-url", "http://127.0.0.1:" + envPort, "--model", model.toString(), "--actor-id", id,
+                "--groups-in-flight", Integer.toString(GROUPS_IN_FLIGHT), "--seed", Integer.toString(index),
+                "--max-new-tokens", "8", "--drain-timeout", "10s", "--kafka", "session.timeout.ms=6000",
+                "--metrics-port", Integer.toString(port)));
+        if (shape.staticMembership()) {
+            args.addAll(List.of("--kafka", "group.instance.id=" + id));
+        }
+        return new Child(id, Kind.ACTOR, "384m", shape.quickStart(), port, logs.resolve(id + ".log"), args);
+    }
+
+    /** Starts one more actor (the next unused index) and returns it; {@link #awaitHealthy} waits for it. */
+    Child addActor() throws IOException {
+        Child c = actor(actors.size() + retired.size());
+        actors.add(add(c));
+        c.start();
+        return c;
+    }
+
+    /** Takes {@code actor} out of the pipeline for good, once the driver stopped it. */
+    void retire(Child actor) {
+        actors.remove(actor);
+        children.remove(actor);
+        retired.add(actor);
+    }
+
+    /** The actors' consumer group. */
+    String actorGroup() {
+        return PREFIX + ActorCommand.DEFAULT_CONSUMER_GROUP;
     }
 
     Path trainedLog() {
@@ -217,6 +282,11 @@ final class Pipeline implements AutoCloseable {
     @Override
     public void close() throws InterruptedException {
         for (Child c : children) {
+            if (c.alive()) {
+                c.kill();
+            }
+        }
+        for (Child c : retired) {
             if (c.alive()) {
                 c.kill();
             }

@@ -56,7 +56,7 @@ public final class SoakRun {
         List<Sample> samples = new ArrayList<>();
         Path csv = dir.resolve("memory.csv");
         long versions;
-        try (Pipeline p = new Pipeline(dir, out)) {
+        try (Pipeline p = new Pipeline(dir, out, Pipeline.Shape.FAULTS)) {
             p.start(seed, Duration.ofMinutes(5), Duration.ofMinutes(2));
             p.say("pipeline up; sampling memory every " + every + " for " + length);
             long t0 = System.nanoTime();
