@@ -227,7 +227,10 @@ public final class EnvServer implements AutoCloseable {
         sessions.closeAll();
     }
 
-    /** The route handlers; every error path goes through {@link #failure}. */
+    /**
+     * The route handlers; every error path goes through {@link #describe}, from {@link #failure} for
+     * a whole request and from {@link #stepBatch} for one item of a batch.
+     */
     private static final class Handlers {
         private static final byte[] BATCH_START = "{\"results\":[".getBytes(StandardCharsets.US_ASCII);
         private static final byte[] BATCH_END = "]}".getBytes(StandardCharsets.US_ASCII);
@@ -347,7 +350,7 @@ public final class EnvServer implements AutoCloseable {
                     StepBatchRequest.Item item = item(node, i);
                     Integer first = seen.putIfAbsent(item.session(), i);
                     if (first != null) {
-                        itemError(answer, 400, "duplicate_session", "not applied: session " + session + " already has "
+                        itemError(answer, 400, "duplicate_session", "not applied: session " + item.session() + " already has "
                                 + "item " + first + " in this batch; send one step per session per batch");
                         continue;
                     }
