@@ -12,7 +12,7 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * env-service's meters: sessions open, created and expired, steps, step latency,
- * finished episodes and errors by kind. Tags are bounded: environment names come from
+ * batched step requests and their items, finished episodes and errors by kind. Tags are bounded: environment names come from
  * the registry, error kinds from a fixed set.
  */
 final class EnvMetrics implements MeterBinder {
@@ -55,6 +55,12 @@ final class EnvMetrics implements MeterBinder {
             counter("env.episodes.finished", "Episodes that reached done", "env", env, "won",
                     Boolean.toString(result.won())).increment();
         }
+    }
+
+    /** A {@code POST /v1/steps} request of {@code items} steps; each item is also counted by {@link #step}. */
+    void stepBatch(int items) {
+        counter("env.step.batches", "Batched step requests (POST /v1/steps)").increment();
+        counter("env.step.batch.items", "Steps requested in batched step requests, applied or not").increment(items);
     }
 
     void error(String kind) {

@@ -1,6 +1,7 @@
 package io.rollout.env.server;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
@@ -24,13 +25,18 @@ import io.rollout.env.api.CreateSessionRequest;
 import io.rollout.env.api.EnvInfo;
 import io.rollout.env.api.ResetRequest;
 import io.rollout.env.api.SessionCreated;
+import io.rollout.env.api.StepBatchRequest;
 import io.rollout.env.api.StepRequest;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -170,6 +176,7 @@ public final class EnvServer implements AutoCloseable {
             config.routes.get("/v1/envs", handlers::listEnvs);
             config.routes.post("/v1/sessions", handlers::create);
             config.routes.post("/v1/sessions/{id}/step", handlers::step);
+            config.routes.post("/v1/steps", handlers::stepBatch);
             config.routes.post("/v1/sessions/{id}/reset", handlers::reset);
             config.routes.delete("/v1/sessions/{id}", handlers::close);
             config.routes.exception(Exception.class, handlers::failure);
@@ -220,8 +227,16 @@ public final class EnvServer implements AutoCloseable {
         sessions.closeAll();
     }
 
-    /** The route handlers; every error path goes through {@link #failure}. */
+    /**
+     * The route handlers; every error path goes through {@link #describe}, from {@link #failure} for
+     * a whole request and from {@link #stepBatch} for one item of a batch.
+     */
     private static final class Handlers {
+        private static final byte[] BATCH_START = "{\"results\":[".getBytes(StandardCharsets.US_ASCII);
+        private static final byte[] BATCH_END = "]}".getBytes(StandardCharsets.US_ASCII);
+        private static final byte[] SESSION_FIELD = "{\"session\":".getBytes(StandardCharsets.US_ASCII);
+        private static final byte[] STATUS_200_RESULT = ",\"status\":200,\"result\":".getBytes(StandardCharsets.US_ASCII);
+
         /** Oversized bodies up to this size are read and dropped before the 413 (see body()). */
         private static final long DRAIN_LIMIT_BYTES = 1 << 20;
 
@@ -230,6 +245,8 @@ public final class EnvServer implements AutoCloseable {
 
         private final long maxBodyBytes;
         private final int maxObservationBytes;
+        /** Observations stop entering a batch answer before this size; the rest of it stays far below. */
+        private final long batchAnswerBytes;
         private final BearerToken authToken;
 
         Handlers(SessionManager sessions, EnvMetrics metrics, Options options) {
@@ -237,6 +254,7 @@ public final class EnvServer implements AutoCloseable {
             this.metrics = metrics;
             this.maxBodyBytes = options.maxBodyBytes();
             this.maxObservationBytes = options.maxObservationBytes();
+            this.batchAnswerBytes = 3L * options.maxObservationBytes();
             this.authToken = options.authToken();
         }
 
@@ -295,6 +313,96 @@ public final class EnvServer implements AutoCloseable {
             write(ctx, 200, observationAnswer(env, result));
         }
 
+        /**
+         * Applies each item as {@link #step} would, in the request's order, and answers each with
+         * its own status and result or error body; a failing item does not stop the others.
+         * A session named again in the same batch is refused ({@code duplicate_session}), so
+         * which step came first never depends on how the items are scheduled. The answer stays
+         * within {@link #batchAnswerBytes}: once it might not, the remaining items are not
+         * applied and are answered 503 {@code batch_answer_full}.
+         */
+        void stepBatch(Context ctx) throws IOException {
+            BatchBody request = read(ctx, BatchBody.class);
+            require(request.steps() != null, "field 'steps' is required");
+            require(!request.steps().isEmpty(), "field 'steps' is empty; send 1 to " + StepBatchRequest.MAX_STEPS
+                    + " items");
+            if (request.steps().size() > StepBatchRequest.MAX_STEPS) {
+                throw new BatchTooLargeException(request.steps().size());
+            }
+            metrics.stepBatch(request.steps().size());
+            ByteArrayOutputStream answer = new ByteArrayOutputStream(256 * request.steps().size());
+            answer.writeBytes(BATCH_START);
+            Map<String, Integer> seen = new HashMap<>();
+            for (int i = 0; i < request.steps().size(); i++) {
+                if (i > 0) {
+                    answer.write(',');
+                }
+                JsonNode node = request.steps().get(i);
+                String session = node != null && node.path("session").isTextual() ? node.get("session").asText() : null;
+                answer.writeBytes(SESSION_FIELD);
+                answer.writeBytes(RESPONSES.writeValueAsBytes(session));
+                if (answer.size() + maxObservationBytes > batchAnswerBytes) {
+                    itemError(answer, 503, "batch_answer_full", "not applied: the answers before it filled this "
+                            + "batch's answer limit of " + batchAnswerBytes + " bytes; send the step again");
+                    continue;
+                }
+                try {
+                    StepBatchRequest.Item item = item(node, i);
+                    Integer first = seen.putIfAbsent(item.session(), i);
+                    if (first != null) {
+                        itemError(answer, 400, "duplicate_session", "not applied: session " + item.session() + " already has "
+                                + "item " + first + " in this batch; send one step per session per batch");
+                        continue;
+                    }
+                    byte[] result = stepItem(item);
+                    answer.writeBytes(STATUS_200_RESULT);
+                    answer.writeBytes(result);
+                    answer.write('}');
+                } catch (RuntimeException e) {
+                    ApiFailure failure = describe(e, ctx);
+                    itemError(answer, failure.status(), failure.kind(), failure.message());
+                }
+            }
+            answer.writeBytes(BATCH_END);
+            write(ctx, 200, answer.toByteArray());
+        }
+
+        /** Batch item {@code index}, checked as {@link #step} checks its body; MalformedRequestException if not. */
+        private static StepBatchRequest.Item item(JsonNode node, int index) {
+            StepBatchRequest.Item item;
+            try {
+                item = node == null || !node.isObject() ? null : REQUESTS.treeToValue(node, StepBatchRequest.Item.class);
+            } catch (JsonProcessingException e) {
+                throw new MalformedRequestException("item " + index + ": malformed: " + e.getOriginalMessage());
+            }
+            require(item != null, "item " + index + " is not a JSON object");
+            require(item.session() != null, "item " + index + ": field 'session' is required");
+            require(item.action() != null, "item " + index + ": field 'action' is required");
+            return item;
+        }
+
+        /** Applies one batch item as {@link #step} does; returns the JSON a single step would answer. */
+        private byte[] stepItem(StepBatchRequest.Item item) {
+            String env = sessions.envOf(item.session());
+            long start = System.nanoTime();
+            StepResult result = sessions.step(item.session(), item.action());
+            metrics.step(env, result, System.nanoTime() - start);
+            try {
+                return observationAnswer(env, result);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        /** Ends a batch item with an error status and the same body a single request would get; counts it. */
+        private void itemError(ByteArrayOutputStream answer, int status, String kind, String message)
+                throws IOException {
+            metrics.error(kind);
+            answer.writeBytes(("," + "\"status\":" + status + ",\"error\":").getBytes(StandardCharsets.US_ASCII));
+            answer.writeBytes(RESPONSES.writeValueAsBytes(new ApiError(kind, message)));
+            answer.write('}');
+        }
+
         void reset(Context ctx) throws IOException {
             String id = ctx.pathParam("id");
             ResetRequest request = read(ctx, ResetRequest.class);
@@ -309,46 +417,60 @@ public final class EnvServer implements AutoCloseable {
         }
 
         void failure(Exception e, Context ctx) {
+            ApiFailure failure = describe(e, ctx);
+            if (failure.status() == 401) {
+                ctx.header("WWW-Authenticate", "Bearer realm=\"env-service\"");
+            }
+            answer(ctx, failure.status(), failure.kind(), failure.message());
+        }
+
+        /**
+         * The status, kind and message a failure is answered with, the same for a whole request and
+         * for one item of a batch; logs what a 5xx answer leaves out under the id it names.
+         */
+        private ApiFailure describe(Exception e, Context ctx) {
             if (e instanceof EnvInputException input) {
-                answer(ctx, statusOf(input.kind()), input.kind().name().toLowerCase(), input.getMessage());
+                return new ApiFailure(statusOf(input.kind()), input.kind().name().toLowerCase(), input.getMessage());
             } else if (e instanceof MalformedRequestException) {
-                answer(ctx, 400, "malformed_request", e.getMessage());
+                return new ApiFailure(400, "malformed_request", e.getMessage());
+            } else if (e instanceof BatchTooLargeException) {
+                return new ApiFailure(400, "batch_too_large", e.getMessage());
             } else if (e instanceof IOException) {
-                answer(ctx, 400, "malformed_request", "cannot read the request body: " + e.getMessage());
+                return new ApiFailure(400, "malformed_request", "cannot read the request body: " + e.getMessage());
             } else if (e instanceof UnknownSessionException unknown) {
-                answer(ctx, unknown.expired() ? 410 : 404, unknown.expired() ? "session_expired" : "unknown_session",
-                        e.getMessage());
+                return new ApiFailure(unknown.expired() ? 410 : 404,
+                        unknown.expired() ? "session_expired" : "unknown_session", e.getMessage());
             } else if (e instanceof SessionLimitException) {
-                answer(ctx, 429, "too_many_sessions", e.getMessage());
+                return new ApiFailure(429, "too_many_sessions", e.getMessage());
             } else if (e instanceof UnauthorizedException) {
                 log.warn("refused {} {} from {}: {}", ctx.method(), ctx.path(), ctx.ip(), e.getMessage());
-                ctx.header("WWW-Authenticate", "Bearer realm=\"env-service\"");
-                answer(ctx, 401, "unauthorized", e.getMessage() + "; send Authorization: Bearer <token>");
+                return new ApiFailure(401, "unauthorized", e.getMessage() + "; send Authorization: Bearer <token>");
             } else if (e instanceof ObservationTooLargeException big) {
                 String id = errorId();
                 log.error("environment bug (id {}) on {} {} from {}: {} answered {} bytes, over the limit of {}",
                         id, ctx.method(), ctx.path(), ctx.ip(), big.env, big.bytes, maxObservationBytes);
-                answer(ctx, 500, "observation_too_large", "the environment produced an observation over this "
-                        + "service's limit of " + maxObservationBytes + " bytes, see the server log (id " + id + ")");
+                return new ApiFailure(500, "observation_too_large", "the environment produced an observation over "
+                        + "this service's limit of " + maxObservationBytes + " bytes, see the server log (id " + id + ")");
             } else if (e instanceof EnvInfrastructureException) {
                 String id = errorId();
                 log.warn("infrastructure error (id {}) on {} {} from {}: {}", id, ctx.method(), ctx.path(), ctx.ip(),
                         e.getMessage());
-                answer(ctx, 502, "infrastructure_error",
+                return new ApiFailure(502, "infrastructure_error",
                         "an environment's backing server failed, see the server log (id " + id + ")");
             } else if (e instanceof BodyTooLargeException
                     || e instanceof HttpResponseException http && http.getStatus() == 413) {
-                answer(ctx, 413, "body_too_large", "request body exceeds the limit of " + maxBodyBytes + " bytes");
+                return new ApiFailure(413, "body_too_large", "request body exceeds the limit of " + maxBodyBytes
+                        + " bytes");
             } else if (e instanceof HttpResponseException http && http.getStatus() == 404) {
-                answer(ctx, 404, "not_found", "no route " + ctx.method() + " " + ctx.path());
+                return new ApiFailure(404, "not_found", "no route " + ctx.method() + " " + ctx.path());
             } else if (e instanceof HttpResponseException http && http.getStatus() == 405) {
-                answer(ctx, 405, "method_not_allowed", ctx.method() + " is not allowed on " + ctx.path());
+                return new ApiFailure(405, "method_not_allowed", ctx.method() + " is not allowed on " + ctx.path());
             } else if (e instanceof HttpResponseException http && http.getStatus() < 500) {
-                answer(ctx, http.getStatus(), "http_" + http.getStatus(), http.getMessage());
+                return new ApiFailure(http.getStatus(), "http_" + http.getStatus(), http.getMessage());
             } else {
                 String id = errorId();
                 log.error("internal error (id {}) on {} {} from {}", id, ctx.method(), ctx.path(), ctx.ip(), e);
-                answer(ctx, 500, "internal", "internal error, see the server log (id " + id + ")");
+                return new ApiFailure(500, "internal", "internal error, see the server log (id " + id + ")");
             }
         }
 
@@ -459,6 +581,22 @@ public final class EnvServer implements AutoCloseable {
             ctx.status(status).contentType("application/json");
             ctx.res().setContentLength(json.length);
             ctx.res().getOutputStream().write(json);
+        }
+    }
+
+    /** The body of {@code POST /v1/steps} as read: items stay JSON so one malformed item fails alone. */
+    private record BatchBody(List<JsonNode> steps) {
+    }
+
+    /** How a failure is answered: the status and the {@link ApiError} body. */
+    private record ApiFailure(int status, String kind, String message) {
+    }
+
+    /** A batch with more items than {@link StepBatchRequest#MAX_STEPS}. */
+    private static final class BatchTooLargeException extends RuntimeException {
+        BatchTooLargeException(int items) {
+            super("the batch has " + items + " steps; at most " + StepBatchRequest.MAX_STEPS + " per request",
+                    null, false, false);
         }
     }
 

@@ -11,6 +11,8 @@ import io.rollout.env.api.CreateSessionRequest;
 import io.rollout.env.api.EnvInfo;
 import io.rollout.env.api.ResetRequest;
 import io.rollout.env.api.SessionCreated;
+import io.rollout.env.api.StepBatchAnswer;
+import io.rollout.env.api.StepBatchRequest;
 import io.rollout.env.api.StepRequest;
 import java.io.EOFException;
 import java.io.IOException;
@@ -21,6 +23,7 @@ import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -104,6 +107,50 @@ public final class EnvClient implements AutoCloseable {
         return send("POST", "/v1/sessions/" + session + "/step", new StepRequest(action), StepResult.class);
     }
 
+    /**
+     * Applies one action in each of several sessions in one request ({@code POST /v1/steps}).
+     * The outcomes come in the order of {@code steps}; each holds the result or the exception
+     * {@link #step} would have thrown for that session, so one failing session leaves the others'
+     * results intact. A failure of the request as a whole (the service unreachable or too slow,
+     * a 5xx, a refused batch, an answer over the size bound) is thrown as by {@link #step}; then
+     * whether any of the steps was applied is unknown. Not retried, like every call.
+     *
+     * @param steps 1 to {@link StepBatchRequest#MAX_STEPS} items, at most one per session
+     * @throws IllegalArgumentException for no items or more than {@link StepBatchRequest#MAX_STEPS}, before sending
+     */
+    public List<StepOutcome> stepAll(List<StepBatchRequest.Item> steps) {
+        if (steps.isEmpty() || steps.size() > StepBatchRequest.MAX_STEPS) {
+            throw new IllegalArgumentException("a step batch takes 1 to " + StepBatchRequest.MAX_STEPS + " items, got "
+                    + steps.size());
+        }
+        String path = "/v1/steps";
+        List<StepBatchAnswer.Item> answers = send("POST", path, new StepBatchRequest(List.copyOf(steps)),
+                StepBatchAnswer.class).results();
+        if (answers == null || answers.size() != steps.size()) {
+            throw new EnvInfrastructureException("env-service POST " + base + path + " answered "
+                    + (answers == null ? "no results" : answers.size() + " results") + " for " + steps.size() + " steps");
+        }
+        List<StepOutcome> outcomes = new ArrayList<>(answers.size());
+        for (int i = 0; i < answers.size(); i++) {
+            StepBatchAnswer.Item answer = answers.get(i);
+            String session = steps.get(i).session();
+            if (answer == null || !session.equals(answer.session())) {
+                throw new EnvInfrastructureException("env-service POST " + base + path + " answered item " + i
+                        + " for another session than " + session);
+            }
+            if (answer.status() == 200 && answer.result() != null) {
+                outcomes.add(StepOutcome.of(session, answer.result()));
+            } else if (answer.status() >= 300 && answer.error() != null) {
+                outcomes.add(StepOutcome.failed(session, failure(answer.status(), answer.error(),
+                        "env-service POST " + base + path + " for session " + session)));
+            } else {
+                throw new EnvInfrastructureException("env-service POST " + base + path + " answered item " + i
+                        + " with status " + answer.status() + " and no " + (answer.status() == 200 ? "result" : "error"));
+            }
+        }
+        return outcomes;
+    }
+
     /** Closes a session; closing one that is already gone is not an error. */
     public void closeSession(String session) {
         try {
@@ -130,19 +177,8 @@ public final class EnvClient implements AutoCloseable {
             throw unreachable(e) ? new EnvUnavailableException(message, e) : new EnvInfrastructureException(message, e);
         }
         int status = response.status();
-        if (status >= 400 && status < 500) {
-            ApiError error = parseError(response.body());
-            if (status == 404 && EnvSessionLostException.KIND.equals(error.error())) {
-                throw new EnvSessionLostException(error.message());
-            }
-            throw new EnvRequestException(status, error.error(), error.message());
-        }
         if (status >= 300) {
-            ApiError error = parseError(response.body());
-            String message = "env-service " + method + " " + base + path + " answered " + status + " " + error.error()
-                    + ": " + error.message();
-            throw status == 503 || status == 504 ? new EnvUnavailableException(message, null)
-                    : new EnvInfrastructureException(message);
+            throw failure(status, parseError(response.body()), "env-service " + method + " " + base + path);
         }
         if (type == Void.class) {
             return null;
@@ -153,6 +189,24 @@ public final class EnvClient implements AutoCloseable {
             throw new EnvInfrastructureException("env-service " + method + " " + base + path
                     + " sent a malformed answer: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The exception for an error answer, of a whole request or of one batch item: a 4xx is the
+     * caller's (a lost session apart), a 503 or 504 an outage, any other status the service's failure.
+     *
+     * @param what the request, e.g. {@code env-service POST http://host:8080/v1/steps}, for 5xx messages
+     */
+    private static RuntimeException failure(int status, ApiError error, String what) {
+        if (status >= 400 && status < 500) {
+            if (status == 404 && EnvSessionLostException.KIND.equals(error.error())) {
+                return new EnvSessionLostException(error.message());
+            }
+            return new EnvRequestException(status, error.error(), error.message());
+        }
+        String message = what + " answered " + status + " " + error.error() + ": " + error.message();
+        return status == 503 || status == 504 ? new EnvUnavailableException(message, null)
+                : new EnvInfrastructureException(message);
     }
 
     private static ApiError parseError(byte[] body) {
