@@ -32,9 +32,9 @@ import picocli.CommandLine.Option;
         modelTransformer = BrokerCommand.Env.class,
         description = {
             "Runs a real single-node Apache Kafka broker (KRaft) until stopped with SIGTERM or Ctrl-C.",
-            "Prints 'metrics=URL' once /metrics and /health serve, then 'bootstrap=HOST:PORT' on one line of",
-            "standard output once it accepts clients. /metrics has the broker's own meters and consumer-group",
-            "lag under Kafka Exporter's names (docs/broker.md).",
+            "Prints 'metrics=URL' once /metrics, /health and /ready serve (both UP while the broker runs), then",
+            "'bootstrap=HOST:PORT' on one line of standard output once it accepts clients. /metrics has the",
+            "broker's own meters and consumer-group lag under Kafka Exporter's names (docs/broker.md).",
             "A restart on the same data directory keeps the cluster id, topics and data.",
             "With --security sasl_ssl clients connect over TLS and authenticate with SCRAM-SHA-512; the broker",
             "writes the client settings to --client-config and prints 'client-config=FILE' before the bootstrap",
@@ -104,12 +104,12 @@ final class BrokerCommand implements Callable<Integer> {
     private Path clientConfig;
 
     @Option(names = "--metrics-host", paramLabel = "HOST", defaultValue = "${env:BROKER_METRICS_HOST:-127.0.0.1}",
-            description = "Address of /metrics and /health (default: ${DEFAULT-VALUE}; env BROKER_METRICS_HOST).")
+            description = "Address of /metrics, /health and /ready (default: ${DEFAULT-VALUE}; env BROKER_METRICS_HOST).")
     private String metricsHost;
 
     @Option(names = "--metrics-port", paramLabel = "PORT",
             defaultValue = "${env:BROKER_METRICS_PORT:-" + DEFAULT_METRICS_PORT + "}",
-            description = "Port of /metrics and /health; 0 takes a free one (default: ${DEFAULT-VALUE}; "
+            description = "Port of /metrics, /health and /ready; 0 takes a free one (default: ${DEFAULT-VALUE}; "
                     + "env BROKER_METRICS_PORT).")
     private int metricsPort;
 
@@ -142,7 +142,7 @@ final class BrokerCommand implements Callable<Integer> {
         ClientSecurity client = security(builder);
 
         // Serving first: a taken metrics port stops the command before the broker takes the data
-        // directory, and /health answers 503 while the broker starts or recovers its logs.
+        // directory, and /health and /ready answer 503 while the broker starts or recovers its logs.
         PrometheusMeterRegistry registry = Registries.prometheusWithJvmMeters();
         MetricsHttpServer http = startMetrics(registry);
         spec.commandLine().getOut().println("metrics=" + http.url());
@@ -190,13 +190,13 @@ final class BrokerCommand implements Callable<Integer> {
     }
 
     /**
-     * Serves {@code /metrics} and {@code /health}, which is UP while the broker in this JVM says
-     * it runs; a refused address or an unreadable token file is a usage error.
+     * Serves {@code /metrics}, {@code /health} and {@code /ready}, both UP while the broker in this
+     * JVM says it runs; a refused address or an unreadable token file is a usage error.
      */
     private MetricsHttpServer startMetrics(PrometheusMeterRegistry registry) {
         try {
             return MetricsHttpServer.start(metricsHost, metricsPort, registry, BrokerMetrics::brokerRunning,
-                    metricsAuth.auth());
+                    BrokerMetrics::brokerRunning, metricsAuth.auth());
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }

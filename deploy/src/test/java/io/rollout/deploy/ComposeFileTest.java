@@ -273,10 +273,13 @@ class ComposeFileTest {
         assertThat(scraped).as("services of the image that serve metrics, all scraped")
                 .contains("env-service", "advantage", "trainer", "actor");
 
-        // The healthchecks ask the port the service serves on.
+        // The healthchecks ask /ready (compose restarts on exit only: "healthy" gates depends_on) on
+        // the port the service serves on.
         for (String name : List.of("env-service", "advantage", "trainer", "actor")) {
-            Matcher health = HEALTH_PORT.matcher(services.get(name).path("healthcheck").path("test").toString());
-            assertThat(health.find()).as("%s has a healthcheck on /health", name).isTrue();
+            String test = services.get(name).path("healthcheck").path("test").toString();
+            Matcher health = HEALTH_PORT.matcher(test);
+            assertThat(health.find()).as("%s has a healthcheck over /dev/tcp", name).isTrue();
+            assertThat(test).as("%s's healthcheck asks /ready", name).contains("GET /ready ");
             assertThat(Integer.parseInt(health.group(1))).as("%s's healthcheck port", name)
                     .isEqualTo(served(services.get(name)).port());
         }

@@ -48,8 +48,6 @@ class KubernetesManifestsTest {
     private static final Set<String> COMPONENTS = Set.of("env-service", "actor", "advantage", "trainer");
     /** Variables a container may set that are no command's option: the JVM's and DJL's. */
     private static final Set<String> NON_OPTION_VARIABLES = Set.of("JAVA_TOOL_OPTIONS", "DJL_CACHE_DIR", "ENGINE_CACHE_DIR");
-    /** Commands serving /ready as well as /health (MetricsHttpServer with a readiness check). */
-    private static final Set<String> SERVES_READY = Set.of("rollout actor-service run");
     /** ModelOptions' --device: cpu, gpu or gpu:N. */
     private static final Pattern DEVICE = Pattern.compile("cpu|gpu(:\\d+)?");
     private static final Pattern ENV_DEFAULT = Pattern.compile("\\$\\{env:([A-Za-z0-9_]+)");
@@ -215,11 +213,11 @@ class KubernetesManifestsTest {
         return result;
     }
 
-    /** The port the container's command serves /health (and /metrics) on, from its options. */
+    /** The port the container's command serves /health, /ready and /metrics on, from its options. */
     private static int servedPort(Container c) {
         Object port = c.parsed().value("--metrics-port");
         if (port == null) {
-            port = c.parsed().value("--port"); // env-service serve: the API port serves /metrics and /health
+            port = c.parsed().value("--port"); // env-service serve: the API port serves all of them
         }
         assertThat(port).as("%s: '%s' serves no /health (neither --metrics-port nor --port)", c.where(), c.parsed().command())
                 .isNotNull();
@@ -260,8 +258,13 @@ class KubernetesManifestsTest {
         }
     }
 
+    /**
+     * Every service serves /health (liveness) and /ready (readiness, docs/deploy.md "Health and
+     * readiness"): the readiness probe asks /ready, the liveness and startup probes /health, so a
+     * slow start (state restore, checkpoint) takes the pod out of the Service without killing it.
+     */
     @Test
-    void probesAskHealthOnThePortTheCommandServes() {
+    void probesAskHealthAndReadyOnThePortTheCommandServes() {
         for (Container c : containers()) {
             int served = servedPort(c);
             assertThat(servedHost(c)).as("%s: serves /health on a loopback address, which the kubelet's probes "
@@ -280,9 +283,8 @@ class KubernetesManifestsTest {
                     continue;
                 }
                 assertThat(http.isMissingNode()).as("%s: %s is an HTTP GET", c.where(), probe).isFalse();
-                Set<String> paths = probe.equals("readinessProbe") && SERVES_READY.contains(c.parsed().command())
-                        ? Set.of("/health", "/ready") : Set.of("/health");
-                assertThat(http.path("path").asText()).as("%s: %s path", c.where(), probe).isIn(paths);
+                String path = probe.equals("readinessProbe") ? "/ready" : "/health";
+                assertThat(http.path("path").asText()).as("%s: %s path", c.where(), probe).isEqualTo(path);
                 assertThat(containerPort(c, http.path("port"))).as("%s: %s port = the port '%s' serves (%s)",
                         c.where(), probe, c.parsed().command(), String.join(" ", c.parsed().effectiveArgs()))
                         .isEqualTo(served);

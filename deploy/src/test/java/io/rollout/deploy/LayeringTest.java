@@ -212,7 +212,7 @@ class LayeringTest {
                     .as("reside outside io.rollout.runtime.metrics"))
             .should().dependOnClassesThat(
                     resideInAPackage("com.sun.net.httpserver..").as("belong to com.sun.net.httpserver"))
-            .because("/metrics and /health are served by the shared MetricsHttpServer, not a copy of it");
+            .because("/metrics, /health and /ready are served by the shared MetricsHttpServer, not a copy of it");
 
     // ---- helpers ---------------------------------------------------------------------------------
 

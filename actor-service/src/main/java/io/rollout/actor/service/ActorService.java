@@ -215,6 +215,8 @@ public final class ActorService implements AutoCloseable {
     private Thread pollThread;
     private TaskJob.Context jobContext;
     private volatile boolean draining;
+    /** Set by the first assignment (even an empty one): the consumer is a member of the group. */
+    private volatile boolean joined;
     private volatile long drainDeadlineNanos;
     private List<TaskJob> drainedInPlay;
     private long lastKafkaAnswerNanos;
@@ -253,7 +255,8 @@ public final class ActorService implements AutoCloseable {
         Gauge.builder("rollout.actor.groups.in.flight", inFlight, AtomicInteger::get)
                 .description("Tasks taken and not yet committed or given up").register(metrics.registry());
         Gauge.builder("rollout.actor.ready", this, s -> s.ready() ? 1 : 0)
-                .description("1 while the actor takes tasks: healthy, not draining, env-service and Kafka answer")
+                .description("1 while the actor takes tasks: healthy, not draining, joined its consumer group, "
+                        + "env-service and Kafka answer")
                 .register(metrics.registry());
     }
 
@@ -329,11 +332,12 @@ public final class ActorService implements AutoCloseable {
     }
 
     /**
-     * True while the actor takes tasks (readiness: /ready): healthy, and env-service and Kafka
+     * True while the actor takes tasks (readiness: /ready): healthy, joined its consumer group
+     * (assigned partitions, possibly none, at least once since start), and env-service and Kafka
      * answer. False during an outage, true again by itself once they answer.
      */
     public boolean ready() {
-        return healthy() && envService.isUp() && kafkaCluster.isUp();
+        return healthy() && joined && envService.isUp() && kafkaCluster.isUp();
     }
 
     /** Whether env-service answers, as far as the actor knows. */
@@ -743,6 +747,7 @@ public final class ActorService implements AutoCloseable {
         @Override
         public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
             LOG.info("actor {}: assigned {}", settings.actorId(), partitions);
+            joined = true;
             consumer.pause(partitions); // until claimed, and for good while draining
             if (!draining && !partitions.isEmpty()) {
                 claim(Set.copyOf(partitions));

@@ -112,6 +112,17 @@ class ActorDeliveryTest {
     }
 
     @Test
+    void shouldBeReadyOnlyOnceTheConsumerHasJoinedTheGroupEvenWithNoPartitions() {
+        sleepThroughLoops();
+        assertThat(service.healthy()).as("polling").isTrue();
+        assertThat(service.ready()).as("not a member of the group yet").isFalse();
+
+        assign(); // joined, but all partitions went to other actors
+        awaitTrue("ready once joined", service::ready);
+        assertThat(registry.get("rollout.actor.ready").gauge().value()).isEqualTo(1.0);
+    }
+
+    @Test
     void shouldCommitOnlyUpToTheOldestTaskNotFinished() {
         CountDownLatch slow = player.hold("slow");
         assign(p0);

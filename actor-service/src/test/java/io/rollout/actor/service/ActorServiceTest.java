@@ -369,6 +369,7 @@ class ActorServiceTest {
                 return policy.generate(prompts, params, adapter);
             };
             start(new GroupPlayer(client, prompts(cfg), restarting, cfg, envCalls));
+            waitFor("joined the group", service::ready); // so that only the outage can make it unready
             AtomicBoolean wentUnready = new AtomicBoolean();
             AtomicBoolean sampling = new AtomicBoolean(true);
             Thread sampler = new Thread(() -> {

@@ -26,6 +26,7 @@ import io.rollout.learner.trainer.TrainerService;
 import io.rollout.policy.Policy;
 import io.rollout.policy.lora.LoraSpec;
 import io.rollout.runtime.kafka.KafkaSettings;
+import io.rollout.runtime.metrics.MetricsAuth;
 import io.rollout.runtime.metrics.MetricsHttpServer;
 import io.rollout.runtime.metrics.Registries;
 import io.rollout.schemas.topics.TopicCatalog;
@@ -264,7 +265,7 @@ public final class LocalPipeline implements AutoCloseable {
                 settings.dataDir().resolve("streams"), Duration.ofMillis(200), 1);
         advantage = started(new AdvantageService(topics, settings.advantage(), streams, advantageRegistry));
         advantage.start(Duration.ofSeconds(60));
-        urls.put("advantage", serve(advantageRegistry, advantage::healthy));
+        urls.put("advantage", serve(advantageRegistry, advantage::healthy, advantage::ready));
 
         PrometheusMeterRegistry trainerRegistry = Registries.prometheusWithJvmMeters();
         int inFlight = settings.groupsInFlight();
@@ -283,7 +284,7 @@ public final class LocalPipeline implements AutoCloseable {
                 new CheckpointStore(settings.dataDir().resolve("checkpoints"), 2), Optional.of(scheduler),
                 trainerRegistry, Clock.systemUTC(), listener).trainer());
         trainer.start();
-        urls.put("trainer", serve(trainerRegistry, trainer::healthy));
+        urls.put("trainer", serve(trainerRegistry, trainer::healthy, trainer::ready));
 
         monitor = started(new StepMonitor(kafka, topics));
         int groupSize = settings.tasks().sources().stream().mapToInt(TaskSource::groupSize).max().orElse(1);
@@ -294,7 +295,7 @@ public final class LocalPipeline implements AutoCloseable {
                     new ActorService.Settings(id, prefix + "actors", inFlight, Duration.ofSeconds(10)), topics, kafka,
                     registry, ADAPTER, Duration.ofSeconds(60), groupSize * inFlight));
             actors.add(actor);
-            urls.put(id, serve(registry, actor.service()::healthy));
+            urls.put(id, serve(registry, actor.service()::healthy, actor.service()::ready));
         }
     }
 
@@ -407,7 +408,13 @@ public final class LocalPipeline implements AutoCloseable {
     }
 
     private String serve(PrometheusMeterRegistry registry, BooleanSupplier healthy) {
-        return started(MetricsHttpServer.start("127.0.0.1", 0, registry, healthy)).url() + "/metrics";
+        return serve(registry, healthy, healthy);
+    }
+
+    /** {@code /metrics}, {@code /health} answering {@code healthy} and {@code /ready} answering {@code ready}. */
+    private String serve(PrometheusMeterRegistry registry, BooleanSupplier healthy, BooleanSupplier ready) {
+        return started(MetricsHttpServer.start("127.0.0.1", 0, registry, healthy, ready, MetricsAuth.none()))
+                .url() + "/metrics";
     }
 
     private <T extends AutoCloseable> T started(T closeable) {

@@ -105,8 +105,9 @@ public final class EnvServiceCommand extends RootCommand {
                 description = {"A file holding the bearer token (16 to 4096 visible ASCII characters; surrounding "
                     + "white space is ignored), e.g. made with: openssl rand -hex 32 > FILE; chmod 600 FILE.",
                     "Every /v1/ request must then carry 'Authorization: Bearer TOKEN', else it is answered 401; "
-                    + "/health and /metrics stay open. The token is taken only from a file, never from the command "
-                    + "line, so it does not show in ps (env ENV_SERVICE_AUTH_TOKEN_FILE).",
+                    + "/metrics asks for the same token; /health and /ready stay open for probes. The token is taken "
+                    + "only from a file, never from the command line, so it does not show in ps "
+                    + "(env ENV_SERVICE_AUTH_TOKEN_FILE).",
                     "Required when --host is not a loopback address."})
         Path authTokenFile;
 

@@ -166,10 +166,12 @@ public final class EnvServer implements AutoCloseable {
             config.http.maxRequestSize = options.maxBodyBytes();
             config.http.prefer405over404 = true;
             config.routes.get("/health", handlers::health);
+            // Ready as soon as it serves: no state to restore, no group to join.
+            config.routes.get("/ready", handlers::health);
             config.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8")
                     .result(registry.scrape()));
             if (options.authToken() != null) {
-                // /health stays open for probes; Prometheus scrapes /metrics with the same token.
+                // /health and /ready stay open for probes; Prometheus scrapes /metrics with the same token.
                 config.routes.before("/v1/*", handlers::authenticate);
                 config.routes.before("/metrics", handlers::authenticate);
             }

@@ -72,8 +72,9 @@ class EnvServerAuthTest {
     }
 
     @Test
-    void shouldKeepHealthOpenForProbesAndAskTheTokenForMetrics() throws Exception {
+    void shouldKeepHealthAndReadyOpenForProbesAndAskTheTokenForMetrics() throws Exception {
         assertThat(send("GET", "/health", null, null).statusCode()).isEqualTo(200);
+        assertThat(send("GET", "/ready", null, null).statusCode()).isEqualTo(200);
         assertThat(send("GET", "/metrics", null, null).statusCode()).isEqualTo(401);
         assertThat(send("GET", "/metrics", null, "Bearer " + TOKEN).statusCode()).isEqualTo(200);
     }

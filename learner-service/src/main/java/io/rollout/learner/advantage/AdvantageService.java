@@ -135,9 +135,30 @@ public final class AdvantageService implements AutoCloseable {
         }
     }
 
-    /** Healthy while running or rebalancing. */
+    /**
+     * Liveness ({@code /health}): not failed, and starting, rebalancing or running; false once the
+     * app failed or stopped, when only a restart helps.
+     */
     public boolean healthy() {
-        return !failed && streams.state().isRunningOrRebalancing();
+        return live(failed, streams.state());
+    }
+
+    /**
+     * Readiness ({@code /ready}): not failed and {@code RUNNING}, i.e. its tasks assigned and their
+     * state restored; false while it starts or rebalances.
+     */
+    public boolean ready() {
+        return ready(failed, streams.state());
+    }
+
+    /** {@link #healthy()} for a given state: {@code CREATED} (before and while starting) is alive. */
+    static boolean live(boolean failed, KafkaStreams.State state) {
+        return !failed && (state == KafkaStreams.State.CREATED || state.isRunningOrRebalancing());
+    }
+
+    /** {@link #ready()} for a given state. */
+    static boolean ready(boolean failed, KafkaStreams.State state) {
+        return !failed && state == KafkaStreams.State.RUNNING;
     }
 
     public boolean failed() {

@@ -30,8 +30,10 @@ import picocli.CommandLine.Option;
             "TrainingSample per step with its GiGPO advantages to train.samples (exactly-once).",
             "Incomplete groups past --group-timeout and groups with an infrastructure error are dropped",
             "whole and announced on rollout.dropped; undecodable steps go to rollout.dlq.",
-            "Prints 'metrics=URL' and then 'running' on standard output. Every option can also come from",
-            "an environment variable, named in its description."
+            "Prints 'metrics=URL' and then 'running' on standard output.",
+            "/health (liveness) is 503 only once the app failed or stopped, 200 while it starts or rebalances;",
+            "/ready (readiness) is 200 while it is RUNNING: tasks assigned and their state restored.",
+            "Every option can also come from an environment variable, named in its description."
         })
 final class AdvantageStreamCommand implements Callable<Integer> {
 
@@ -94,11 +96,11 @@ final class AdvantageStreamCommand implements Callable<Integer> {
     private Double similarity;
 
     @Option(names = "--metrics-host", defaultValue = "${env:ADVANTAGE_METRICS_HOST:-127.0.0.1}",
-            description = "Address of /metrics and /health (default: ${DEFAULT-VALUE}; env ADVANTAGE_METRICS_HOST).")
+            description = "Address of /metrics, /health and /ready (default: ${DEFAULT-VALUE}; env ADVANTAGE_METRICS_HOST).")
     private String metricsHost;
 
     @Option(names = "--metrics-port", defaultValue = "${env:ADVANTAGE_METRICS_PORT:-9404}",
-            description = "Port of /metrics and /health; 0 takes a free one (default: ${DEFAULT-VALUE}; env ADVANTAGE_METRICS_PORT).")
+            description = "Port of /metrics, /health and /ready; 0 takes a free one (default: ${DEFAULT-VALUE}; env ADVANTAGE_METRICS_PORT).")
     private int metricsPort;
 
     @CommandLine.Mixin
@@ -134,7 +136,7 @@ final class AdvantageStreamCommand implements Callable<Integer> {
         PrometheusMeterRegistry registry = Registries.prometheusWithJvmMeters();
         AdvantageService service = new AdvantageService(topics, config, props, registry);
         MetricsHttpServer http = MetricsHttpServer.start(metricsHost, metricsPort, registry, service::healthy,
-                metricsAuth.auth());
+                service::ready, metricsAuth.auth());
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             service.close();
             http.close();

@@ -53,6 +53,8 @@ import picocli.CommandLine.Option;
             "publishes every version on policy.weights. Checkpoints go to --checkpoint-dir; a restart",
             "resumes from the newest one and neither skips nor retrains a sample.",
             "Prints 'metrics=URL', then 'running', then one line per version on standard output.",
+            "/health (liveness) is 503 only once training failed, 200 while the checkpoint is restored; /ready",
+            "(readiness) is 200 once it is restored, the consumer at its offsets and training runs.",
             "Every option can also come from an environment variable, named in its description."
         })
 final class TrainCommand implements Callable<Integer> {
@@ -107,11 +109,11 @@ final class TrainCommand implements Callable<Integer> {
     private Path trainedLog;
 
     @Option(names = "--metrics-host", defaultValue = "${env:TRAIN_METRICS_HOST:-127.0.0.1}",
-            description = "Address of /metrics and /health (default: ${DEFAULT-VALUE}; env TRAIN_METRICS_HOST).")
+            description = "Address of /metrics, /health and /ready (default: ${DEFAULT-VALUE}; env TRAIN_METRICS_HOST).")
     private String metricsHost;
 
     @Option(names = "--metrics-port", defaultValue = "${env:TRAIN_METRICS_PORT:-9405}",
-            description = "Port of /metrics and /health; 0 takes a free one (default: ${DEFAULT-VALUE}; env TRAIN_METRICS_PORT).")
+            description = "Port of /metrics, /health and /ready; 0 takes a free one (default: ${DEFAULT-VALUE}; env TRAIN_METRICS_PORT).")
     private int metricsPort;
 
     @CommandLine.Mixin
@@ -212,7 +214,7 @@ final class TrainCommand implements Callable<Integer> {
                     }
                 }).trainer();
         MetricsHttpServer http = MetricsHttpServer.start(metricsHost, metricsPort, registry, service::healthy,
-                metricsAuth.auth());
+                service::ready, metricsAuth.auth());
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             service.close();
             http.close();

@@ -252,9 +252,19 @@ public final class TrainerService implements AutoCloseable {
      * Restores the newest readable checkpoint (if any), checks that its offsets belong to this
      * cluster and topic, connects, and starts training on its own thread.
      *
-     * @throws IllegalStateException if the checkpoint was written against another cluster or topic
+     * @throws IllegalStateException if the checkpoint was written against another cluster or topic;
+     *     a start that throws is a {@link #failure()}
      */
     public synchronized void start() {
+        try {
+            startOrThrow();
+        } catch (RuntimeException | Error e) {
+            failure = e;
+            throw e;
+        }
+    }
+
+    private void startOrThrow() {
         source = edges.source().get();
         TrainerCheckpoint restored = restore();
         if (restored != null && restored.source() != null) {
@@ -697,8 +707,19 @@ public final class TrainerService implements AutoCloseable {
         return version;
     }
 
-    /** Running, and neither failed nor stopped. */
+    /**
+     * Liveness ({@code /health}): not failed. True while {@link #start()} restores the checkpoint
+     * and loads the model, however long that takes; false once training or the start failed.
+     */
     public boolean healthy() {
+        return failure == null;
+    }
+
+    /**
+     * Readiness ({@code /ready}): started (checkpoint restored, consumer at its offsets, model
+     * loaded, scheduler running) and neither failed nor stopped.
+     */
+    public boolean ready() {
         return running && failure == null;
     }
 

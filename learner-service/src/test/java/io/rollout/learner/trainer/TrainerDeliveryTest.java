@@ -166,7 +166,26 @@ class TrainerDeliveryTest {
                     .hasMessageContaining("cannot resume from checkpoint 0").hasMessageContaining(reasons.get(i));
             assertThat(elsewhere.consumersMade.get()).as("nothing is read").isZero();
             assertThat(elsewhere.publishersOpened.get()).as("nothing is published").isZero();
+            assertThat(refused.healthy()).as("a refused start is a failure: restart").isFalse();
+            assertThat(refused.ready()).isFalse();
         }
+    }
+
+    /** Restoring and loading can take long: alive (no restart) but not ready until started. */
+    @Test
+    void shouldBeAliveButNotReadyUntilStarted() {
+        FakeKafka kafka = new FakeKafka(Map.of(p0, 0L, p1, 0L), SOURCE, new FakePublisher(-1));
+        TrainerService service = service(kafka, new ArrayList<>(), new SimpleMeterRegistry());
+
+        assertThat(service.healthy()).isTrue();
+        assertThat(service.ready()).isFalse();
+
+        service.start();
+
+        assertThat(service.healthy()).isTrue();
+        assertThat(service.ready()).isTrue();
+        stop(service);
+        assertThat(service.ready()).as("stopped").isFalse();
     }
 
     /**

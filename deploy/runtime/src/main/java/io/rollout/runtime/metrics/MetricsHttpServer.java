@@ -12,10 +12,11 @@ import java.util.concurrent.Executors;
 import java.util.function.BooleanSupplier;
 
 /**
- * {@code /metrics} (Prometheus text format), {@code /health} (liveness: 200 while the service is
- * healthy, 503 otherwise) and, for a service that has one, {@code /ready} (readiness: 503 while
- * it cannot take work, e.g. during an outage) on the JDK's HTTP server.
- * {@link MetricsAuth} says who may read {@code /metrics}; {@code /health} is open to probes.
+ * {@code /metrics} (Prometheus text format), {@code /health} (liveness: 503 only when the process
+ * should be restarted) and {@code /ready} (readiness: 503 until the service can do its work, e.g.
+ * while it restores state or during an outage; without a readiness supplier, ready = healthy) on
+ * the JDK's HTTP server. {@link MetricsAuth} says who may read {@code /metrics}; {@code /health}
+ * and {@code /ready} are open to probes.
  */
 public final class MetricsHttpServer implements AutoCloseable {
 
@@ -27,7 +28,8 @@ public final class MetricsHttpServer implements AutoCloseable {
 
     /**
      * Starts serving on {@code host:port} (port 0 takes a free one) without a token, which only
-     * a loopback {@code host} allows: {@code start(host, port, registry, healthy, MetricsAuth.none())}.
+     * a loopback {@code host} allows: {@code start(host, port, registry, healthy, MetricsAuth.none())};
+     * {@code /ready} answers as {@code /health}.
      */
     public static MetricsHttpServer start(String host, int port, PrometheusMeterRegistry registry, BooleanSupplier healthy) {
         return start(host, port, registry, healthy, MetricsAuth.none());
@@ -35,7 +37,7 @@ public final class MetricsHttpServer implements AutoCloseable {
 
     /**
      * Starts serving on {@code host:port} (port 0 takes a free one); {@code /metrics} answers
-     * 401 to a request {@code auth} does not permit.
+     * 401 to a request {@code auth} does not permit; {@code /ready} answers as {@code /health}.
      *
      * @throws IllegalArgumentException if {@code auth} has no token, does not allow insecure
      *     serving and {@code host} is not a loopback address
@@ -45,7 +47,10 @@ public final class MetricsHttpServer implements AutoCloseable {
         return start(host, port, registry, healthy, null, auth);
     }
 
-    /** {@link #start(String, int, PrometheusMeterRegistry, BooleanSupplier, MetricsAuth)} with {@code /ready}. */
+    /**
+     * {@link #start(String, int, PrometheusMeterRegistry, BooleanSupplier, MetricsAuth)} with
+     * {@code /ready} answering {@code ready}, or {@code healthy} when {@code ready} is null.
+     */
     public static MetricsHttpServer start(String host, int port, PrometheusMeterRegistry registry, BooleanSupplier healthy,
             BooleanSupplier ready, MetricsAuth auth) {
         auth.checkAddress(host);
@@ -64,9 +69,8 @@ public final class MetricsHttpServer implements AutoCloseable {
                 respond(exchange, 200, "text/plain; version=0.0.4; charset=utf-8", registry.scrape());
             });
             server.createContext("/health", exchange -> status(exchange, healthy.getAsBoolean()));
-            if (ready != null) {
-                server.createContext("/ready", exchange -> status(exchange, ready.getAsBoolean()));
-            }
+            BooleanSupplier readiness = ready != null ? ready : healthy;
+            server.createContext("/ready", exchange -> status(exchange, readiness.getAsBoolean()));
             server.setExecutor(Executors.newSingleThreadExecutor(r -> {
                 Thread t = new Thread(r, "metrics-http");
                 t.setDaemon(true);

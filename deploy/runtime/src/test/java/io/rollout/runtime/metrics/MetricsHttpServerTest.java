@@ -14,6 +14,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import picocli.CommandLine;
 
 /** The metrics server on the real JDK HTTP server, with and without a bearer token. */
@@ -60,18 +62,37 @@ class MetricsHttpServerTest {
         }
     }
 
-    @Test
-    void shouldKeepHealthOpenForProbesWhenMetricsNeedAToken() throws Exception {
+    /** Without a readiness check of its own, {@code /ready} answers as {@code /health}. */
+    @ParameterizedTest
+    @ValueSource(strings = {"/health", "/ready"})
+    void shouldKeepProbesOpenWhenMetricsNeedATokenAndAnswerHealth(String probe) throws Exception {
         boolean[] healthy = {true};
         try (MetricsHttpServer server = MetricsHttpServer.start("127.0.0.1", 0, registry(), () -> healthy[0],
                 MetricsAuth.bearer(TOKEN))) {
-            HttpResponse<String> up = get(server.url() + "/health", null);
+            HttpResponse<String> up = get(server.url() + probe, null);
             healthy[0] = false;
-            HttpResponse<String> down = get(server.url() + "/health", null);
+            HttpResponse<String> down = get(server.url() + probe, null);
 
             assertThat(up.statusCode()).isEqualTo(200);
             assertThat(up.body()).contains("UP");
             assertThat(down.statusCode()).isEqualTo(503);
+        }
+    }
+
+    @Test
+    void shouldAnswerReadyFromTheReadinessSupplierIndependentlyOfHealth() throws Exception {
+        boolean[] ready = {false};
+        try (MetricsHttpServer server = MetricsHttpServer.start("127.0.0.1", 0, registry(), () -> true,
+                () -> ready[0], MetricsAuth.bearer(TOKEN))) {
+            HttpResponse<String> starting = get(server.url() + "/ready", null);
+            HttpResponse<String> alive = get(server.url() + "/health", null);
+            ready[0] = true;
+            HttpResponse<String> serving = get(server.url() + "/ready", null);
+
+            assertThat(starting.statusCode()).isEqualTo(503);
+            assertThat(starting.body()).contains("DOWN");
+            assertThat(alive.statusCode()).isEqualTo(200);
+            assertThat(serving.statusCode()).isEqualTo(200);
         }
     }
 
