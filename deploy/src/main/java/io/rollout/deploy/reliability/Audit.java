@@ -51,6 +51,17 @@ final class Audit {
         boolean ok() {
             return checks.values().stream().allMatch(Boolean::booleanValue);
         }
+
+        /** The counts, a line per check, the findings and the verdict, for a run's summary. */
+        String checkLines() {
+            StringBuilder s = new StringBuilder();
+            s.append("counts: ").append(counts).append('\n');
+            for (Map.Entry<String, Boolean> c : checks.entrySet()) {
+                s.append(c.getValue() ? "  ok    " : "  FAIL  ").append(c.getKey()).append('\n');
+            }
+            findings.forEach(f -> s.append("  finding: ").append(f).append('\n'));
+            return s.append(ok() ? "audit passed" : "audit FAILED").toString();
+        }
     }
 
     private static final ObjectMapper JSON = new ObjectMapper();

@@ -7,7 +7,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -85,12 +84,7 @@ public final class FaultCommand implements Callable<Integer> {
         StringBuilder s = new StringBuilder();
         s.append("faults: ").append(report.faultsByKind()).append('\n');
         s.append("recovery: ").append(report.recoveryMs()).append('\n');
-        s.append("counts: ").append(report.counts()).append('\n');
-        for (Map.Entry<String, Boolean> c : report.checks().entrySet()) {
-            s.append(c.getValue() ? "  ok    " : "  FAIL  ").append(c.getKey()).append('\n');
-        }
-        report.findings().forEach(f -> s.append("  finding: ").append(f).append('\n'));
-        s.append(report.ok() ? "audit passed" : "audit FAILED");
+        s.append(report.checkLines());
         return s.toString();
     }
 }

@@ -16,10 +16,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.Map;
 import java.util.Properties;
 import java.util.SplittableRandom;
-import java.util.TreeMap;
 import org.apache.avro.Schema;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -77,20 +75,7 @@ public final class FaultRun {
             p.say("faults done; settling for " + settings.settle());
             p.awaitHealthy(p.children, Pipeline.UP_TIMEOUT);
             Thread.sleep(settings.settle().toMillis());
-            p.say("stopping the trainer");
-            boolean trainerStopped = p.trainer.terminate(Duration.ofSeconds(30));
-            Audit audit = new Audit(p.kafka(), p.topics, p.trainedLog(), p.checkpoints(), injected);
-            Duration actorCatchUp = p.awaitActorsOn(audit.newestPublishedVersion(), Duration.ofSeconds(90));
-            for (Child c : p.actors) {
-                c.terminate(Duration.ofSeconds(30));
-            }
-            for (Child c : p.advantage) {
-                c.terminate(Duration.ofSeconds(30));
-            }
-            p.env.terminate(Duration.ofSeconds(10));
-            Map<String, Integer> restarts = new TreeMap<>();
-            p.children.forEach(c -> restarts.put(c.name, c.starts() - 1));
-            Audit.Report report = audit.report(faults, trainerStopped, actorCatchUp, restarts, p.unexpectedExits);
+            Audit.Report report = p.stopAndAudit(faults, injected).report();
             p.broker.terminate(Duration.ofSeconds(60));
             return report;
         }

@@ -14,8 +14,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.TreeMap;
 import org.apache.kafka.clients.admin.Admin;
 
 /**
@@ -276,6 +278,32 @@ final class Pipeline implements AutoCloseable {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
         }
+    }
+
+    /** The audit of a run, and the audit itself for more reads of the topics while the broker runs. */
+    record Audited(Audit audit, Audit.Report report) {}
+
+    /**
+     * The end of a run: stops the trainer (SIGTERM), waits until the actors have its newest
+     * version, stops the actors, the advantage apps and env-service, and audits the topics and
+     * the trainer's log. The broker keeps running for the caller to stop.
+     */
+    Audited stopAndAudit(List<FaultRun.Fault> faults, List<Audit.Injected> injected) throws Exception {
+        say("stopping the trainer");
+        boolean trainerStopped = trainer.terminate(Duration.ofSeconds(30));
+        Audit audit = new Audit(kafka(), topics, trainedLog(), checkpoints(), injected);
+        Duration actorCatchUp = awaitActorsOn(audit.newestPublishedVersion(), Duration.ofSeconds(90));
+        for (Child c : actors) {
+            c.terminate(Duration.ofSeconds(30));
+        }
+        for (Child c : advantage) {
+            c.terminate(Duration.ofSeconds(30));
+        }
+        env.terminate(Duration.ofSeconds(10));
+        Map<String, Integer> restarts = new TreeMap<>();
+        children.forEach(c -> restarts.put(c.name, c.starts() - 1));
+        retired.forEach(c -> restarts.put(c.name, c.starts() - 1));
+        return new Audited(audit, audit.report(faults, trainerStopped, actorCatchUp, restarts, unexpectedExits));
     }
 
     /** Kills whatever still runs. */

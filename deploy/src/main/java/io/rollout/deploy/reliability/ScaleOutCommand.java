@@ -8,7 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -111,12 +110,7 @@ public final class ScaleOutCommand implements Callable<Integer> {
                     c.exitedOnSigterm() == null ? "" : c.exitedOnSigterm() ? ", exited on SIGTERM"
                             : ", needed SIGKILL"));
         }
-        s.append("counts: ").append(report.audit().counts()).append('\n');
-        for (Map.Entry<String, Boolean> c : report.audit().checks().entrySet()) {
-            s.append(c.getValue() ? "  ok    " : "  FAIL  ").append(c.getKey()).append('\n');
-        }
-        report.audit().findings().forEach(f -> s.append("  finding: ").append(f).append('\n'));
-        s.append(report.ok() ? "audit passed" : "audit FAILED");
+        s.append(report.audit().checkLines());
         return s.toString();
     }
 

@@ -7,8 +7,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
@@ -178,24 +176,10 @@ public final class ScaleOutRun {
 
             p.say("settling for " + settings.settle());
             Thread.sleep(settings.settle().toMillis());
-            p.say("stopping the trainer");
-            boolean trainerStopped = p.trainer.terminate(Duration.ofSeconds(30));
-            Audit audit = new Audit(p.kafka(), p.topics, p.trainedLog(), p.checkpoints(), List.of());
-            Duration actorCatchUp = p.awaitActorsOn(audit.newestPublishedVersion(), Duration.ofSeconds(90));
-            for (Child c : p.actors) {
-                c.terminate(Duration.ofSeconds(30));
-            }
-            for (Child c : p.advantage) {
-                c.terminate(Duration.ofSeconds(30));
-            }
-            p.env.terminate(Duration.ofSeconds(10));
-            Map<String, Integer> restarts = new TreeMap<>();
-            p.children.forEach(c -> restarts.put(c.name, c.starts() - 1));
-            p.retired.forEach(c -> restarts.put(c.name, c.starts() - 1));
-            Audit.Report report = audit.report(faults, trainerStopped, actorCatchUp, restarts, p.unexpectedExits);
-            long[] steps = stepTimes(audit);
+            Pipeline.Audited audited = p.stopAndAudit(faults, List.of());
+            long[] steps = stepTimes(audited.audit());
             p.broker.terminate(Duration.ofSeconds(60));
-            return new Report(counts, settings.staticMembership(), levels(steps), changes(steps), report);
+            return new Report(counts, settings.staticMembership(), levels(steps), changes(steps), audited.report());
         }
     }
 
