@@ -7,6 +7,8 @@ import io.rollout.actor.HugeObservationFactory;
 import io.rollout.actor.TestWorld;
 import io.rollout.actor.play.EnvProxy.StepsRoute;
 import io.rollout.env.EnvInfrastructureException;
+import io.rollout.env.StepResult;
+import io.rollout.env.api.StepBatchRequest;
 import io.rollout.env.client.EnvClient;
 import io.rollout.env.client.EnvRequestException;
 import io.rollout.env.client.EnvSessionLostException;
@@ -197,6 +199,31 @@ class BatchedSteppingTest {
             assertThat(untimed(second)).isEqualTo(untimed(expected));
             assertThat(proxy.requests(BATCH)).as("asked once, remembered by the player and its copies").isEqualTo(1);
             assertThat(proxy.requests(SINGLE)).isEqualTo(2 * expected.size());
+        }
+    }
+
+    @Test
+    void shouldStepMoreSessionsThanOneBatchTakesInSeveralBatches() throws IOException {
+        int n = StepBatchRequest.MAX_STEPS + 44;
+        EnvServer big = TestWorld.startServer(2 * n);
+        try (EnvProxy proxy = new EnvProxy(big.url(), StepsRoute.FORWARD); EnvClient env = client(big.url());
+                EnvClient counted = client(proxy.url())) {
+            List<StepBatchRequest.Item> items = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                items.add(new StepBatchRequest.Item(env.createSession("sokoban", i, Map.of()).session(),
+                        i % 2 == 0 ? "up" : "left"));
+            }
+            List<Timed<StepResult>> batched = new RoundStepper(counted, envCalls, false).step(items);
+
+            assertThat(proxy.requests(BATCH)).isEqualTo(2);
+            assertThat(batched).hasSize(n).allSatisfy(r -> assertThat(r.error()).isNull());
+            for (int i = 0; i < n; i++) {
+                // The same level and move in a fresh session gives the same answer: each item went to its session.
+                String session = env.createSession("sokoban", i, Map.of()).session();
+                assertThat(batched.get(i).value()).isEqualTo(env.step(session, items.get(i).action()));
+            }
+        } finally {
+            big.close();
         }
     }
 
