@@ -9,6 +9,7 @@ import io.rollout.env.EnvInfrastructureException;
 import io.rollout.env.Observation;
 import io.rollout.env.StepResult;
 import io.rollout.env.api.SessionCreated;
+import io.rollout.env.api.StepBatchRequest;
 import io.rollout.env.client.EnvClient;
 import io.rollout.env.client.EnvRequestException;
 import io.rollout.env.client.EnvSessionLostException;
@@ -34,15 +35,16 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
-import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Plays one task: N episodes from the same environment, config and seed, in lockstep rounds.
  * Each round reads the adapter version once, builds the prompts of every active episode, makes
- * ONE batched generation call, parses the actions, steps every episode's env session
- * concurrently on the given executor and emits one {@link Step} per action, in episode order,
+ * ONE batched generation call, parses the actions, steps every episode's env session with ONE
+ * {@code POST /v1/steps} call (per 256 episodes; see {@link RoundStepper} for items sent again
+ * and for an env-service without that endpoint, which is then stepped one request per session,
+ * concurrently on the given executor) and emits one {@link Step} per action, in episode order,
  * on the calling thread (so the sink need not be thread-safe). Sessions are closed at the end,
  * also when generation or the sink throws.
  *
@@ -79,6 +81,7 @@ public final class GroupPlayer implements TaskPlayer {
     private final BatchGenerator generator;
     private final PlayerConfig config;
     private final Executor envCalls;
+    private final RoundStepper stepper;
     private final boolean raiseOutages;
 
     /**
@@ -86,7 +89,8 @@ public final class GroupPlayer implements TaskPlayer {
      * @param prompts prompt builder; its format also parses the responses
      * @param generator the batched sampling call, e.g. {@code policy::generate}
      * @param config sampling, seed and actor id
-     * @param envCalls runs the env-service calls of a round concurrently
+     * @param envCalls runs the env-service calls of a round concurrently (session creation and
+     *                 closing, steps when they go one request per session)
      */
     public GroupPlayer(EnvClient env, PromptBuilder prompts, BatchGenerator generator, PlayerConfig config,
             Executor envCalls) {
@@ -96,16 +100,18 @@ public final class GroupPlayer implements TaskPlayer {
         this.generator = Objects.requireNonNull(generator, "generator");
         this.config = Objects.requireNonNull(config, "config");
         this.envCalls = Objects.requireNonNull(envCalls, "envCalls");
+        this.stepper = new RoundStepper(env, envCalls, false);
         this.raiseOutages = false;
     }
 
-    private GroupPlayer(GroupPlayer other, boolean raiseOutages) {
+    private GroupPlayer(GroupPlayer other, RoundStepper stepper, boolean raiseOutages) {
         this.env = other.env;
         this.prompts = other.prompts;
         this.format = other.format;
         this.generator = other.generator;
         this.config = other.config;
         this.envCalls = other.envCalls;
+        this.stepper = stepper;
         this.raiseOutages = raiseOutages;
     }
 
@@ -114,7 +120,16 @@ public final class GroupPlayer implements TaskPlayer {
      * {@link EnvOutageException} instead of ending the episodes that met it.
      */
     public GroupPlayer raisingEnvOutages() {
-        return raiseOutages ? this : new GroupPlayer(this, true);
+        return raiseOutages ? this : new GroupPlayer(this, stepper, true);
+    }
+
+    /**
+     * This player, except that it steps each env session with its own request, as it does with an
+     * env-service that has no {@code POST /v1/steps}; the same steps, more requests.
+     */
+    public GroupPlayer singleStepping() {
+        return stepper.singleSteps() ? this : new GroupPlayer(this, new RoundStepper(env, envCalls, true),
+                raiseOutages);
     }
 
     /** Asks env-service for its environments: returns when it answers, throws when it does not. */
@@ -182,25 +197,25 @@ public final class GroupPlayer implements TaskPlayer {
             for (Episode ep : episodes) {
                 long seed = seeds[ep.index];
                 created.add(CompletableFuture.supplyAsync(
-                        () -> timed(() -> env.createSession(envName, seed, envConfig)), envCalls));
+                        () -> Timed.of(() -> env.createSession(envName, seed, envConfig)), envCalls));
             }
             List<Timed<SessionCreated>> answers = created.stream().map(CompletableFuture::join).toList();
             for (Episode ep : episodes) {
                 Timed<SessionCreated> c = answers.get(ep.index);
-                if (c.value != null) {
-                    ep.session = c.value.session(); // closed in the finally below, also after an outage
+                if (c.value() != null) {
+                    ep.session = c.value().session(); // closed in the finally below, also after an outage
                 }
             }
             raiseOutage(task, "session creation", answers);
             for (Episode ep : episodes) {
                 Timed<SessionCreated> c = answers.get(ep.index);
-                if (c.error != null) {
-                    logFailure(task, ep, "session creation", c.error);
+                if (c.error() != null) {
+                    logFailure(task, ep, "session creation", c.error());
                     ep.done = true;
                     sink.accept(infraStep(task, ep, "", new int[0], new int[0], new float[0],
-                            adapter.get().version(), 0, c.micros));
+                            adapter.get().version(), 0, c.micros()));
                 } else {
-                    ep.observation = c.value.observation();
+                    ep.observation = c.value().observation();
                 }
             }
             for (int round = 0; episodes.stream().anyMatch(ep -> !ep.done); round++) {
@@ -222,36 +237,35 @@ public final class GroupPlayer implements TaskPlayer {
         }
         long start = System.nanoTime();
         List<Completion> completions = generator.generate(batch, sampling(task, round), version.adapter());
-        long generateMicros = (System.nanoTime() - start) / 1000;
+        long generateMicros = Timed.micros(start);
         if (completions.size() != batch.size()) {
             throw new IllegalStateException("the generator answered " + completions.size() + " completions to "
                     + batch.size() + " prompts");
         }
         List<Optional<String>> actions = new ArrayList<>(active.size());
-        List<CompletableFuture<Timed<StepResult>>> results = new ArrayList<>(active.size());
+        List<StepBatchRequest.Item> sends = new ArrayList<>(active.size());
         for (int i = 0; i < active.size(); i++) {
             Episode ep = active.get(i);
             String text = completions.get(i).text();
             Optional<String> action = format.parse(text == null ? "" : text, ep.observation);
             actions.add(action);
-            String sent = action.orElse(ActionFormat.UNPARSABLE);
-            results.add(CompletableFuture.supplyAsync(() -> timed(() -> env.step(ep.session, sent)), envCalls));
+            sends.add(new StepBatchRequest.Item(ep.session, action.orElse(ActionFormat.UNPARSABLE)));
         }
-        List<Timed<StepResult>> answers = results.stream().map(CompletableFuture::join).toList();
+        List<Timed<StepResult>> answers = stepper.step(sends);
         raiseOutage(task, "step", answers);
         for (int i = 0; i < active.size(); i++) {
             Episode ep = active.get(i);
             Completion c = completions.get(i);
             Timed<StepResult> r = answers.get(i);
             String anchor = ep.observation.anchor();
-            if (r.error != null) {
-                logFailure(task, ep, "step", r.error);
+            if (r.error() != null) {
+                logFailure(task, ep, "step", r.error());
                 ep.done = true;
                 sink.accept(infraStep(task, ep, anchor, batch.get(i), c.tokens(), c.logProbs(), version.version(),
-                        generateMicros, r.micros));
+                        generateMicros, r.micros()));
                 continue;
             }
-            StepResult result = r.value;
+            StepResult result = r.value();
             boolean truncated = !result.done() && ep.t + 1 >= task.getMaxSteps();
             TerminalReason reason = result.won() ? TerminalReason.SUCCESS
                     : result.done() ? TerminalReason.FAILURE
@@ -260,7 +274,7 @@ public final class GroupPlayer implements TaskPlayer {
             boolean done = result.done() || truncated;
             sink.accept(step(task, ep, anchor, batch.get(i), c.tokens(), c.logProbs(), (float) result.reward(),
                     actions.get(i).isPresent() && result.actionValid(), done, reason, version.version(),
-                    generateMicros, r.micros));
+                    generateMicros, r.micros()));
             ep.history.add(new Turn(ep.observation.text(), actions.get(i).orElse(ActionFormat.UNPARSABLE)));
             ep.observation = result.observation();
             ep.t++;
@@ -274,9 +288,9 @@ public final class GroupPlayer implements TaskPlayer {
             return;
         }
         for (Timed<?> answer : answers) {
-            if (answer.error != null && isOutage(answer.error)) {
+            if (answer.error() != null && isOutage(answer.error())) {
                 throw new EnvOutageException("group " + task.getGroupId() + ": env-service " + call
-                        + " failed: " + answer.error.getMessage(), answer.error);
+                        + " failed: " + answer.error().getMessage(), answer.error());
             }
         }
     }
@@ -361,16 +375,6 @@ public final class GroupPlayer implements TaskPlayer {
         }
     }
 
-    private static <T> Timed<T> timed(Supplier<T> call) {
-        long start = System.nanoTime();
-        try {
-            T value = call.get();
-            return new Timed<>(value, null, (System.nanoTime() - start) / 1000);
-        } catch (RuntimeException e) {
-            return new Timed<>(null, e, (System.nanoTime() - start) / 1000);
-        }
-    }
-
     /** FNV-1a over UTF-8: a stable 64-bit hash of the group id. */
     private static long hash(String s) {
         long h = 0xcbf29ce484222325L;
@@ -379,8 +383,6 @@ public final class GroupPlayer implements TaskPlayer {
         }
         return h;
     }
-
-    private record Timed<T>(T value, RuntimeException error, long micros) {}
 
     private static final class Episode {
         final int index;
