@@ -163,8 +163,6 @@ final class RoundStepper {
 
     /** Whether a batch item was left unapplied because the batch's answer was full: send it again. */
     static boolean notApplied(RuntimeException failure) {
-        // The client keeps no kind for a 503; its message carries the status and kind of the item's answer.
-        return failure instanceof EnvUnavailableException && failure.getMessage() != null
-                && failure.getMessage().contains("503 " + BATCH_ANSWER_FULL + ":");
+        return failure instanceof EnvUnavailableException unavailable && BATCH_ANSWER_FULL.equals(unavailable.kind());
     }
 }

@@ -235,9 +235,11 @@ class BatchedSteppingTest {
         assertThat(RoundStepper.routeMissing(new EnvSessionLostException("unknown session x"))).isFalse();
         assertThat(RoundStepper.routeMissing(new EnvRequestException(400, "batch_too_large", "257"))).isFalse();
         assertThat(RoundStepper.notApplied(new EnvUnavailableException("env-service POST http://h/v1/steps for "
-                + "session x answered 503 batch_answer_full: not applied", null))).isTrue();
+                + "session x answered 503 batch_answer_full: not applied", "batch_answer_full"))).isTrue();
         assertThat(RoundStepper.notApplied(new EnvUnavailableException("env-service POST http://h/v1/steps "
-                + "answered 503 overloaded: busy", null))).isFalse();
+                + "answered 503 overloaded: busy", "overloaded"))).isFalse();
+        assertThat(RoundStepper.notApplied(new EnvUnavailableException("batch_answer_full in a proxy's text",
+                (Throwable) null))).isFalse();
         assertThat(RoundStepper.notApplied(new EnvInfrastructureException("503 batch_answer_full: x"))).isFalse();
     }
 

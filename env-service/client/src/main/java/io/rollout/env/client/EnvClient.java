@@ -205,7 +205,7 @@ public final class EnvClient implements AutoCloseable {
             return new EnvRequestException(status, error.error(), error.message());
         }
         String message = what + " answered " + status + " " + error.error() + ": " + error.message();
-        return status == 503 || status == 504 ? new EnvUnavailableException(message, null)
+        return status == 503 || status == 504 ? new EnvUnavailableException(message, error.error())
                 : new EnvInfrastructureException(message);
     }
 

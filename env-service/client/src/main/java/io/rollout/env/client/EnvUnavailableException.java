@@ -11,7 +11,21 @@ import io.rollout.env.EnvInfrastructureException;
  */
 public final class EnvUnavailableException extends EnvInfrastructureException {
 
+    private final String kind;
+
     public EnvUnavailableException(String message, Throwable cause) {
         super(message, cause);
+        this.kind = null;
+    }
+
+    /** A 503/504 answer of env-service itself, with the error kind of its body (e.g. {@code batch_answer_full}). */
+    public EnvUnavailableException(String message, String kind) {
+        super(message, null);
+        this.kind = kind;
+    }
+
+    /** The error kind env-service answered with, or null when it did not answer (or a proxy did). */
+    public String kind() {
+        return kind;
     }
 }
