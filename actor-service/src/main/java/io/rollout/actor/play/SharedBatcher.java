@@ -17,6 +17,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One decode batch per actor process: the {@link BatchGenerator} every group player of an actor
@@ -35,6 +37,8 @@ import java.util.function.LongSupplier;
  * ({@link io.rollout.policy.sampling.Generator#generate(List, io.rollout.policy.model.LinearAdapter)}).
  */
 public final class SharedBatcher implements BatchGenerator, AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SharedBatcher.class);
 
     /** A generation call over several requests sharing one adapter: {@code policy::generate}. */
     @FunctionalInterface
@@ -84,6 +88,7 @@ public final class SharedBatcher implements BatchGenerator, AutoCloseable {
     private final List<Pending> running = new ArrayList<>();
     private final Thread thread;
     private boolean closed;
+    private String closedReason;
 
     /** Starts the generation thread, named {@code threadName}. */
     public SharedBatcher(MergedGenerator generator, Settings settings, Listener listener, String threadName) {
@@ -115,7 +120,7 @@ public final class SharedBatcher implements BatchGenerator, AutoCloseable {
         lock.lock();
         try {
             if (closed) {
-                throw new IllegalStateException("the generation batcher is closed");
+                throw new IllegalStateException(closedReason);
             }
             queue.addLast(p);
             queued.signalAll();
@@ -143,6 +148,10 @@ public final class SharedBatcher implements BatchGenerator, AutoCloseable {
     /** Fails the queued and running callers and stops the generation thread after its current call. */
     @Override
     public void close() {
+        shutDown("the generation batcher is closed");
+    }
+
+    private void shutDown(String reason) {
         List<Pending> waiting;
         lock.lock();
         try {
@@ -150,6 +159,7 @@ public final class SharedBatcher implements BatchGenerator, AutoCloseable {
                 return;
             }
             closed = true;
+            closedReason = reason;
             waiting = new ArrayList<>(queue);
             waiting.addAll(running);
             queue.clear();
@@ -157,7 +167,7 @@ public final class SharedBatcher implements BatchGenerator, AutoCloseable {
         } finally {
             lock.unlock();
         }
-        IllegalStateException e = new IllegalStateException("the generation batcher is closed");
+        IllegalStateException e = new IllegalStateException(reason);
         for (Pending p : waiting) {
             p.result.completeExceptionally(e);
         }
@@ -189,41 +199,52 @@ public final class SharedBatcher implements BatchGenerator, AutoCloseable {
     }
 
     private void loop() {
-        while (true) {
-            List<Pending> call = next();
-            if (call == null) {
-                return;
+        try {
+            while (serveOne()) {
+                // until closed
             }
-            List<GenerationRequest> requests = new ArrayList<>(call.size());
-            int sequences = 0;
-            for (Pending p : call) {
-                requests.add(p.request);
-                sequences += p.request.prompts().size();
-            }
-            long start = nanoClock.getAsLong();
-            try {
-                List<List<Completion>> out = generator.generate(requests, call.get(0).adapter);
-                if (out.size() != call.size()) {
-                    throw new IllegalStateException("the generator answered " + out.size() + " results to "
-                            + call.size() + " requests");
-                }
-                for (int i = 0; i < call.size(); i++) {
-                    call.get(i).result.complete(out.get(i));
-                }
-            } catch (Throwable e) {
-                for (Pending p : call) {
-                    p.result.completeExceptionally(e);
-                }
-            } finally {
-                lock.lock();
-                try {
-                    running.clear();
-                } finally {
-                    lock.unlock();
-                }
-                listener.merged(call.size(), sequences, nanoClock.getAsLong() - start);
-            }
+        } catch (Throwable e) {
+            LOG.error("the generation batcher's thread failed; failing every waiting round", e);
+            shutDown("the generation batcher's thread failed: " + e);
         }
+    }
+
+    /** Runs one merged call; false once closed. */
+    private boolean serveOne() {
+        List<Pending> call = next();
+        if (call == null) {
+            return false;
+        }
+        List<GenerationRequest> requests = new ArrayList<>(call.size());
+        int sequences = 0;
+        for (Pending p : call) {
+            requests.add(p.request);
+            sequences += p.request.prompts().size();
+        }
+        long start = nanoClock.getAsLong();
+        try {
+            List<List<Completion>> out = generator.generate(requests, call.get(0).adapter);
+            if (out.size() != call.size()) {
+                throw new IllegalStateException("the generator answered " + out.size() + " results to "
+                        + call.size() + " requests");
+            }
+            for (int i = 0; i < call.size(); i++) {
+                call.get(i).result.complete(out.get(i));
+            }
+        } catch (Throwable e) {
+            for (Pending p : call) {
+                p.result.completeExceptionally(e);
+            }
+        } finally {
+            lock.lock();
+            try {
+                running.clear();
+            } finally {
+                lock.unlock();
+            }
+            listener.merged(call.size(), sequences, nanoClock.getAsLong() - start);
+        }
+        return true;
     }
 
     /** The next call's requests (oldest first, one adapter, within the bound); null once closed. */

@@ -203,6 +203,17 @@ class SharedBatcherTest {
         assertThat(calls).hasSize(1);
     }
 
+    @Test
+    void shouldFailLaterCallersInsteadOfHangingWhenTheGenerationThreadDies() throws Exception {
+        batcher = new SharedBatcher(counting(fake()), SharedBatcher.Settings.defaults(), (requests, sequences, nanos) -> {
+            throw new IllegalStateException("metrics broke");
+        }, "test-generate");
+        assertThat(call(prompts(1, 1), PARAMS, null).get(10, TimeUnit.SECONDS)).hasSize(1);
+        assertThat(batcher.awaitStopped(Duration.ofSeconds(10))).isTrue();
+        assertThatThrownBy(() -> batcher.generate(prompts(2, 1), PARAMS, null))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("metrics broke");
+    }
+
     private SharedBatcher batcher(SharedBatcher.MergedGenerator generator, int maxSequences) {
         return new SharedBatcher(generator, new SharedBatcher.Settings(maxSequences, Duration.ZERO),
                 SharedBatcher.Listener.NONE, "test-generate");
