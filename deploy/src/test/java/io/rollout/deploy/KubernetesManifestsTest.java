@@ -305,6 +305,34 @@ class KubernetesManifestsTest {
         }
     }
 
+    /**
+     * libtorch sizes its thread pool from the cores it sees (every core of the node under a CPU
+     * quota or with no limit), so a pod running the model states its share.
+     */
+    @Test
+    void everyContainerWithTheModelSizesPyTorchsThreadsToItsCpuRequest() {
+        int checked = 0;
+        for (Container c : containers()) {
+            if (c.parsed().leaf().findOption("--model") == null) {
+                continue;
+            }
+            checked++;
+            String jvm = "";
+            for (JsonNode e : c.spec().path("env")) {
+                if (e.path("name").asText().equals("JAVA_TOOL_OPTIONS")) {
+                    jvm = e.path("value").asText();
+                }
+            }
+            Matcher threads = Pattern.compile("-Dai\\.djl\\.pytorch\\.num_threads=(\\d+)").matcher(jvm);
+            assertThat(threads.find()).as("%s: -Dai.djl.pytorch.num_threads in JAVA_TOOL_OPTIONS", c.where()).isTrue();
+            String cpu = c.spec().path("resources").path("requests").path("cpu").asText();
+            assertThat(threads.group(1)).as("%s: PyTorch's threads equal the cpu request", c.where()).isEqualTo(cpu);
+            assertThat(jvm).as("%s: one inter-op thread", c.where()).contains("-Dai.djl.pytorch.num_interop_threads=1");
+        }
+        assertThat(checked).as("containers running the model (actors and the trainer, in every rendering)")
+                .isGreaterThanOrEqualTo(4);
+    }
+
     @Test
     void everyContainerIsLockedDownSizedAndLabelled() {
         for (Container c : containers()) {

@@ -31,6 +31,7 @@ final class Child {
     private final List<String> args;
     private final String heap;
     private final boolean quickStart;
+    private final List<String> jvmOptions;
     private final Path log;
     /** The port that says whether the service is up: /health there, or a TCP accept for the broker. */
     final int healthPort;
@@ -44,10 +45,17 @@ final class Child {
      *     faster on few cores but runs long loops slower
      */
     Child(String name, Kind kind, String heap, boolean quickStart, int healthPort, Path log, List<String> args) {
+        this(name, kind, heap, quickStart, List.of(), healthPort, log, args);
+    }
+
+    /** @param jvmOptions more options of the java command, e.g. system properties */
+    Child(String name, Kind kind, String heap, boolean quickStart, List<String> jvmOptions, int healthPort, Path log,
+            List<String> args) {
         this.name = name;
         this.kind = kind;
         this.heap = heap;
         this.quickStart = quickStart;
+        this.jvmOptions = List.copyOf(jvmOptions);
         this.healthPort = healthPort;
         this.log = log;
         this.args = List.copyOf(args);
@@ -62,6 +70,7 @@ final class Child {
         if (quickStart) {
             command.add("-XX:TieredStopAtLevel=1");
         }
+        command.addAll(jvmOptions);
         command.addAll(List.of("-cp", classpath(), RolloutCommand.class.getName()));
         command.addAll(args);
         process = new ProcessBuilder(command).redirectErrorStream(true)

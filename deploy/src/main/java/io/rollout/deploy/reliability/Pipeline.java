@@ -34,16 +34,26 @@ final class Pipeline implements AutoCloseable {
      * @param maxInFlight the scheduler's groups in flight
      * @param staticMembership whether each actor joins with {@code group.instance.id} = its id
      * @param quickStart whether the JVMs stop at the C1 compiler: quicker starts, slower loops
+     * @param torchThreads PyTorch's intra-op threads in each actor and the trainer, 0 for the
+     *     engine's default (every core of the machine, in each process)
      */
-    record Shape(int advantageApps, int actors, int maxInFlight, boolean staticMembership, boolean quickStart) {
+    record Shape(int advantageApps, int actors, int maxInFlight, boolean staticMembership, boolean quickStart,
+            int torchThreads) {
 
         /** Two advantage apps, three actors, eight groups in flight, dynamic membership, quick starts. */
-        static final Shape FAULTS = new Shape(2, 3, 8, false, true);
+        static final Shape FAULTS = new Shape(2, 3, 8, false, true, 0);
 
         Shape {
-            if (advantageApps < 1 || actors < 1 || maxInFlight < 1) {
-                throw new IllegalArgumentException("advantage apps, actors and groups in flight must be >= 1");
+            if (advantageApps < 1 || actors < 1 || maxInFlight < 1 || torchThreads < 0) {
+                throw new IllegalArgumentException("advantage apps, actors and groups in flight must be >= 1, "
+                        + "torch threads >= 0");
             }
+        }
+
+        /** The system properties that set {@link #torchThreads} for a JVM running the model. */
+        List<String> modelJvmOptions() {
+            return torchThreads == 0 ? List.of() : List.of("-Dai.djl.pytorch.num_threads=" + torchThreads,
+                    "-Dai.djl.pytorch.num_interop_threads=1");
         }
     }
 
@@ -116,7 +126,8 @@ final class Pipeline implements AutoCloseable {
                             "--metrics-port", Integer.toString(port)))));
         }
         int trainerPort = freePort();
-        trainer = add(new Child("trainer", Kind.TRAINER, "768m", quick, trainerPort, logs.resolve("trainer.log"),
+        trainer = add(new Child("trainer", Kind.TRAINER, "768m", quick, shape.modelJvmOptions(), trainerPort,
+                logs.resolve("trainer.log"),
                 List.of(
                 "learner-service", "train", "--bootstrap", bootstrap, "--prefix", PREFIX,
                 "--model", model.toString(), "--checkpoint-dir", dir.resolve("checkpoints").toString(),
@@ -156,7 +167,8 @@ final class Pipeline implements AutoCloseable {
         if (shape.staticMembership()) {
             args.addAll(List.of("--kafka", "group.instance.id=" + id));
         }
-        return new Child(id, Kind.ACTOR, "384m", shape.quickStart(), port, logs.resolve(id + ".log"), args);
+        return new Child(id, Kind.ACTOR, "384m", shape.quickStart(), shape.modelJvmOptions(), port,
+                logs.resolve(id + ".log"), args);
     }
 
     /** Starts one more actor (the next unused index) and returns it; {@link #awaitHealthy} waits for it. */

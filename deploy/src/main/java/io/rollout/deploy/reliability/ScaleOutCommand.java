@@ -68,6 +68,12 @@ public final class ScaleOutCommand implements Callable<Integer> {
                     + "re-queued for waiting (default: ${DEFAULT-VALUE}).")
     private Duration taskTimeout;
 
+    @Option(names = "--torch-threads", defaultValue = "0",
+            description = "PyTorch's intra-op threads in each actor and the trainer (ai.djl.pytorch.num_threads); 0 "
+                    + "keeps the engine's default, every core of the machine in each process (default: "
+                    + "${DEFAULT-VALUE}).")
+    private int torchThreads;
+
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the run (default: ${DEFAULT-VALUE}).")
     private long seed;
 
@@ -79,7 +85,7 @@ public final class ScaleOutCommand implements Callable<Integer> {
         ScaleOutRun.Settings settings;
         try {
             settings = new ScaleOutRun.Settings(dir, seed, actors, window, restart, staticMembership, settle,
-                    maxInFlight, taskTimeout, false);
+                    maxInFlight, taskTimeout, false, torchThreads);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }

@@ -46,10 +46,11 @@ public final class ScaleOutRun {
      *     a task, since the trainer (on the same cores) trains fewer groups per second than they play
      * @param taskTimeout the scheduler's task timeout: longer than a task waits in the backlog
      * @param quickStart whether the JVMs stop at the C1 compiler (quicker starts, slower steps)
+     * @param torchThreads PyTorch's intra-op threads per actor and trainer process, 0 for the default
      */
     public record Settings(Path dir, long seed, List<Integer> actorCounts, Duration window, boolean restart,
             boolean staticMembership, Duration settle, int maxInFlight, Duration taskTimeout,
-            boolean quickStart) {
+            boolean quickStart, int torchThreads) {
 
         public Settings {
             actorCounts = List.copyOf(actorCounts);
@@ -122,7 +123,8 @@ public final class ScaleOutRun {
     public ScaleOutRun(Settings settings, PrintStream out) {
         this.settings = settings;
         this.pipeline = new Pipeline(settings.dir(), out, new Pipeline.Shape(1, settings.actorCounts().get(0),
-                settings.maxInFlight(), settings.staticMembership(), settings.quickStart()));
+                settings.maxInFlight(), settings.staticMembership(), settings.quickStart(),
+                settings.torchThreads()));
     }
 
     /** Runs every phase and the audit. */
@@ -148,7 +150,9 @@ public final class ScaleOutRun {
             }
             int n = p.actors.size();
             if (settings.restart()) {
-                Child c = p.actors.get(0);
+                // The newest actor: the oldest is likely the group's leader, and a leader that
+                // rejoins makes the coordinator rebalance even with static membership.
+                Child c = p.actors.get(p.actors.size() - 1);
                 long at = System.currentTimeMillis();
                 p.say("SIGKILL " + c + " and start it again");
                 c.kill();
