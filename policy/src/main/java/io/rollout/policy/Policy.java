@@ -8,7 +8,6 @@ import io.rollout.policy.model.DecoderModel;
 import io.rollout.policy.model.ModelConfig;
 import io.rollout.policy.model.ModelLoader;
 import io.rollout.policy.sampling.Completion;
-import io.rollout.policy.sampling.GenerationRequest;
 import io.rollout.policy.sampling.Generator;
 import io.rollout.policy.sampling.SamplingParams;
 import io.rollout.policy.scoring.ResponseScorer;
@@ -165,15 +164,6 @@ public final class Policy implements AutoCloseable {
     /** Samples one completion per prompt (KV cache, batched). */
     public List<Completion> generate(List<int[]> prompts, SamplingParams params, LoraAdapter adapter) {
         return generator.generate(prompts, params, adapter);
-    }
-
-    /**
-     * Samples several requests in one batch with one adapter: one list of completions per
-     * request, in order, each the one the request gets alone ({@link Generator#generate(List,
-     * io.rollout.policy.model.LinearAdapter)}).
-     */
-    public List<List<Completion>> generate(List<GenerationRequest> requests, LoraAdapter adapter) {
-        return generator.generate(requests, adapter);
     }
 
     public Generator generator() {

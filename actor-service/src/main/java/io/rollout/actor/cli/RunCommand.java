@@ -2,7 +2,6 @@ package io.rollout.actor.cli;
 
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.rollout.actor.play.PlayerConfig;
-import io.rollout.actor.play.SharedBatcher;
 import io.rollout.actor.prompt.CompactFormat;
 import io.rollout.actor.prompt.ThinkActionFormat;
 import io.rollout.actor.service.Actor;
@@ -40,8 +39,7 @@ import picocli.CommandLine.Option;
         modelTransformer = RunCommand.Env.class,
         description = {
             "Joins the consumer group on rollout.tasks and plays each task's group of episodes against env-service,",
-            "with several groups in flight whose generation rounds are merged into one decode batch per process",
-            "(--max-batch-sequences, --batch-linger). Publishes one Step per",
+            "batching generation across the group's episodes, with several groups in flight. Publishes one Step per",
             "action to rollout.steps and commits a task only after all its steps are acknowledged; a task of a dead",
             "actor is re-delivered and replayed under a new attempt. Follows policy.weights from the newest version",
             "and swaps adapters between generation rounds.",
@@ -104,17 +102,6 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--groups-in-flight", defaultValue = "2",
             description = "Tasks played at once, each on its own thread (default: ${DEFAULT-VALUE}).")
     private int groupsInFlight;
-
-    @Option(names = "--max-batch-sequences", defaultValue = "64",
-            description = {"Prompts decoded together at most: the generation rounds of all groups in flight that use the",
-                "same adapter version are merged into one call of up to this many sequences (a bigger group still",
-                "runs alone); rounds of another version wait for the next call (default: ${DEFAULT-VALUE})."})
-    private int maxBatchSequences;
-
-    @Option(names = "--batch-linger", paramLabel = "DURATION", defaultValue = "0s",
-            description = {"How long an idle generator waits for more groups' rounds before it starts a merged call;",
-                "0: it starts at once with what is queued (default: ${DEFAULT-VALUE})."})
-    private Duration batchLinger;
 
     @Option(names = "--drain-timeout", paramLabel = "DURATION", defaultValue = "20s",
             description = "On SIGTERM, how long groups in play may finish before they are given back; the process exits "
@@ -208,7 +195,6 @@ final class RunCommand implements Callable<Integer> {
                 : actorId;
         PlayerConfig player;
         ActorService.Settings settings;
-        SharedBatcher.Settings batching;
         Properties props;
         TopicCatalog topics;
         try {
@@ -220,13 +206,6 @@ final class RunCommand implements Callable<Integer> {
             if (envThreads < 1) {
                 throw new IllegalArgumentException("--env-threads must be >= 1, got " + envThreads);
             }
-            if (maxBatchSequences < 1) {
-                throw new IllegalArgumentException("--max-batch-sequences must be >= 1, got " + maxBatchSequences);
-            }
-            if (batchLinger.isNegative()) {
-                throw new IllegalArgumentException("--batch-linger must be >= 0, got " + batchLinger);
-            }
-            batching = new SharedBatcher.Settings(maxBatchSequences, batchLinger);
         } catch (IllegalArgumentException e) {
             policy.close();
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
@@ -239,16 +218,16 @@ final class RunCommand implements Callable<Integer> {
         }
         EnvClient env = envBuilder.build();
         Actor actor = Actor.start(policy, env, player, settings, topics, props, registry, adapterName, topicWait,
-                envThreads, batching);
+                envThreads);
         MetricsHttpServer http = MetricsHttpServer.start(metricsHost, metricsPort, registry, actor.service()::healthy,
                 actor.service()::ready, metricsAuth.auth());
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             actor.close();
             http.close();
             env.close();
-            if (actor.modelReleased()) {
+            if (actor.service().playersStopped()) {
                 policy.close();
-            } // else the batcher is still inside the model (a long generation); the process is ending anyway
+            } // else a player is still inside the model (a long generation); the process is ending anyway
         }, "actor-shutdown"));
         spec.commandLine().getOut().println("metrics=" + http.url());
         spec.commandLine().getOut().println("running");

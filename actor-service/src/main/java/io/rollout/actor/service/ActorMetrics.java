@@ -1,12 +1,10 @@
 package io.rollout.actor.service;
 
 import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.rollout.actor.play.BatchGenerator;
-import io.rollout.actor.play.SharedBatcher;
 import io.rollout.records.TerminalReason;
 import java.util.EnumMap;
 import java.util.Locale;
@@ -17,9 +15,8 @@ import java.util.function.Supplier;
 /**
  * The actor's meters, all named {@code rollout.actor.*}: tasks by outcome, steps and episodes
  * published, groups in flight, the time spent generating and playing groups (their ratio is
- * the share of a group's time spent generating, queueing for the shared batch included; the
- * rest is waiting on env-service and Kafka), the merged generation calls of the
- * {@link SharedBatcher} (their time, requests and sequences) and the policy version in use.
+ * the share of actor time spent generating; the rest is waiting on env-service and Kafka), and
+ * the policy version in use.
  */
 public final class ActorMetrics {
 
@@ -48,9 +45,6 @@ public final class ActorMetrics {
     private final Map<TerminalReason, Counter> episodes = new EnumMap<>(TerminalReason.class);
     private final Counter steps;
     private final Timer generate;
-    private final Timer batch;
-    private final DistributionSummary batchRequests;
-    private final DistributionSummary batchSequences;
     private final Timer group;
     private final Counter oversized;
     private final Counter replayed;
@@ -72,18 +66,7 @@ public final class ActorMetrics {
         steps = Counter.builder("rollout.actor.steps")
                 .description("Steps published to rollout.steps").register(registry);
         generate = Timer.builder("rollout.actor.generate")
-                .description("A group's generation round, from queueing its prompts at the actor's shared batcher "
-                        + "to its completions (queueing included): the time a group spends waiting on sampling")
-                .register(registry);
-        batch = Timer.builder("rollout.actor.generate.batch.duration")
-                .description("One merged generation call of the shared batcher: the time the model spends sampling")
-                .register(registry);
-        batchRequests = DistributionSummary.builder("rollout.actor.generate.batch.requests")
-                .description("Group rounds merged into one generation call").baseUnit("requests")
-                .register(registry);
-        batchSequences = DistributionSummary.builder("rollout.actor.generate.batch.sequences")
-                .description("Sequences (prompts) decoded together in one generation call").baseUnit("sequences")
-                .register(registry);
+                .description("Batched generation calls: the time the actor spends sampling").register(registry);
         group = Timer.builder("rollout.actor.group.duration")
                 .description("Playing one task's group, from start to the last step's acknowledgement")
                 .register(registry);
@@ -109,15 +92,6 @@ public final class ActorMetrics {
             } finally {
                 generate.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
             }
-        };
-    }
-
-    /** Records each merged call of a {@link SharedBatcher}. */
-    public SharedBatcher.Listener batchListener() {
-        return (requests, sequences, nanos) -> {
-            batch.record(nanos, TimeUnit.NANOSECONDS);
-            batchRequests.record(requests);
-            batchSequences.record(sequences);
         };
     }
 

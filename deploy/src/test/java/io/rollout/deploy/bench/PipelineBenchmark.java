@@ -9,7 +9,6 @@ import io.rollout.actor.play.AdapterRef;
 import io.rollout.actor.play.BatchGenerator;
 import io.rollout.actor.play.GroupPlayer;
 import io.rollout.actor.play.PlayerConfig;
-import io.rollout.actor.play.SharedBatcher;
 import io.rollout.actor.prompt.PromptBuilder;
 import io.rollout.actor.service.Actor;
 import io.rollout.actor.service.ActorMetrics;
@@ -78,13 +77,11 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  *       publisher puts a new adapter version on {@code policy.weights} every 2 s. Reports the
  *       share of the players' time spent in generation calls and waiting (env-service calls,
  *       Kafka acknowledgements, prompt building, the next task), and the adapter swap
- *       latency from a version's manifest timestamp to the first step generated with it, and how
- *       many group rounds each actor's shared batcher merged per generation call (with
- *       {@code LINGER_MS}, its {@code --batch-linger}).</li>
+ *       latency from a version's manifest timestamp to the first step generated with it.</li>
  * </ol>
  *
  * <pre>mvn -B -q -pl deploy -Pbench test-compile exec:exec
- *     [-Dbench.args="GROUPS SECONDS ACTORS IN_FLIGHT [LINGER_MS]", default "300 60 2 2 0"]</pre>
+ *     [-Dbench.args="GROUPS SECONDS ACTORS IN_FLIGHT", default "300 60 2 2"]</pre>
  */
 public final class PipelineBenchmark {
 
@@ -95,7 +92,6 @@ public final class PipelineBenchmark {
         int seconds = args.length > 1 ? Integer.parseInt(args[1]) : 60;
         int actors = args.length > 2 ? Integer.parseInt(args[2]) : 2;
         int inFlight = args.length > 3 ? Integer.parseInt(args[3]) : 2;
-        Duration linger = Duration.ofMillis(args.length > 4 ? Long.parseLong(args[4]) : 0);
         Path dir = Files.createTempDirectory("pipeline-bench");
         Path model = dir.resolve("model");
         TinyModels.write(model, TinyModelSpec.defaults(), TinyModels.defaultWords(), 7);
@@ -108,10 +104,10 @@ public final class PipelineBenchmark {
                 Policy policy = Policy.load(model)) {
             Properties kafka = new Properties();
             kafka.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
-            System.out.printf("machine: %d cpus; %d actors, %d groups in flight each, batch linger %d ms%n",
-                    Runtime.getRuntime().availableProcessors(), actors, inFlight, linger.toMillis());
+            System.out.printf("machine: %d cpus; %d actors, %d groups in flight each%n",
+                    Runtime.getRuntime().availableProcessors(), actors, inFlight);
             overhead(kafka, dir, client, policy, groups, actors, inFlight);
-            tinyModel(kafka, client, policy, seconds, actors, inFlight, linger);
+            tinyModel(kafka, client, policy, seconds, actors, inFlight);
         }
     }
 
@@ -271,7 +267,7 @@ public final class PipelineBenchmark {
     }
 
     private static void tinyModel(Properties kafka, EnvClient client, Policy policy, int seconds, int actors,
-            int inFlight, Duration linger) throws Exception {
+            int inFlight) throws Exception {
         TopicCatalog topics = topics(kafka, "tiny.");
         List<Actor> started = new ArrayList<>();
         List<SimpleMeterRegistry> registries = new ArrayList<>();
@@ -280,8 +276,7 @@ public final class PipelineBenchmark {
             registries.add(registry);
             started.add(Actor.start(policy, client, PlayerConfig.defaults("tiny-" + a, "compact").withSeed((long) a),
                     new ActorService.Settings("tiny-" + a, "tiny-actors", inFlight, Duration.ofSeconds(10)), topics, kafka,
-                    registry, "policy", Duration.ofSeconds(30), 8 * inFlight,
-                    new SharedBatcher.Settings(SharedBatcher.Settings.DEFAULT_MAX_SEQUENCES, linger)));
+                    registry, "policy", Duration.ofSeconds(30), 8 * inFlight));
         }
         sendTasks(kafka, topics, "tiny-", 100_000);
         LoraSpec spec = LoraSpec.defaults("tiny");
@@ -315,26 +310,12 @@ public final class PipelineBenchmark {
             }
         }
         long steps = registries.stream().mapToLong(r -> (long) r.get("rollout.actor.steps").counter().count()).sum();
-        long calls = 0;
-        double sequences = 0;
-        double requests = 0;
-        double model = 0;
-        for (SimpleMeterRegistry r : registries) {
-            calls += r.get("rollout.actor.generate.batch.sequences").summary().count();
-            sequences += r.get("rollout.actor.generate.batch.sequences").summary().totalAmount();
-            requests += r.get("rollout.actor.generate.batch.requests").summary().totalAmount();
-            model += r.get("rollout.actor.generate.batch.duration").timer().totalTime(TimeUnit.SECONDS);
-        }
         started.forEach(Actor::close);
         double workerTime = wall * actors * inFlight;
         System.out.printf("tiny model: %d steps in %.0f s (%.0f steps/s) by %d actors x %d groups in flight%n", steps,
                 wall, steps / wall, actors, inFlight);
-        System.out.printf("tiny model: player time generating (queueing for the shared batch included) %.1f%%, waiting (env-service, Kafka acks, prompts, "
+        System.out.printf("tiny model: player time generating %.1f%%, waiting (env-service, Kafka acks, prompts, "
                 + "next task) %.1f%%%n", 100 * generate / workerTime, 100 * (1 - generate / workerTime));
-        System.out.printf("tiny model: %d merged generation calls, %.1f group rounds and %.1f sequences per call "
-                + "on average, %.0f ms per call; generation thread busy %.1f%% of the time%n", calls,
-                requests / Math.max(1, calls), sequences / Math.max(1, calls), 1000 * model / Math.max(1, calls),
-                100 * model / (wall * actors));
         System.out.printf("tiny model: adapter swaps measured %d; latency p50 %.0f ms, p99 %.0f ms, max %.0f ms "
                 + "(target p99 <= 1000 ms)%n", swaps, p50, p99, max);
     }

@@ -21,9 +21,6 @@ import java.util.function.Function;
  * batch; the prompt is run once (prefill) and each further step feeds one token per
  * sequence, writing its keys and values into a preallocated cache. Rotary positions count
  * real tokens only, so a padded sequence gets exactly the logits it would get alone.
- * Several {@link GenerationRequest}s, each with its own sampling parameters and seeds, can
- * share one batch: a decode step costs about the same for one sequence as for a few, so
- * merging the requests of concurrent callers multiplies throughput.
  *
  * <p>Every array of a call lives in a sub-manager closed before the call returns.
  */
@@ -46,17 +43,7 @@ public final class Generator {
 
     /** Samples one completion per prompt, with a cache. */
     public List<Completion> generate(List<int[]> prompts, SamplingParams params, LinearAdapter adapter) {
-        return run(List.of(new GenerationRequest(prompts, params)), adapter, true).get(0);
-    }
-
-    /**
-     * Samples several requests in one batch: one completion per prompt of each request, in
-     * order. Each request keeps its own sampling parameters and seeds, so its completions are
-     * the ones it gets alone (up to float rounding in the logits): what it is batched with
-     * changes nothing but the time. The call lasts as long as its longest request.
-     */
-    public List<List<Completion>> generate(List<GenerationRequest> requests, LinearAdapter adapter) {
-        return run(requests, adapter, true);
+        return run(prompts, params, adapter, true);
     }
 
     /**
@@ -64,51 +51,35 @@ public final class Generator {
      * exists to check the cached path and to measure what the cache saves.
      */
     public List<Completion> generateWithoutCache(List<int[]> prompts, SamplingParams params, LinearAdapter adapter) {
-        return run(List.of(new GenerationRequest(prompts, params)), adapter, false).get(0);
+        return run(prompts, params, adapter, false);
     }
 
-    private List<List<Completion>> run(List<GenerationRequest> requests, LinearAdapter adapter, boolean cached) {
-        // One row per sequence: its prompt and its request's parameters and seed.
-        List<int[]> prompts = new ArrayList<>();
-        List<SamplingParams> params = new ArrayList<>();
-        List<Long> seeds = new ArrayList<>();
-        int maxNewTokens = 0;
-        for (GenerationRequest r : requests) {
-            SamplingParams p = r.params();
-            if (r.prompts().isEmpty()) {
-                continue;
-            }
-            if (!p.stopStrings().isEmpty() && decoder == null) {
-                throw new IllegalArgumentException("stop strings need a tokenizer, and this model has none");
-            }
-            for (int i = 0; i < r.prompts().size(); i++) {
-                int[] prompt = r.prompts().get(i);
-                if (prompt.length == 0) {
-                    throw new IllegalArgumentException("empty prompt");
-                }
-                model.checkTokens(prompt);
-                if (prompt.length + p.maxNewTokens() > model.config().maxPositions()) {
-                    throw new IllegalArgumentException("prompt of " + prompt.length + " tokens + " + p.maxNewTokens()
-                            + " new tokens exceeds the model's " + model.config().maxPositions() + " positions");
-                }
-                prompts.add(prompt);
-                params.add(p);
-                seeds.add(p.seed() + i);
-            }
-            maxNewTokens = Math.max(maxNewTokens, p.maxNewTokens());
+    private List<Completion> run(List<int[]> prompts, SamplingParams params, LinearAdapter adapter, boolean cached) {
+        if (prompts.isEmpty()) {
+            return List.of();
+        }
+        if (!params.stopStrings().isEmpty() && decoder == null) {
+            throw new IllegalArgumentException("stop strings need a tokenizer, and this model has none");
         }
         int batch = prompts.size();
-        if (batch == 0) {
-            return requests.stream().map(r -> List.<Completion>of()).toList();
+        int promptLen = 0;
+        for (int[] p : prompts) {
+            if (p.length == 0) {
+                throw new IllegalArgumentException("empty prompt");
+            }
+            model.checkTokens(p);
+            promptLen = Math.max(promptLen, p.length);
         }
-        int promptLen = prompts.stream().mapToInt(p -> p.length).max().orElseThrow();
-        int capacity = promptLen + maxNewTokens;
-        int lastPosition = model.config().maxPositions() - 1;
+        int capacity = promptLen + params.maxNewTokens();
+        if (capacity > model.config().maxPositions()) {
+            throw new IllegalArgumentException("prompt of " + promptLen + " tokens + " + params.maxNewTokens()
+                    + " new tokens exceeds the model's " + model.config().maxPositions() + " positions");
+        }
+        Set<Integer> stops = new LinkedHashSet<>(modelStopTokens);
+        stops.addAll(params.stopTokenIds());
         int vocab = model.config().vocabSize();
 
-        // Slot layout: [left padding | prompt | generated], the same for every step. A row whose
-        // request asks fewer new tokens than the longest ends before the last slots; positions
-        // past its end are clamped (their tokens are never read) so they stay inside the model's.
+        // Slot layout: [left padding | prompt | generated], the same for every step.
         long[] slots = new long[batch * capacity];
         long[] positions = new long[batch * capacity];
         float[] keyMask = new float[batch * capacity];
@@ -117,11 +88,11 @@ public final class Generator {
             for (int j = 0; j < capacity; j++) {
                 int i = b * capacity + j;
                 slots[i] = j < pad ? 0 : j < promptLen ? prompts.get(b)[j - pad] : 0;
-                positions[i] = Math.min(lastPosition, Math.max(0, j - pad));
+                positions[i] = Math.max(0, j - pad);
                 keyMask[i] = j < pad ? 0 : 1;
             }
         }
-        Sequences seqs = new Sequences(params, seeds);
+        Sequences seqs = new Sequences(batch, params);
         try (NDManager scope = model.manager().newSubManager()) {
             NDArray slotIds = scope.create(slots, new Shape(batch, capacity));
             NDArray slotPositions = scope.create(positions, new Shape(batch, capacity));
@@ -140,7 +111,7 @@ public final class Generator {
                     NDArray last = hidden.get(new NDIndex(":, -1:, :"));
                     logits = model.logits(last).toType(DataType.FLOAT32, false).toFloatArray();
                 }
-                int[] next = seqs.advance(logits, vocab);
+                int[] next = seqs.advance(logits, vocab, stops);
                 if (seqs.allDone() || to == capacity) {
                     break;
                 }
@@ -148,21 +119,12 @@ public final class Generator {
                 for (int b = 0; b < batch; b++) {
                     column[b] = next[b];
                 }
-                try (NDManager step = scope.newSubManager()) {
-                    slotIds.set(new NDIndex(":, {}", to), step.create(column));
-                }
+                slotIds.set(new NDIndex(":, {}", to), scope.create(column));
                 from = cached ? to : 0;
                 to++;
             }
         }
-        List<Completion> all = seqs.completions();
-        List<List<Completion>> out = new ArrayList<>(requests.size());
-        int at = 0;
-        for (GenerationRequest r : requests) {
-            out.add(List.copyOf(all.subList(at, at + r.prompts().size())));
-            at += r.prompts().size();
-        }
-        return out;
+        return seqs.completions();
     }
 
     private static NDArray attach(NDArray a, NDManager scope) {
@@ -172,17 +134,14 @@ public final class Generator {
 
     /** The per-sequence state of a batch: tokens so far, random streams, stop checks. */
     private final class Sequences {
-        private final List<SamplingParams> params;
-        private final List<Set<Integer>> stops = new ArrayList<>();
+        private final SamplingParams params;
         private final List<List<Integer>> tokens = new ArrayList<>();
         private final List<List<Float>> logProbs = new ArrayList<>();
         private final SplittableRandom[] randoms;
         private final Completion.FinishReason[] finish;
         private final String[] cutText;
 
-        /** Row b samples with {@code params.get(b)} from {@code SplittableRandom(seeds.get(b))}. */
-        Sequences(List<SamplingParams> params, List<Long> seeds) {
-            int batch = params.size();
+        Sequences(int batch, SamplingParams params) {
             this.params = params;
             this.randoms = new SplittableRandom[batch];
             this.finish = new Completion.FinishReason[batch];
@@ -190,46 +149,42 @@ public final class Generator {
             for (int b = 0; b < batch; b++) {
                 tokens.add(new ArrayList<>());
                 logProbs.add(new ArrayList<>());
-                randoms[b] = new SplittableRandom(seeds.get(b));
-                Set<Integer> s = new LinkedHashSet<>(modelStopTokens);
-                s.addAll(params.get(b).stopTokenIds());
-                stops.add(s);
+                randoms[b] = new SplittableRandom(params.seed() + b);
             }
         }
 
         /** Draws the next token of every unfinished sequence; finished ones get token 0. */
-        int[] advance(float[] logits, int vocab) {
+        int[] advance(float[] logits, int vocab, Set<Integer> stops) {
             int[] next = new int[randoms.length];
             for (int b = 0; b < randoms.length; b++) {
                 if (finish[b] != null) {
                     continue;
                 }
-                SamplingParams p = params.get(b);
-                TokenSampler.Draw d = TokenSampler.sample(logits, b * vocab, vocab, p.temperature(), p.topP(),
-                        randoms[b]);
+                TokenSampler.Draw d = TokenSampler.sample(logits, b * vocab, vocab, params.temperature(),
+                        params.topP(), randoms[b]);
                 next[b] = d.token();
                 tokens.get(b).add(d.token());
                 logProbs.get(b).add(d.logProb());
-                if (stops.get(b).contains(d.token())) {
+                if (stops.contains(d.token())) {
                     finish[b] = Completion.FinishReason.STOP_TOKEN;
-                } else if (!p.stopStrings().isEmpty()) {
+                } else if (!params.stopStrings().isEmpty()) {
                     String text = decoder.apply(toArray(tokens.get(b)));
-                    int cut = firstStop(text, p.stopStrings());
+                    int cut = firstStop(text);
                     if (cut >= 0) {
                         finish[b] = Completion.FinishReason.STOP_STRING;
                         cutText[b] = text.substring(0, cut);
                     }
                 }
-                if (finish[b] == null && tokens.get(b).size() == p.maxNewTokens()) {
+                if (finish[b] == null && tokens.get(b).size() == params.maxNewTokens()) {
                     finish[b] = Completion.FinishReason.LENGTH;
                 }
             }
             return next;
         }
 
-        private int firstStop(String text, List<String> stopStrings) {
+        private int firstStop(String text) {
             int cut = -1;
-            for (String s : stopStrings) {
+            for (String s : params.stopStrings()) {
                 int at = text.indexOf(s);
                 if (at >= 0 && (cut < 0 || at < cut)) {
                     cut = at;

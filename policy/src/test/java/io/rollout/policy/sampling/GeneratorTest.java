@@ -75,39 +75,6 @@ class GeneratorTest {
     }
 
     @Test
-    void shouldGiveEachMergedRequestWhatItGetsAlone() {
-        List<int[]> p = prompts();
-        Completion free = policy.generate(List.of(p.get(0)), sampling().withSeed(7), null).get(0);
-        List<GenerationRequest> requests = List.of(
-                new GenerationRequest(List.of(p.get(0), p.get(1)), sampling().withSeed(7)),
-                new GenerationRequest(List.of(p.get(2)), sampling().withSeed(1234).withMaxNewTokens(5)
-                        .withTemperature(0.6).withTopP(0.8)),
-                new GenerationRequest(List.of(), sampling()),
-                new GenerationRequest(List.of(p.get(1), p.get(2), p.get(0)), sampling().withSeed(-3).withMaxNewTokens(40)
-                        .withStopTokenIds(List.of(free.tokens()[3]))));
-        try (LoraAdapter adapter = trainedLookingAdapter()) {
-            List<List<Completion>> merged = policy.generate(requests, adapter);
-            assertThat(merged).hasSize(requests.size());
-            for (int r = 0; r < requests.size(); r++) {
-                GenerationRequest request = requests.get(r);
-                List<Completion> alone = policy.generate(request.prompts(), request.params(), adapter);
-                assertThat(merged.get(r)).hasSize(alone.size());
-                for (int i = 0; i < alone.size(); i++) {
-                    Completion m = merged.get(r).get(i);
-                    assertThat(m.tokens()).as("request %d sequence %d", r, i).containsExactly(alone.get(i).tokens());
-                    assertThat(m.finish()).isEqualTo(alone.get(i).finish());
-                    assertThat(m.text()).isEqualTo(alone.get(i).text());
-                    for (int t = 0; t < m.logProbs().length; t++) {
-                        assertThat(m.logProbs()[t]).isCloseTo(alone.get(i).logProbs()[t], within(1e-4f));
-                    }
-                }
-            }
-            assertThat(merged.get(1).get(0).tokens()).hasSize(5);
-            assertThat(merged.get(3).stream().map(Completion::finish)).contains(Completion.FinishReason.STOP_TOKEN);
-        }
-    }
-
-    @Test
     void shouldRecordTheLogProbTheTrainingForwardComputes() {
         double temperature = 0.7;
         SamplingParams params = sampling().withTemperature(temperature).withTopP(0.9);
