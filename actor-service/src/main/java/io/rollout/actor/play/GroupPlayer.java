@@ -31,7 +31,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
@@ -45,8 +44,9 @@ import org.slf4j.LoggerFactory;
  * {@code POST /v1/steps} call (per 256 episodes; see {@link RoundStepper} for items sent again
  * and for an env-service without that endpoint, which is then stepped one request per session,
  * concurrently on the given executor) and emits one {@link Step} per action, in episode order,
- * on the calling thread (so the sink need not be thread-safe). Sessions are closed at the end,
- * also when generation or the sink throws.
+ * on the calling thread (so the sink need not be thread-safe). The sessions are opened with one
+ * {@code POST /v1/sessions/batch} and closed at the end with one {@code POST /v1/sessions/close}
+ * (per 256; {@link GroupSessions}), also when generation or the sink throws or after an outage.
  *
  * <p>Outcomes of a step: {@code SUCCESS} when the environment reports a win, {@code FAILURE}
  * when it ends the episode otherwise, {@code TRUNCATED} (with done) when the task's
@@ -82,6 +82,7 @@ public final class GroupPlayer implements TaskPlayer {
     private final PlayerConfig config;
     private final Executor envCalls;
     private final RoundStepper stepper;
+    private final GroupSessions sessions;
     private final boolean raiseOutages;
 
     /**
@@ -89,8 +90,8 @@ public final class GroupPlayer implements TaskPlayer {
      * @param prompts prompt builder; its format also parses the responses
      * @param generator the batched sampling call, e.g. {@code policy::generate}
      * @param config sampling, seed and actor id
-     * @param envCalls runs the env-service calls of a round concurrently (session creation and
-     *                 closing, steps when they go one request per session)
+     * @param envCalls runs env-service calls concurrently: batches beyond the first 256 sessions, and
+     *                 every call when they go one request per session
      */
     public GroupPlayer(EnvClient env, PromptBuilder prompts, BatchGenerator generator, PlayerConfig config,
             Executor envCalls) {
@@ -101,10 +102,11 @@ public final class GroupPlayer implements TaskPlayer {
         this.config = Objects.requireNonNull(config, "config");
         this.envCalls = Objects.requireNonNull(envCalls, "envCalls");
         this.stepper = new RoundStepper(env, envCalls, false);
+        this.sessions = new GroupSessions(env, envCalls, false);
         this.raiseOutages = false;
     }
 
-    private GroupPlayer(GroupPlayer other, RoundStepper stepper, boolean raiseOutages) {
+    private GroupPlayer(GroupPlayer other, RoundStepper stepper, GroupSessions sessions, boolean raiseOutages) {
         this.env = other.env;
         this.prompts = other.prompts;
         this.format = other.format;
@@ -112,6 +114,7 @@ public final class GroupPlayer implements TaskPlayer {
         this.config = other.config;
         this.envCalls = other.envCalls;
         this.stepper = stepper;
+        this.sessions = sessions;
         this.raiseOutages = raiseOutages;
     }
 
@@ -120,16 +123,18 @@ public final class GroupPlayer implements TaskPlayer {
      * {@link EnvOutageException} instead of ending the episodes that met it.
      */
     public GroupPlayer raisingEnvOutages() {
-        return raiseOutages ? this : new GroupPlayer(this, stepper, true);
+        return raiseOutages ? this : new GroupPlayer(this, stepper, sessions, true);
     }
 
     /**
-     * This player, except that it steps each env session with its own request, as it does with an
-     * env-service that has no {@code POST /v1/steps}; the same steps, more requests.
+     * This player, except that it steps, opens and closes each env session with its own request, as
+     * it does with an env-service that has no {@code POST /v1/steps} and no batched session routes;
+     * the same steps, more requests.
      */
     public GroupPlayer singleStepping() {
-        return stepper.singleSteps() ? this : new GroupPlayer(this, new RoundStepper(env, envCalls, true),
-                raiseOutages);
+        return stepper.singleSteps() && sessions.singleCalls() ? this
+                : new GroupPlayer(this, new RoundStepper(env, envCalls, true), new GroupSessions(env, envCalls, true),
+                        raiseOutages);
     }
 
     /** Asks env-service for its environments: returns when it answers, throws when it does not. */
@@ -193,13 +198,7 @@ public final class GroupPlayer implements TaskPlayer {
             episodes.add(new Episode(e));
         }
         try {
-            List<CompletableFuture<Timed<SessionCreated>>> created = new ArrayList<>();
-            for (Episode ep : episodes) {
-                long seed = seeds[ep.index];
-                created.add(CompletableFuture.supplyAsync(
-                        () -> Timed.of(() -> env.createSession(envName, seed, envConfig)), envCalls));
-            }
-            List<Timed<SessionCreated>> answers = created.stream().map(CompletableFuture::join).toList();
+            List<Timed<SessionCreated>> answers = sessions.create(envName, seeds, envConfig);
             for (Episode ep : episodes) {
                 Timed<SessionCreated> c = answers.get(ep.index);
                 if (c.value() != null) {
@@ -334,19 +333,7 @@ public final class GroupPlayer implements TaskPlayer {
     }
 
     private void close(List<Episode> episodes) {
-        List<CompletableFuture<Void>> closing = new ArrayList<>();
-        for (Episode ep : episodes) {
-            if (ep.session != null) {
-                closing.add(CompletableFuture.runAsync(() -> {
-                    try {
-                        env.closeSession(ep.session);
-                    } catch (RuntimeException e) {
-                        LOG.warn("cannot close env session {}: {}", ep.session, e.getMessage());
-                    }
-                }, envCalls));
-            }
-        }
-        closing.forEach(CompletableFuture::join);
+        sessions.close(episodes.stream().map(ep -> ep.session).filter(Objects::nonNull).toList());
     }
 
     private static void logFailure(Task task, Episode ep, String call, RuntimeException e) {

@@ -73,15 +73,8 @@ final class RoundStepper {
             return single(items);
         }
         // The first chunk on this thread, any further ones (groups over MAX_STEPS) concurrently beside it.
-        List<CompletableFuture<List<Timed<StepResult>>>> later = new ArrayList<>();
-        for (int from = StepBatchRequest.MAX_STEPS; from < items.size(); from += StepBatchRequest.MAX_STEPS) {
-            List<StepBatchRequest.Item> chunk = items.subList(from,
-                    Math.min(items.size(), from + StepBatchRequest.MAX_STEPS));
-            later.add(CompletableFuture.supplyAsync(() -> batch(chunk), envCalls));
-        }
-        List<Timed<StepResult>> answers = new ArrayList<>(batch(items.subList(0,
-                Math.min(items.size(), StepBatchRequest.MAX_STEPS))));
-        later.forEach(chunk -> answers.addAll(chunk.join()));
+        List<Timed<StepResult>> answers = new ArrayList<>(GroupSessions.chunked(items,
+                StepBatchRequest.MAX_STEPS, envCalls, this::batch));
         // Items left without an answer met a service with no batch endpoint: step them one by one.
         int[] unsent = IntStream.range(0, answers.size()).filter(i -> answers.get(i) == null).toArray();
         if (unsent.length > 0) {

@@ -27,7 +27,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A loopback HTTP proxy in front of a real env-service that counts requests by route, keeps the
  * ids of the sessions it saw created, and can answer {@code POST /v1/steps} itself: as a service
  * without that route would (404 {@code not_found}), or with every item left unapplied
- * (503 {@code batch_answer_full}).
+ * (503 {@code batch_answer_full}); and the batched session routes as a service without them
+ * would (404 and 405, as an env-service before them answers).
  */
 final class EnvProxy implements AutoCloseable {
 
@@ -38,6 +39,7 @@ final class EnvProxy implements AutoCloseable {
 
     private final String target;
     private final StepsRoute steps;
+    private final boolean sessionBatches;
     private final HttpServer server;
     private final ExecutorService threads = Executors.newCachedThreadPool();
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
@@ -45,8 +47,14 @@ final class EnvProxy implements AutoCloseable {
     private final List<String> sessions = Collections.synchronizedList(new ArrayList<>());
 
     EnvProxy(String target, StepsRoute steps) throws IOException {
+        this(target, steps, true);
+    }
+
+    /** @param sessionBatches forward {@code POST /v1/sessions/batch} and {@code /close}, or answer them as a service without them */
+    EnvProxy(String target, StepsRoute steps, boolean sessionBatches) throws IOException {
         this.target = target;
         this.steps = steps;
+        this.sessionBatches = sessionBatches;
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         server.createContext("/", this::handle);
         server.setExecutor(threads);
@@ -57,7 +65,10 @@ final class EnvProxy implements AutoCloseable {
         return "http://127.0.0.1:" + server.getAddress().getPort();
     }
 
-    /** Requests seen on a route, e.g. {@code POST /v1/steps} or {@code POST /v1/sessions/{id}/step}. */
+    /**
+     * Requests seen on a route, e.g. {@code POST /v1/steps}, {@code POST /v1/sessions/{id}/step},
+     * {@code POST /v1/sessions/batch} or {@code DELETE /v1/sessions/{id}}.
+     */
     int requests(String route) {
         AtomicInteger n = requests.get(route);
         return n == null ? 0 : n.get();
@@ -73,8 +84,19 @@ final class EnvProxy implements AutoCloseable {
             String method = exchange.getRequestMethod();
             String path = exchange.getRequestURI().getPath();
             byte[] body = exchange.getRequestBody().readAllBytes();
-            String route = method + " " + path.replaceFirst("^/v1/sessions/[^/]+", "/v1/sessions/{id}");
+            String route = method + " " + path.replaceFirst("^/v1/sessions/(?!batch$|close$)[^/]+",
+                    "/v1/sessions/{id}");
             requests.computeIfAbsent(route, r -> new AtomicInteger()).incrementAndGet();
+            if (!sessionBatches && route.equals("POST /v1/sessions/batch")) {
+                answer(exchange, 404, "{\"error\":\"not_found\",\"message\":\"no route POST /v1/sessions/batch\"}"
+                        .getBytes(StandardCharsets.UTF_8));
+                return;
+            }
+            if (!sessionBatches && route.equals("POST /v1/sessions/close")) {
+                answer(exchange, 405, ("{\"error\":\"method_not_allowed\",\"message\":\"POST is not allowed on "
+                        + "/v1/sessions/close\"}").getBytes(StandardCharsets.UTF_8));
+                return;
+            }
             if (route.equals("POST /v1/steps") && steps == StepsRoute.MISSING) {
                 answer(exchange, 404, "{\"error\":\"not_found\",\"message\":\"no route POST /v1/steps\"}"
                         .getBytes(StandardCharsets.UTF_8));
@@ -93,6 +115,13 @@ final class EnvProxy implements AutoCloseable {
             HttpResponse<byte[]> response = http.send(forward.build(), HttpResponse.BodyHandlers.ofByteArray());
             if (route.equals("POST /v1/sessions") && response.statusCode() == 201) {
                 sessions.add(JSON.readTree(response.body()).get("session").asText());
+            }
+            if (route.equals("POST /v1/sessions/batch") && response.statusCode() == 200) {
+                for (JsonNode item : JSON.readTree(response.body()).get("results")) {
+                    if (item.path("status").asInt() == 201) {
+                        sessions.add(item.get("result").get("session").asText());
+                    }
+                }
             }
             answer(exchange, response.statusCode(), response.body());
         } catch (InterruptedException e) {

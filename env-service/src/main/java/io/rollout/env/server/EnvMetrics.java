@@ -12,7 +12,7 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * env-service's meters: sessions open, created and expired, steps, step latency,
- * batched step requests and their items, finished episodes and errors by kind. Tags are bounded: environment names come from
+ * batched step and session requests and their items, finished episodes and errors by kind. Tags are bounded: environment names come from
  * the registry, error kinds from a fixed set.
  */
 final class EnvMetrics implements MeterBinder {
@@ -61,6 +61,17 @@ final class EnvMetrics implements MeterBinder {
     void stepBatch(int items) {
         counter("env.step.batches", "Batched step requests (POST /v1/steps)").increment();
         counter("env.step.batch.items", "Steps requested in batched step requests, applied or not").increment(items);
+    }
+
+    /**
+     * A {@code POST /v1/sessions/batch} ({@code op} create) or {@code /close} ({@code op} close)
+     * request of {@code items} sessions; each created item is also counted by {@link #sessionCreated}.
+     */
+    void sessionBatch(String op, int items) {
+        counter("env.session.batches", "Batched session requests (POST /v1/sessions/batch and /close)", "op", op)
+                .increment();
+        counter("env.session.batch.items", "Sessions named in batched session requests, done or not", "op", op)
+                .increment(items);
     }
 
     void error(String kind) {

@@ -22,6 +22,7 @@ import io.rollout.env.api.ApiError;
 import io.rollout.env.api.ApiJson;
 import io.rollout.env.api.BearerToken;
 import io.rollout.env.api.CreateSessionRequest;
+import io.rollout.env.api.CreateSessionsRequest;
 import io.rollout.env.api.EnvInfo;
 import io.rollout.env.api.ResetRequest;
 import io.rollout.env.api.SessionCreated;
@@ -177,6 +178,8 @@ public final class EnvServer implements AutoCloseable {
             }
             config.routes.get("/v1/envs", handlers::listEnvs);
             config.routes.post("/v1/sessions", handlers::create);
+            config.routes.post("/v1/sessions/batch", handlers::createBatch);
+            config.routes.post("/v1/sessions/close", handlers::closeBatch);
             config.routes.post("/v1/sessions/{id}/step", handlers::step);
             config.routes.post("/v1/steps", handlers::stepBatch);
             config.routes.post("/v1/sessions/{id}/reset", handlers::reset);
@@ -231,13 +234,16 @@ public final class EnvServer implements AutoCloseable {
 
     /**
      * The route handlers; every error path goes through {@link #describe}, from {@link #failure} for
-     * a whole request and from {@link #stepBatch} for one item of a batch.
+     * a whole request and from {@link #stepBatch}, {@link #createBatch} and {@link #closeBatch} for one
+     * item of a batch.
      */
     private static final class Handlers {
         private static final byte[] BATCH_START = "{\"results\":[".getBytes(StandardCharsets.US_ASCII);
         private static final byte[] BATCH_END = "]}".getBytes(StandardCharsets.US_ASCII);
         private static final byte[] SESSION_FIELD = "{\"session\":".getBytes(StandardCharsets.US_ASCII);
-        private static final byte[] STATUS_200_RESULT = ",\"status\":200,\"result\":".getBytes(StandardCharsets.US_ASCII);
+        private static final byte[] STATUS_200_RESULT = "\"status\":200,\"result\":".getBytes(StandardCharsets.US_ASCII);
+        private static final byte[] STATUS_201_RESULT = "{\"status\":201,\"result\":".getBytes(StandardCharsets.US_ASCII);
+        private static final byte[] STATUS_204 = ",\"status\":204}".getBytes(StandardCharsets.US_ASCII);
 
         /** Oversized bodies up to this size are read and dropped before the 413 (see body()). */
         private static final long DRAIN_LIMIT_BYTES = 1 << 20;
@@ -286,22 +292,108 @@ public final class EnvServer implements AutoCloseable {
         }
 
         void create(Context ctx) throws IOException {
-            CreateSessionRequest request = read(ctx, CreateSessionRequest.class);
-            require(request.env() != null, "field 'env' is required");
-            require(request.seed() != null, "field 'seed' is required");
+            write(ctx, 201, createItem(read(ctx, CreateSessionRequest.class), ""));
+        }
+
+        /**
+         * Opens one session as {@code POST /v1/sessions} asks; returns the JSON of its answer.
+         *
+         * @param where names the batch item in a malformed-request message, or is empty
+         */
+        private byte[] createItem(CreateSessionRequest request, String where) {
+            require(request.env() != null, where + "field 'env' is required");
+            require(request.seed() != null, where + "field 'seed' is required");
             long seed = Seeds.check(request.seed());
             EnvConfig config = config(request.config());
             SessionManager.Created created = sessions.create(request.env(), seed, config);
             metrics.sessionCreated(request.env());
-            byte[] json;
             try {
-                json = observationAnswer(request.env(),
+                return observationAnswer(request.env(),
                         new SessionCreated(created.id(), request.env(), seed, created.observation()));
-            } catch (ObservationTooLargeException e) {
+            } catch (ObservationTooLargeException | IOException e) {
                 sessions.close(created.id()); // the client never learns the id, so nobody else would close it
-                throw e;
+                throw e instanceof IOException io ? new UncheckedIOException(io) : (RuntimeException) e;
             }
-            write(ctx, 201, json);
+        }
+
+        /**
+         * {@code POST /v1/sessions/batch}: opens each item's session as {@link #create} would, in the
+         * request's order, and answers each with its own status and result or error body; a failing
+         * item (an unknown env, a bad config, the session limit reached) does not stop the others.
+         * As in {@link #stepBatch}, once the answer might outgrow {@link #batchAnswerBytes} the
+         * remaining items are not created and are answered 503 {@code batch_answer_full}.
+         */
+        void createBatch(Context ctx) throws IOException {
+            List<JsonNode> items = batchItems(read(ctx, SessionsBody.class).sessions(), "sessions");
+            metrics.sessionBatch("create", items.size());
+            ByteArrayOutputStream answer = new ByteArrayOutputStream(512 * items.size());
+            answer.writeBytes(BATCH_START);
+            for (int i = 0; i < items.size(); i++) {
+                if (i > 0) {
+                    answer.write(',');
+                }
+                if (answer.size() + maxObservationBytes > batchAnswerBytes) {
+                    answer.write('{');
+                    itemError(answer, 503, "batch_answer_full", "not created: the answers before it filled this "
+                            + "batch's answer limit of " + batchAnswerBytes + " bytes; send it again");
+                    continue;
+                }
+                try {
+                    byte[] created = createItem(item(items.get(i), i, CreateSessionRequest.class), "item " + i + ": ");
+                    answer.writeBytes(STATUS_201_RESULT);
+                    answer.writeBytes(created);
+                    answer.write('}');
+                } catch (RuntimeException e) {
+                    ApiFailure failure = describe(e, ctx);
+                    answer.write('{');
+                    itemError(answer, failure.status(), failure.kind(), failure.message());
+                }
+            }
+            answer.writeBytes(BATCH_END);
+            write(ctx, 200, answer.toByteArray());
+        }
+
+        /**
+         * {@code POST /v1/sessions/close}: closes each listed session as {@link #close} would and
+         * answers each with 204 or the error that request would have had (404 {@code unknown_session}
+         * for one never issued or already closed, also by an earlier item).
+         */
+        void closeBatch(Context ctx) throws IOException {
+            List<JsonNode> items = batchItems(read(ctx, SessionsBody.class).sessions(), "sessions");
+            metrics.sessionBatch("close", items.size());
+            ByteArrayOutputStream answer = new ByteArrayOutputStream(64 * items.size());
+            answer.writeBytes(BATCH_START);
+            for (int i = 0; i < items.size(); i++) {
+                if (i > 0) {
+                    answer.write(',');
+                }
+                JsonNode node = items.get(i);
+                String session = node != null && node.isTextual() ? node.asText() : null;
+                answer.writeBytes(SESSION_FIELD);
+                answer.writeBytes(RESPONSES.writeValueAsBytes(session));
+                try {
+                    require(session != null, "item " + i + " is not a session id (a JSON string)");
+                    sessions.close(session);
+                    answer.writeBytes(STATUS_204);
+                } catch (RuntimeException e) {
+                    ApiFailure failure = describe(e, ctx);
+                    answer.write(',');
+                    itemError(answer, failure.status(), failure.kind(), failure.message());
+                }
+            }
+            answer.writeBytes(BATCH_END);
+            write(ctx, 200, answer.toByteArray());
+        }
+
+        /** The items of a batch body's list {@code field}, checked for presence and size as every batch route does. */
+        private static List<JsonNode> batchItems(List<JsonNode> items, String field) {
+            require(items != null, "field '" + field + "' is required");
+            require(!items.isEmpty(), "field '" + field + "' is empty; send 1 to " + StepBatchRequest.MAX_STEPS
+                    + " items");
+            if (items.size() > StepBatchRequest.MAX_STEPS) {
+                throw new BatchTooLargeException(items.size());
+            }
+            return items;
         }
 
         void step(Context ctx) throws IOException {
@@ -325,12 +417,7 @@ public final class EnvServer implements AutoCloseable {
          */
         void stepBatch(Context ctx) throws IOException {
             BatchBody request = read(ctx, BatchBody.class);
-            require(request.steps() != null, "field 'steps' is required");
-            require(!request.steps().isEmpty(), "field 'steps' is empty; send 1 to " + StepBatchRequest.MAX_STEPS
-                    + " items");
-            if (request.steps().size() > StepBatchRequest.MAX_STEPS) {
-                throw new BatchTooLargeException(request.steps().size());
-            }
+            batchItems(request.steps(), "steps");
             metrics.stepBatch(request.steps().size());
             ByteArrayOutputStream answer = new ByteArrayOutputStream(256 * request.steps().size());
             answer.writeBytes(BATCH_START);
@@ -343,13 +430,16 @@ public final class EnvServer implements AutoCloseable {
                 String session = node != null && node.path("session").isTextual() ? node.get("session").asText() : null;
                 answer.writeBytes(SESSION_FIELD);
                 answer.writeBytes(RESPONSES.writeValueAsBytes(session));
+                answer.write(',');
                 if (answer.size() + maxObservationBytes > batchAnswerBytes) {
                     itemError(answer, 503, "batch_answer_full", "not applied: the answers before it filled this "
                             + "batch's answer limit of " + batchAnswerBytes + " bytes; send the step again");
                     continue;
                 }
                 try {
-                    StepBatchRequest.Item item = item(node, i);
+                    StepBatchRequest.Item item = item(node, i, StepBatchRequest.Item.class);
+                    require(item.session() != null, "item " + i + ": field 'session' is required");
+                    require(item.action() != null, "item " + i + ": field 'action' is required");
                     Integer first = seen.putIfAbsent(item.session(), i);
                     if (first != null) {
                         itemError(answer, 400, "duplicate_session", "not applied: session " + item.session() + " already has "
@@ -369,17 +459,15 @@ public final class EnvServer implements AutoCloseable {
             write(ctx, 200, answer.toByteArray());
         }
 
-        /** Batch item {@code index}, checked as {@link #step} checks its body; MalformedRequestException if not. */
-        private static StepBatchRequest.Item item(JsonNode node, int index) {
-            StepBatchRequest.Item item;
+        /** Batch item {@code index} read as {@code type} (strictly, as a whole body is); MalformedRequestException if not. */
+        private static <T> T item(JsonNode node, int index, Class<T> type) {
+            T item;
             try {
-                item = node == null || !node.isObject() ? null : REQUESTS.treeToValue(node, StepBatchRequest.Item.class);
+                item = node == null || !node.isObject() ? null : REQUESTS.treeToValue(node, type);
             } catch (JsonProcessingException e) {
                 throw new MalformedRequestException("item " + index + ": malformed: " + e.getOriginalMessage());
             }
             require(item != null, "item " + index + " is not a JSON object");
-            require(item.session() != null, "item " + index + ": field 'session' is required");
-            require(item.action() != null, "item " + index + ": field 'action' is required");
             return item;
         }
 
@@ -400,7 +488,7 @@ public final class EnvServer implements AutoCloseable {
         private void itemError(ByteArrayOutputStream answer, int status, String kind, String message)
                 throws IOException {
             metrics.error(kind);
-            answer.writeBytes(("," + "\"status\":" + status + ",\"error\":").getBytes(StandardCharsets.US_ASCII));
+            answer.writeBytes(("\"status\":" + status + ",\"error\":").getBytes(StandardCharsets.US_ASCII));
             answer.writeBytes(RESPONSES.writeValueAsBytes(new ApiError(kind, message)));
             answer.write('}');
         }
@@ -590,14 +678,18 @@ public final class EnvServer implements AutoCloseable {
     private record BatchBody(List<JsonNode> steps) {
     }
 
+    /** The body of {@code POST /v1/sessions/batch} and {@code /close} as read, items kept as JSON likewise. */
+    private record SessionsBody(List<JsonNode> sessions) {
+    }
+
     /** How a failure is answered: the status and the {@link ApiError} body. */
     private record ApiFailure(int status, String kind, String message) {
     }
 
-    /** A batch with more items than {@link StepBatchRequest#MAX_STEPS}. */
+    /** A batch with more items than {@link StepBatchRequest#MAX_STEPS} (= {@link CreateSessionsRequest#MAX_SESSIONS}). */
     private static final class BatchTooLargeException extends RuntimeException {
         BatchTooLargeException(int items) {
-            super("the batch has " + items + " steps; at most " + StepBatchRequest.MAX_STEPS + " per request",
+            super("the batch has " + items + " items; at most " + StepBatchRequest.MAX_STEPS + " per request",
                     null, false, false);
         }
     }

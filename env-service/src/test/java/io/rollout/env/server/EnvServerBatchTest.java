@@ -10,7 +10,11 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.rollout.env.EnvInfrastructureException;
 import io.rollout.env.Observation;
 import io.rollout.env.StepResult;
+import io.rollout.env.api.CreateSessionRequest;
+import io.rollout.env.api.SessionCreated;
 import io.rollout.env.api.StepBatchRequest;
+import io.rollout.env.client.CloseOutcome;
+import io.rollout.env.client.CreateOutcome;
 import io.rollout.env.client.EnvClient;
 import io.rollout.env.client.EnvRequestException;
 import io.rollout.env.client.EnvSessionLostException;
@@ -36,7 +40,11 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** {@code POST /v1/steps} and {@link EnvClient#stepAll} on real servers on loopback ports. */
+/**
+ * {@code POST /v1/steps}, {@code POST /v1/sessions/batch} and {@code /close}, and the client's
+ * {@link EnvClient#stepAll}, {@link EnvClient#createSessions} and {@link EnvClient#closeSessions},
+ * on real servers on loopback ports.
+ */
 class EnvServerBatchTest {
 
     private static final Duration TTL = Duration.ofMinutes(5);
@@ -300,6 +308,198 @@ class EnvServerBatchTest {
                     .hasMessageContaining("exceeds this client's limit of 2048 bytes");
             assertThat(bounded.stepAll(List.of(new StepBatchRequest.Item(session, "big:10"))).get(0)
                     .resultOrThrow().observation().text()).hasSize(10);
+        }
+    }
+
+    @Test
+    void shouldCreateAndCloseSessionsInOneRequestAsTheSingleCallsDo() {
+        List<CreateSessionRequest> items = List.of(new CreateSessionRequest("sokoban", 1L, Map.of()),
+                new CreateSessionRequest("sokoban", 2L, Map.of("max_steps", 4)),
+                new CreateSessionRequest("household", 3L, Map.of()),
+                new CreateSessionRequest("sokoban", 1L, Map.of("dim_x", "7")));
+
+        List<CreateOutcome> created = client.createSessions(items);
+
+        assertThat(created).hasSize(4).allMatch(CreateOutcome::succeeded);
+        for (int i = 0; i < items.size(); i++) {
+            CreateSessionRequest item = items.get(i);
+            Map<String, String> config = new java.util.HashMap<>();
+            item.config().forEach((k, v) -> config.put(k, v.toString()));
+            SessionCreated single = client.createSession(item.env(), item.seed(), config);
+            SessionCreated batched = created.get(i).createdOrThrow();
+            assertThat(batched.observation()).as("item %d", i).isEqualTo(single.observation());
+            assertThat(batched.env()).isEqualTo(item.env());
+            assertThat(batched.seed()).isEqualTo(item.seed());
+            assertThat(batched.session()).isNotEqualTo(single.session());
+            assertThat(client.step(batched.session(), "up")).isEqualTo(client.step(single.session(), "up"));
+        }
+        assertThat(sessions.open()).isEqualTo(8);
+
+        List<String> ids = created.stream().map(c -> c.created().session()).toList();
+        List<CloseOutcome> closed = client.closeSessions(ids);
+
+        assertThat(closed).extracting(CloseOutcome::session).containsExactlyElementsOf(ids);
+        assertThat(closed).allMatch(CloseOutcome::succeeded);
+        assertThat(sessions.open()).isEqualTo(4);
+        assertThatThrownBy(() -> client.step(ids.get(0), "up")).isInstanceOf(EnvSessionLostException.class);
+        assertThat(client.closeSessions(ids)).as("already gone counts as closed, as closeSession has it")
+                .allMatch(CloseOutcome::succeeded);
+        assertThat(metrics.scrape()).contains("env_session_batches_total{op=\"create\"} 1.0")
+                .contains("env_session_batch_items_total{op=\"create\"} 4.0")
+                .contains("env_session_batches_total{op=\"close\"} 2.0")
+                .contains("env_session_batch_items_total{op=\"close\"} 8.0")
+                .contains("env_sessions_opened_total{env=\"sokoban\"} 6.0");
+        assertThatThrownBy(() -> client.createSessions(List.of())).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> client.closeSessions(Collections.nCopies(257, "a")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("1 to 256 items, got 257");
+    }
+
+    @Test
+    void shouldAnswerEachCreationAndClosingWithTheBodyTheSingleCallWouldGet() throws Exception {
+        String body = "{\"sessions\":[{\"env\":\"sokoban\",\"seed\":5},"
+                + "{\"env\":\"chess\",\"seed\":1},"
+                + "{\"env\":\"sokoban\",\"seed\":1,\"config\":{\"dim_x\":\"wide\"}},"
+                + "{\"env\":\"sokoban\",\"seed\":1,\"config\":{\"colour\":1}},"
+                + "{\"env\":\"sokoban\",\"seed\":-1},"
+                + "{\"env\":\"sokoban\",\"seed\":1,\"config\":{\"dim_x\":12,\"dim_y\":12,\"num_boxes\":4,"
+                + "\"max_steps\":200,\"search_depth\":300,\"player_walk\":10,\"min_solution\":200}},"
+                + "{\"env\":\"sokoban\"},"
+                + "7,"
+                + "{\"env\":\"sokoban\",\"seed\":1,\"extra\":1}]}";
+        HttpResponse<String> answer = post("/v1/sessions/batch", body);
+
+        assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
+        JsonNode results = JSON.readTree(answer.body()).get("results");
+        assertThat(results).hasSize(9);
+        assertThat(results.get(0).get("status").asInt()).isEqualTo(201);
+        assertThat(results.get(0).get("result").get("seed").asLong()).isEqualTo(5);
+        assertThat(results.get(0).has("error")).isFalse();
+        String[] singles = {null, "{\"env\":\"chess\",\"seed\":1}",
+                "{\"env\":\"sokoban\",\"seed\":1,\"config\":{\"dim_x\":\"wide\"}}",
+                "{\"env\":\"sokoban\",\"seed\":1,\"config\":{\"colour\":1}}",
+                "{\"env\":\"sokoban\",\"seed\":-1}",
+                "{\"env\":\"sokoban\",\"seed\":1,\"config\":{\"dim_x\":12,\"dim_y\":12,\"num_boxes\":4,"
+                + "\"max_steps\":200,\"search_depth\":300,\"player_walk\":10,\"min_solution\":200}}"};
+        for (int i = 1; i < singles.length; i++) {
+            HttpResponse<String> single = post("/v1/sessions", singles[i]);
+            assertThat(results.get(i).get("status").asInt()).as("item %d: %s", i, single.body())
+                    .isEqualTo(single.statusCode()).isBetween(400, 404);
+            assertThat(results.get(i).get("error")).isEqualTo(JSON.readTree(single.body()));
+            assertThat(results.get(i).has("result")).isFalse();
+        }
+        assertThat(results.get(1).get("error").get("error").asText()).isEqualTo("unknown_env");
+        assertThat(results.get(5).get("error").get("error").asText()).isEqualTo("config_too_expensive");
+        assertItem(results.get(6), 400, "malformed_request", "item 6: field 'seed' is required");
+        assertItem(results.get(7), 400, "malformed_request", "item 7 is not a JSON object");
+        assertItem(results.get(8), 400, "malformed_request", "extra");
+        assertThat(sessions.open()).as("only the first item opened one").isEqualTo(1);
+
+        String live = results.get(0).get("result").get("session").asText();
+        JsonNode closed = JSON.readTree(post("/v1/sessions/close",
+                "{\"sessions\":[\"" + live + "\",\"0123\",\"" + live + "\",5]}").body()).get("results");
+        assertThat(closed).hasSize(4);
+        assertThat(closed.get(0).get("session").asText()).isEqualTo(live);
+        assertThat(closed.get(0).get("status").asInt()).isEqualTo(204);
+        assertThat(closed.get(0).has("error")).isFalse();
+        HttpResponse<String> singleClose = raw.send(HttpRequest.newBuilder(URI.create(server.url() + "/v1/sessions/0123"))
+                .DELETE().build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(closed.get(1).get("status").asInt()).isEqualTo(singleClose.statusCode()).isEqualTo(404);
+        assertThat(closed.get(1).get("error")).isEqualTo(JSON.readTree(singleClose.body()));
+        assertItem(closed.get(2), 404, "unknown_session", live);
+        assertItem(closed.get(3), 400, "malformed_request", "item 3 is not a session id");
+        assertThat(sessions.open()).isZero();
+
+        List<CreateOutcome> outcomes = client.createSessions(List.of(new CreateSessionRequest("chess", 1L, Map.of()),
+                new CreateSessionRequest("sokoban", 1L, Map.of("dim_x", "wide"))));
+        assertThat(outcomes.get(0).failure()).isInstanceOfSatisfying(EnvRequestException.class, e -> {
+            assertThat(e.status()).isEqualTo(404);
+            assertThat(e.kind()).isEqualTo("unknown_env");
+        });
+        assertThatThrownBy(outcomes.get(1)::createdOrThrow).isSameAs(outcomes.get(1).failure())
+                .isInstanceOfSatisfying(EnvRequestException.class, e -> assertThat(e.kind()).isEqualTo("bad_config_value"));
+    }
+
+    @Test
+    void shouldCreateUpToTheSessionLimitAndRefuseTheItemsBeyondIt() throws Exception {
+        SessionManager three = new SessionManager(new EnvRegistry(List.of(new SokobanFactory())), 3, TTL, clock::get);
+        EnvClient limited = client(serve(new EnvServer.Options("127.0.0.1", 0, 65536, Duration.ofHours(1)), three,
+                metrics()));
+        limited.createSession("sokoban", 1, Map.of());
+
+        List<CreateOutcome> outcomes = limited.createSessions(IntStream.range(0, 4)
+                .mapToObj(i -> new CreateSessionRequest("sokoban", (long) i, Map.of())).toList());
+
+        assertThat(outcomes).extracting(CreateOutcome::succeeded).containsExactly(true, true, false, false);
+        assertThat(outcomes.get(3).failure()).isInstanceOfSatisfying(EnvRequestException.class, e -> {
+            assertThat(e.status()).isEqualTo(429);
+            assertThat(e.kind()).isEqualTo("too_many_sessions");
+        });
+        assertThat(limited.closeSessions(List.of(outcomes.get(0).created().session()))).allMatch(CloseOutcome::succeeded);
+        assertThat(limited.createSessions(List.of(new CreateSessionRequest("sokoban", 9L, Map.of()))).get(0)
+                .succeeded()).as("a closed one frees its place").isTrue();
+
+        String item = "{\"env\":\"sokoban\",\"seed\":1}";
+        assertError(post("/v1/sessions/batch", "{\"sessions\":[" + String.join(",", Collections.nCopies(257, item))
+                + "]}"), 400, "batch_too_large", "at most 256");
+        assertError(post("/v1/sessions/batch", "{\"sessions\":[]}"), 400, "malformed_request", "'sessions' is empty");
+        assertError(post("/v1/sessions/close", "{}"), 400, "malformed_request", "'sessions' is required");
+        assertError(post("/v1/sessions/close", "{\"sessions\":[\"a\"],\"x\":1}"), 400, "malformed_request", "x");
+        assertThat(sessions.open()).as("none of the refused batches was applied").isZero();
+    }
+
+    @Test
+    void shouldStopFillingACreateAnswerBeforeItsBoundAndLeaveTheRestUncreated() {
+        SessionManager small = sessions(new BigStartFactory());
+        EnvClient limited = client(serve(new EnvServer.Options("127.0.0.1", 0, 65536, Duration.ofHours(1))
+                .withMaxObservationBytes(4096), small, metrics()));
+
+        List<CreateOutcome> outcomes = limited.createSessions(IntStream.range(0, 6)
+                .mapToObj(i -> new CreateSessionRequest(BigStartFactory.NAME, (long) i, Map.of())).toList());
+
+        assertThat(outcomes).extracting(CreateOutcome::succeeded).containsExactly(true, true, true, false, false, false);
+        assertThat(outcomes.get(2).created().observation().text()).hasSize(1500);
+        assertThat(outcomes.get(3).failure()).isInstanceOfSatisfying(EnvUnavailableException.class,
+                e -> assertThat(e.kind()).isEqualTo("batch_answer_full"));
+        assertThat(small.open()).isEqualTo(3);
+    }
+
+    /** An environment whose first observation is 1,500 characters. */
+    private static final class BigStartFactory implements io.rollout.env.EnvironmentFactory {
+        static final String NAME = "big-start";
+
+        @Override
+        public String name() {
+            return NAME;
+        }
+
+        @Override
+        public String description() {
+            return "starts with a large observation";
+        }
+
+        @Override
+        public Map<String, String> configDefaults() {
+            return Map.of();
+        }
+
+        @Override
+        public io.rollout.env.Environment create() {
+            return new io.rollout.env.Environment() {
+                @Override
+                public String name() {
+                    return NAME;
+                }
+
+                @Override
+                public Observation reset(long seed, io.rollout.env.EnvConfig config) {
+                    return Observation.ofState("x".repeat(1500));
+                }
+
+                @Override
+                public StepResult step(String action) {
+                    return new StepResult(Observation.ofState("x"), 0, false, false, true);
+                }
+            };
         }
     }
 

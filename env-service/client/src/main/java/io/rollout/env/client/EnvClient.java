@@ -7,7 +7,11 @@ import io.rollout.env.StepResult;
 import io.rollout.env.api.ApiError;
 import io.rollout.env.api.ApiJson;
 import io.rollout.env.api.BearerToken;
+import io.rollout.env.api.CloseSessionsAnswer;
+import io.rollout.env.api.CloseSessionsRequest;
 import io.rollout.env.api.CreateSessionRequest;
+import io.rollout.env.api.CreateSessionsAnswer;
+import io.rollout.env.api.CreateSessionsRequest;
 import io.rollout.env.api.EnvInfo;
 import io.rollout.env.api.ResetRequest;
 import io.rollout.env.api.SessionCreated;
@@ -149,6 +153,91 @@ public final class EnvClient implements AutoCloseable {
             }
         }
         return outcomes;
+    }
+
+    /**
+     * Opens several sessions in one request ({@code POST /v1/sessions/batch}). The outcomes come
+     * in the order of {@code sessions}; each holds the new session or the exception
+     * {@link #createSession} would have thrown for that item (an item answered 503
+     * {@code batch_answer_full} was not created: an {@link EnvUnavailableException} of that kind).
+     * A failure of the request as a whole is thrown as by {@link #createSession}; then whether any
+     * session was opened is unknown. Not retried.
+     *
+     * @param sessions 1 to {@link CreateSessionsRequest#MAX_SESSIONS} items
+     * @throws IllegalArgumentException for no items or too many, before sending
+     */
+    public List<CreateOutcome> createSessions(List<CreateSessionRequest> sessions) {
+        checkBatchSize(sessions.size());
+        String path = "/v1/sessions/batch";
+        List<CreateSessionsAnswer.Item> answers = send("POST", path, new CreateSessionsRequest(List.copyOf(sessions)),
+                CreateSessionsAnswer.class).results();
+        checkAnswerCount(path, answers, sessions.size());
+        List<CreateOutcome> outcomes = new ArrayList<>(answers.size());
+        for (int i = 0; i < answers.size(); i++) {
+            CreateSessionsAnswer.Item answer = answers.get(i);
+            if (answer != null && answer.status() == 201 && answer.result() != null
+                    && answer.result().session() != null) {
+                outcomes.add(CreateOutcome.of(answer.result()));
+            } else if (answer != null && answer.status() >= 300 && answer.error() != null) {
+                outcomes.add(CreateOutcome.failed(failure(answer.status(), answer.error(),
+                        "env-service POST " + base + path + " item " + i)));
+            } else {
+                throw new EnvInfrastructureException("env-service POST " + base + path + " answered item " + i
+                        + (answer == null ? " with null" : " with status " + answer.status() + " and no "
+                        + (answer.status() == 201 ? "session" : "error")));
+            }
+        }
+        return outcomes;
+    }
+
+    /**
+     * Closes several sessions in one request ({@code POST /v1/sessions/close}). The outcomes come in
+     * the order of {@code sessions}; as with {@link #closeSession}, a session that is already gone
+     * counts as closed, and any other item failure is the exception {@link #closeSession} would have
+     * thrown. A failure of the request as a whole is thrown as by {@link #closeSession}. Not retried.
+     *
+     * @param sessions 1 to {@link CreateSessionsRequest#MAX_SESSIONS} session ids
+     * @throws IllegalArgumentException for no items or too many, before sending
+     */
+    public List<CloseOutcome> closeSessions(List<String> sessions) {
+        checkBatchSize(sessions.size());
+        String path = "/v1/sessions/close";
+        List<CloseSessionsAnswer.Item> answers = send("POST", path, new CloseSessionsRequest(List.copyOf(sessions)),
+                CloseSessionsAnswer.class).results();
+        checkAnswerCount(path, answers, sessions.size());
+        List<CloseOutcome> outcomes = new ArrayList<>(answers.size());
+        for (int i = 0; i < answers.size(); i++) {
+            CloseSessionsAnswer.Item answer = answers.get(i);
+            String session = sessions.get(i);
+            if (answer == null || !session.equals(answer.session())) {
+                throw new EnvInfrastructureException("env-service POST " + base + path + " answered item " + i
+                        + " for another session than " + session);
+            }
+            if (answer.status() == 204 || answer.status() == 404 || answer.status() == 410) {
+                outcomes.add(CloseOutcome.closed(session));
+            } else if (answer.status() >= 300 && answer.error() != null) {
+                outcomes.add(CloseOutcome.failed(session, failure(answer.status(), answer.error(),
+                        "env-service POST " + base + path + " for session " + session)));
+            } else {
+                throw new EnvInfrastructureException("env-service POST " + base + path + " answered item " + i
+                        + " with status " + answer.status() + " and no error");
+            }
+        }
+        return outcomes;
+    }
+
+    private static void checkBatchSize(int items) {
+        if (items < 1 || items > CreateSessionsRequest.MAX_SESSIONS) {
+            throw new IllegalArgumentException("a session batch takes 1 to " + CreateSessionsRequest.MAX_SESSIONS
+                    + " items, got " + items);
+        }
+    }
+
+    private void checkAnswerCount(String path, List<?> answers, int items) {
+        if (answers == null || answers.size() != items) {
+            throw new EnvInfrastructureException("env-service POST " + base + path + " answered "
+                    + (answers == null ? "no results" : answers.size() + " results") + " for " + items + " items");
+        }
     }
 
     /** Closes a session; closing one that is already gone is not an error. */
