@@ -29,7 +29,7 @@ import org.apache.kafka.common.GroupState;
  */
 public final class ScaleOutRun {
 
-    /** Task partitions of the catalog; every one must be owned before a change counts as settled. */
+    /** How long a change may take until the group is Stable with every task partition owned. */
     private static final Duration SETTLE_TIMEOUT = Duration.ofMinutes(3);
     private static final long WATCH_EVERY_MS = 100;
     /** After the group settles, steps are counted only after this much more, so JIT and caches warm up. */
