@@ -76,7 +76,9 @@ public class EngineCallsTest {
                 calls = counter.puts.get();
             }
             System.out.printf("arrays created by one decode step (%d layers): %d%n", model.config().numLayers(), calls);
-            assertThat(calls).isPositive();
+            // 134 before the rotary tables, model-owned scalars and the decode-step layout; a
+            // rise means something put native calls back on the per-step path.
+            assertThat(calls).isLessThanOrEqualTo(109);
         }
     }
 }
