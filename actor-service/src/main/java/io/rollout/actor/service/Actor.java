@@ -14,6 +14,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One actor, assembled: a weight follower started on the newest adapter version, a group
@@ -23,7 +25,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class Actor implements AutoCloseable {
 
+    private static final Logger LOG = LoggerFactory.getLogger(Actor.class);
     private static final Duration FOLLOWER_CLOSE = Duration.ofSeconds(3);
+    /** How long close waits for the decode batch's step in progress (a step takes milliseconds). */
+    private static final Duration BATCHER_STOP = Duration.ofSeconds(5);
 
     private final WeightFollower follower;
     private final ActorService service;
@@ -113,13 +118,21 @@ public final class Actor implements AutoCloseable {
 
     /**
      * Drains and stops the service (see {@link ActorService#close()}), fails the generation rounds
-     * still waiting for the batcher, then stops following weights, waiting at most
+     * still in the decode batch and waits for its step in progress, then stops following weights, waiting at most
      * {@link #FOLLOWER_CLOSE} for the follower (it may be loading a version).
      */
     @Override
     public void close() {
         service.close();
         batcher.close();
+        try {
+            // The batcher's step in progress may still read an adapter that the follower frees on close.
+            if (!batcher.awaitStopped(BATCHER_STOP)) {
+                LOG.warn("the decode batch did not stop within {}; closing the weight follower anyway", BATCHER_STOP);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         envCalls.shutdownNow();
         Thread closing = new Thread(follower::close, "weight-follower-close");
         closing.setDaemon(true);

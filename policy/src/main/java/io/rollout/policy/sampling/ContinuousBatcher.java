@@ -83,6 +83,8 @@ public final class ContinuousBatcher implements AutoCloseable {
     private final Listener listener;
     private final LongSupplier nanoClock;
     private final ReentrantLock lock = new ReentrantLock();
+    /** Held by the generation thread from admitting requests to the end of a step. */
+    private final ReentrantLock stepLock = new ReentrantLock();
     private final Condition queued = lock.newCondition();
     private final ArrayDeque<Request> queue = new ArrayDeque<>();
     /** Requests admitted and not yet answered; guarded by {@link #lock}. */
@@ -148,9 +150,11 @@ public final class ContinuousBatcher implements AutoCloseable {
             return result.get();
         } catch (InterruptedException e) {
             result.cancel(false);
+            awaitStepBoundary();
             Thread.currentThread().interrupt();
             throw new CancellationException("interrupted while waiting for generation");
         } catch (ExecutionException e) {
+            awaitStepBoundary();
             Throwable cause = e.getCause();
             if (cause instanceof RuntimeException re) {
                 throw re;
@@ -160,6 +164,17 @@ public final class ContinuousBatcher implements AutoCloseable {
             }
             throw new IllegalStateException("generation failed: " + cause, cause);
         }
+    }
+
+    /**
+     * Returns once the step in progress (if any) has ended. A caller whose request was cancelled
+     * or failed calls it before returning, so that the adapter it leased is no longer read by
+     * the batch when the caller releases it: later steps skip the request's rows, and run at
+     * all only for requests that still wait, which lease the same adapter.
+     */
+    private void awaitStepBoundary() {
+        stepLock.lock();
+        stepLock.unlock();
     }
 
     /** Fails the queued and running requests; the generation thread stops after its current step. */
@@ -198,16 +213,15 @@ public final class ContinuousBatcher implements AutoCloseable {
 
     private void loop() {
         try {
-            while (true) {
-                List<Request> admit = next();
-                if (admit == null) {
-                    break;
-                }
+            while (awaitWork()) {
+                stepLock.lock();
                 try {
-                    step(admit);
+                    step(admit());
                 } catch (RuntimeException e) {
                     LOG.warn("a generation step failed; failing the {} requests in the batch", running(), e);
                     failBatch(e);
+                } finally {
+                    stepLock.unlock();
                 }
             }
         } catch (Throwable e) {
@@ -218,19 +232,23 @@ public final class ContinuousBatcher implements AutoCloseable {
         }
     }
 
-    /**
-     * Waits for work and takes the requests that may join the batch now (maybe none); null
-     * once closed.
-     */
-    private List<Request> next() {
+    /** Waits until the batch has rows or requests are queued; false once closed. */
+    private boolean awaitWork() {
         lock.lock();
         try {
             while (rows.isEmpty() && queue.isEmpty() && !closed) {
                 queued.awaitUninterruptibly();
             }
-            if (closed) {
-                return null;
-            }
+            return !closed;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Takes the queued requests that may join the batch now (maybe none). */
+    private List<Request> admit() {
+        lock.lock();
+        try {
             List<Request> admit = new ArrayList<>();
             if (queue.isEmpty()) {
                 return admit;

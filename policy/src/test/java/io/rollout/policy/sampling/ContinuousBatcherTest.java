@@ -221,6 +221,43 @@ class ContinuousBatcherTest {
     }
 
     /**
+     * A caller that gives up (interrupted, or failed by close) returns only once the step in
+     * progress has ended, so the adapter it leased is not freed under a running step.
+     */
+    @Test
+    void shouldReturnAnInterruptedCallerOnlyAfterTheStepInProgress() throws Exception {
+        CountDownLatch inStep = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        ContinuousBatcher.Listener blocking = new ContinuousBatcher.Listener() {
+            @Override
+            public void decoded(int sequences, int rows, long nanos) {
+                inStep.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        };
+        try (ContinuousBatcher batcher = policy.newBatcher(ContinuousBatcher.Settings.defaults(), blocking, "test")) {
+            CountDownLatch returned = new CountDownLatch(1);
+            Thread caller = new Thread(() -> {
+                try {
+                    batcher.generate(List.of(new int[] {1, 2}), SamplingParams.defaults().withMaxNewTokens(50), null);
+                } catch (java.util.concurrent.CancellationException expected) {
+                    returned.countDown();
+                }
+            });
+            caller.start();
+            assertThat(inStep.await(30, TimeUnit.SECONDS)).isTrue();
+            caller.interrupt();
+            assertThat(returned.await(300, TimeUnit.MILLISECONDS)).as("returned during the step").isFalse();
+            release.countDown();
+            assertThat(returned.await(10, TimeUnit.SECONDS)).isTrue();
+        }
+    }
+
+    /**
      * Thousands of admissions, decode steps and compactions must not grow the live engine
      * arrays or the resident memory.
      */
