@@ -19,7 +19,8 @@ import java.util.function.Supplier;
  * published, groups in flight, the time spent generating and playing groups (their ratio is
  * the share of a group's time spent generating; the rest is waiting on env-service and Kafka),
  * the work of the actor's one decode batch ({@link ContinuousBatcher}: decode steps, how many
- * sequences each advanced, prefills of joining rounds) and the policy version in use.
+ * sequences each advanced, prefills of joining rounds, merges into the batch) and the policy
+ * version in use.
  */
 public final class ActorMetrics {
 
@@ -51,6 +52,7 @@ public final class ActorMetrics {
     private final Timer decodeStep;
     private final DistributionSummary decodeBatch;
     private final Timer prefill;
+    private final Timer join;
     private final Timer group;
     private final Counter oversized;
     private final Counter replayed;
@@ -82,7 +84,10 @@ public final class ActorMetrics {
                 .description("Sequences a decode step advanced: how full the actor's one decode batch is")
                 .baseUnit("sequences").register(registry);
         prefill = Timer.builder("rollout.actor.decode.prefill")
-                .description("Prompts of rounds joining the decode batch, run through the model in one pass")
+                .description("A round's prompts run through the model in one pass, on its group's thread, before "
+                        + "the round joins the decode batch").register(registry);
+        join = Timer.builder("rollout.actor.decode.join")
+                .description("Rounds merged into the decode batch between two steps (the batch's cache rebuilt)")
                 .register(registry);
         group = Timer.builder("rollout.actor.group.duration")
                 .description("Playing one task's group, from start to the last step's acknowledgement")
@@ -122,8 +127,13 @@ public final class ActorMetrics {
             }
 
             @Override
-            public void admitted(int requests, int sequences, long nanos) {
+            public void prefilled(int sequences, long nanos) {
                 prefill.record(nanos, TimeUnit.NANOSECONDS);
+            }
+
+            @Override
+            public void joined(int requests, int sequences, long nanos) {
+                join.record(nanos, TimeUnit.NANOSECONDS);
             }
         };
     }

@@ -27,9 +27,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Continuous batching: one decode batch that every caller's sequences join and leave. One
- * thread runs a loop of decode steps over all sequences in the batch; a request submitted
- * meanwhile is prefilled (its prompts in one forward pass) and merged into the batch between
- * two steps, and a sequence that ends stops costing a step once the batch is compacted. At
+ * thread runs a loop of decode steps over all sequences in the batch; a request is prefilled
+ * on its caller's thread (its prompts in one forward pass, so callers prefill in parallel)
+ * and merged into the batch between two steps, and a sequence that ends stops costing a step
+ * once the batch is compacted. At
  * model sizes where a decode step costs about the same for one sequence as for thirty-two,
  * callers that each decode a few sequences get the throughput of one big batch without
  * waiting for each other.
@@ -57,8 +58,11 @@ public final class ContinuousBatcher implements AutoCloseable {
         /** One decode step over {@code sequences} sampling sequences (of {@code rows} in the batch). */
         default void decoded(int sequences, int rows, long nanos) { }
 
-        /** {@code requests} joined the batch with {@code sequences} prompts, prefilled in {@code nanos}. */
-        default void admitted(int requests, int sequences, long nanos) { }
+        /** A request's {@code sequences} prompts were prefilled, on the caller's thread, in {@code nanos}. */
+        default void prefilled(int sequences, long nanos) { }
+
+        /** {@code requests} with {@code sequences} sequences were merged into the batch in {@code nanos}. */
+        default void joined(int requests, int sequences, long nanos) { }
     }
 
     /** @param maxSequences sequences decoded together at most, >= 1 (a larger request runs alone) */
@@ -115,9 +119,10 @@ public final class ContinuousBatcher implements AutoCloseable {
     }
 
     /**
-     * Queues one completion per prompt, sampled with {@code adapter} (null: the base model).
-     * Bad input (an empty prompt, a token outside the vocabulary, too many positions) is
-     * refused here, before it can reach the batch.
+     * Prefills the prompts on the calling thread, then queues them to join the batch: one
+     * completion per prompt, sampled with {@code adapter} (null: the base model), which the
+     * caller must keep open until the future completes. Bad input (an empty prompt, a token
+     * outside the vocabulary, too many positions) is refused here, before it can reach the batch.
      */
     public CompletableFuture<List<Completion>> submit(List<int[]> prompts, SamplingParams params,
             LinearAdapter adapter) {
@@ -125,10 +130,25 @@ public final class ContinuousBatcher implements AutoCloseable {
             return CompletableFuture.completedFuture(List.of());
         }
         generator.check(prompts, params);
-        Request r = new Request(List.copyOf(prompts), params, adapter, generator.stops(params));
         lock.lock();
         try {
             if (closed) {
+                throw new IllegalStateException(closedReason);
+            }
+        } finally {
+            lock.unlock();
+        }
+        Request r = new Request(List.copyOf(prompts), params, adapter, generator.stops(params));
+        prefill(r);
+        if (r.open == 0) { // every sequence ended on its first token
+            r.fresh.close();
+            answer(r);
+            return r.result;
+        }
+        lock.lock();
+        try {
+            if (closed) {
+                r.fresh.close();
                 throw new IllegalStateException(closedReason);
             }
             queue.addLast(r);
@@ -137,6 +157,57 @@ public final class ContinuousBatcher implements AutoCloseable {
             lock.unlock();
         }
         return r.result;
+    }
+
+    /**
+     * Runs the request's prompts through the model (left-padded into one pass, on the
+     * caller's thread, with the adapter the caller leased) into a cache of their own, and
+     * draws every sequence's first token.
+     */
+    private void prefill(Request r) {
+        long start = nanoClock.getAsLong();
+        int n = r.prompts.size();
+        int promptLen = 0;
+        for (int i = 0; i < n; i++) {
+            r.rows.add(new Row(r, new SequenceState(r.params, i, r.stops, generator.decoder()), r.prompts.get(i)));
+            promptLen = Math.max(promptLen, r.prompts.get(i).length);
+        }
+        long[] ids = new long[n * promptLen];
+        long[] positions = new long[n * promptLen];
+        float[] mask = new float[n * promptLen];
+        for (int b = 0; b < n; b++) {
+            int[] p = r.prompts.get(b);
+            int pad = promptLen - p.length;
+            for (int j = 0; j < promptLen; j++) {
+                int i = b * promptLen + j;
+                ids[i] = j < pad ? 0 : p[j - pad];
+                positions[i] = Math.max(0, j - pad);
+                mask[i] = j < pad ? 0 : 1;
+            }
+        }
+        KvCache fresh = model.newCache(model.manager(), n, promptLen);
+        try {
+            float[] logits;
+            try (NDManager scope = model.manager().newSubManager()) {
+                Shape shape = new Shape(n, promptLen);
+                NDArray hidden = model.hidden(scope.create(ids, shape), scope.create(positions, shape),
+                        scope.create(mask, shape), fresh, r.adapter);
+                logits = lastLogits(hidden);
+            }
+            int vocab = model.config().vocabSize();
+            for (int b = 0; b < n; b++) {
+                Row row = r.rows.get(b);
+                row.last = row.seq.advance(logits, b * vocab, vocab);
+                if (row.seq.done()) {
+                    r.open--;
+                }
+            }
+        } catch (RuntimeException e) {
+            fresh.close();
+            throw e;
+        }
+        r.fresh = fresh;
+        listener.prefilled(n, nanoClock.getAsLong() - start);
     }
 
     /**
@@ -199,6 +270,9 @@ public final class ContinuousBatcher implements AutoCloseable {
             closed = true;
             closedReason = reason;
             waiting = new ArrayList<>(queue);
+            for (Request r : queue) {
+                r.fresh.close(); // never merged: nothing else reads it
+            }
             waiting.addAll(running);
             queue.clear();
             queued.signalAll();
@@ -261,6 +335,7 @@ public final class ContinuousBatcher implements AutoCloseable {
                 Request r = it.next();
                 if (r.result.isDone()) { // cancelled while queued
                     it.remove();
+                    r.fresh.close();
                     continue;
                 }
                 if (r.adapter != adapter) {
@@ -295,7 +370,7 @@ public final class ContinuousBatcher implements AutoCloseable {
         if (!admit.isEmpty()) {
             join(admit);
         } else if (dead() * 2 >= rows.size() && !rows.isEmpty()) {
-            rebuild(null, List.of());
+            rebuild(List.of());
         }
         if (liveRows() > 0) {
             decode();
@@ -305,62 +380,36 @@ public final class ContinuousBatcher implements AutoCloseable {
         }
     }
 
-    /** Prefills the admitted prompts and merges their sequences into the batch. */
+    /** Merges the admitted requests' sequences (prefilled by their callers) into the batch. */
     private void join(List<Request> admit) {
         long start = nanoClock.getAsLong();
-        List<Row> joining = new ArrayList<>();
-        int promptLen = 0;
-        for (Request r : admit) {
-            for (int i = 0; i < r.prompts.size(); i++) {
-                int[] p = r.prompts.get(i);
-                joining.add(new Row(r, new SequenceState(r.params, i, r.stops, generator.decoder()), p));
-                promptLen = Math.max(promptLen, p.length);
-            }
-        }
-        int n = joining.size();
-        long[] ids = new long[n * promptLen];
-        long[] positions = new long[n * promptLen];
-        float[] mask = new float[n * promptLen];
-        for (int b = 0; b < n; b++) {
-            int[] p = joining.get(b).prompt;
-            int pad = promptLen - p.length;
-            for (int j = 0; j < promptLen; j++) {
-                int i = b * promptLen + j;
-                ids[i] = j < pad ? 0 : p[j - pad];
-                positions[i] = Math.max(0, j - pad);
-                mask[i] = j < pad ? 0 : 1;
-            }
-        }
-        KvCache fresh = model.newCache(model.manager(), n, promptLen);
+        int sequences = 0;
         try {
-            float[] logits;
-            try (NDManager scope = model.manager().newSubManager()) {
-                Shape shape = new Shape(n, promptLen);
-                NDArray hidden = model.hidden(scope.create(ids, shape), scope.create(positions, shape),
-                        scope.create(mask, shape), fresh, adapter);
-                logits = lastLogits(hidden);
+            rebuild(admit);
+            for (Request r : admit) {
+                sequences += r.rows.size();
             }
-            sample(joining, logits);
-            listener.admitted(admit.size(), n, nanoClock.getAsLong() - start);
-            rebuild(fresh, joining);
         } finally {
-            fresh.close();
+            for (Request r : admit) {
+                r.fresh.close();
+            }
         }
+        listener.joined(admit.size(), sequences, nanoClock.getAsLong() - start);
     }
 
     /**
      * Replaces the batch's cache by one holding its sampling rows followed by the sampling
-     * rows of {@code joining} (whose keys and values are in {@code fresh}), trimmed to the
-     * slots those rows use plus room for the tokens they may still draw.
+     * rows of each joining request (whose keys and values are in the request's own cache),
+     * trimmed to the slots those rows use plus room for the tokens they may still draw.
      */
-    private void rebuild(KvCache fresh, List<Row> joining) {
+    private void rebuild(List<Request> joining) {
         List<Row> kept = new ArrayList<>();
         List<KvCache.Part> parts = new ArrayList<>();
         int width = 0;
         int room = 0;
-        for (int round = 0; round < 2; round++) {
-            List<Row> from = round == 0 ? rows : joining;
-            KvCache source = round == 0 ? cache : fresh;
+        for (int source = -1; source < joining.size(); source++) {
+            List<Row> from = source < 0 ? rows : joining.get(source).rows;
+            KvCache cacheOf = source < 0 ? cache : joining.get(source).fresh;
             List<Integer> indices = new ArrayList<>();
             int partWidth = 0;
             for (int b = 0; b < from.size(); b++) {
@@ -373,7 +422,7 @@ public final class ContinuousBatcher implements AutoCloseable {
                 }
             }
             if (!indices.isEmpty()) {
-                parts.add(new KvCache.Part(source, indices.stream().mapToInt(Integer::intValue).toArray(), partWidth));
+                parts.add(new KvCache.Part(cacheOf, indices.stream().mapToInt(Integer::intValue).toArray(), partWidth));
                 width = Math.max(width, partWidth);
             }
         }
@@ -453,9 +502,9 @@ public final class ContinuousBatcher implements AutoCloseable {
     }
 
     private void answer(Request r) {
-        List<Completion> out = new ArrayList<>(r.seqs.size());
-        for (SequenceState s : r.seqs) {
-            out.add(s.completion());
+        List<Completion> out = new ArrayList<>(r.rows.size());
+        for (Row row : r.rows) {
+            out.add(row.seq.completion());
         }
         lock.lock();
         try {
@@ -510,10 +559,12 @@ public final class ContinuousBatcher implements AutoCloseable {
         final SamplingParams params;
         final LinearAdapter adapter;
         final Set<Integer> stops;
-        final List<SequenceState> seqs = new ArrayList<>();
+        final List<Row> rows = new ArrayList<>();
         final CompletableFuture<List<Completion>> result = new CompletableFuture<>();
         /** Sequences still sampling. */
         int open;
+        /** Keys and values of the prompts, from the caller's prefill; closed once merged or dropped. */
+        KvCache fresh;
 
         Request(List<int[]> prompts, SamplingParams params, LinearAdapter adapter, Set<Integer> stops) {
             this.prompts = prompts;
@@ -528,7 +579,6 @@ public final class ContinuousBatcher implements AutoCloseable {
     private static final class Row {
         final Request request;
         final SequenceState seq;
-        final int[] prompt;
         /** Slots of the cache holding this sequence's tokens (right-aligned at the cache's length). */
         int length;
         /** The token drawn last, fed at the next step. */
@@ -537,9 +587,7 @@ public final class ContinuousBatcher implements AutoCloseable {
         Row(Request request, SequenceState seq, int[] prompt) {
             this.request = request;
             this.seq = seq;
-            this.prompt = prompt;
             this.length = prompt.length;
-            request.seqs.add(seq);
         }
 
         /** Still drawing tokens for a caller that still waits. */
