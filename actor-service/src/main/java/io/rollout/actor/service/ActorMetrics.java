@@ -84,8 +84,8 @@ public final class ActorMetrics {
                 .description("Sequences a decode step advanced: how full the actor's one decode batch is")
                 .baseUnit("sequences").register(registry);
         prefill = Timer.builder("rollout.actor.decode.prefill")
-                .description("A round's prompts run through the model in one pass, on its group's thread, before "
-                        + "the round joins the decode batch").register(registry);
+                .description("Prompts of the rounds queued meanwhile run through the model in one pass (the batch's "
+                        + "prefill thread), before they join the decode batch").register(registry);
         join = Timer.builder("rollout.actor.decode.join")
                 .description("Rounds merged into the decode batch between two steps (the batch's cache rebuilt)")
                 .register(registry);

@@ -338,8 +338,8 @@ public final class PipelineBenchmark {
         System.out.printf("tiny model: player time generating %.1f%%, waiting (env-service, Kafka acks, prompts, "
                 + "next task) %.1f%%%n", 100 * generate / workerTime, 100 * (1 - generate / workerTime));
         System.out.printf("tiny model: %d decode steps, %.1f sequences per step on average, %.2f ms per step; "
-                + "%d joins, %.1f ms each; generation thread busy %.1f%% of the time; %d prefills on the players' "
-                + "threads, %.1f ms each%n", decodeSteps, sequences / Math.max(1, decodeSteps),
+                + "%d joins, %.1f ms each; generation thread busy %.1f%% of the time; %d prefills on the prefill "
+                + "thread, %.1f ms each%n", decodeSteps, sequences / Math.max(1, decodeSteps),
                 1000 * decoding / Math.max(1, decodeSteps), joins, 1000 * joining / Math.max(1, joins),
                 100 * (decoding + joining) / (wall * actors), prefills, 1000 * prefilling / Math.max(1, prefills));
         System.out.printf("tiny model: adapter swaps measured %d; latency p50 %.0f ms, p99 %.0f ms, max %.0f ms "

@@ -26,11 +26,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Continuous batching: one decode batch that every caller's sequences join and leave. One
- * thread runs a loop of decode steps over all sequences in the batch; a request is prefilled
- * on its caller's thread (its prompts in one forward pass, so callers prefill in parallel)
- * and merged into the batch between two steps, and a sequence that ends stops costing a step
- * once the batch is compacted. At
+ * Continuous batching: one decode batch that every caller's sequences join and leave. Two
+ * threads work as a pipeline: the prefill thread runs the prompts of every request queued
+ * meanwhile through the model in one forward pass, while the decode thread runs decode steps
+ * over all sequences in the batch and merges prefilled requests into it between two steps; a
+ * sequence that ends stops costing a step once the batch is compacted. At
  * model sizes where a decode step costs about the same for one sequence as for thirty-two,
  * callers that each decode a few sequences get the throughput of one big batch without
  * waiting for each other.
@@ -42,7 +42,8 @@ import org.slf4j.LoggerFactory;
  * another one waits until the batch has drained, and requests are admitted in arrival order,
  * so a swap never mixes versions within a request and no request starves. At most
  * {@code maxSequences} sequences decode at once (a bigger request runs alone). A failed step
- * fails every request in the batch; {@link #close()} fails the waiting and running ones.
+ * fails every request in the batch (a failed prefill, the requests in it); {@link #close()}
+ * fails the waiting and running ones.
  *
  * <p>Every array lives in sub-managers of the model's manager that are closed when the
  * batch they belong to is rebuilt, drained or failed.
@@ -58,7 +59,7 @@ public final class ContinuousBatcher implements AutoCloseable {
         /** One decode step over {@code sequences} sampling sequences (of {@code rows} in the batch). */
         default void decoded(int sequences, int rows, long nanos) { }
 
-        /** A request's {@code sequences} prompts were prefilled, on the caller's thread, in {@code nanos}. */
+        /** {@code sequences} prompts (of one or more requests) were prefilled in one pass in {@code nanos}. */
         default void prefilled(int sequences, long nanos) { }
 
         /** {@code requests} with {@code sequences} sequences were merged into the batch in {@code nanos}. */
@@ -87,13 +88,20 @@ public final class ContinuousBatcher implements AutoCloseable {
     private final Listener listener;
     private final LongSupplier nanoClock;
     private final ReentrantLock lock = new ReentrantLock();
-    /** Held by the generation thread from admitting requests to the end of a step. */
+    /** Held by the decode thread from admitting requests to the end of a step. */
     private final ReentrantLock stepLock = new ReentrantLock();
+    /** Held by the prefill thread during a prefill. */
+    private final ReentrantLock prefillLock = new ReentrantLock();
+    private final Condition submitted = lock.newCondition();
     private final Condition queued = lock.newCondition();
-    private final ArrayDeque<Request> queue = new ArrayDeque<>();
+    /** Requests waiting for their prefill; guarded by {@link #lock}. */
+    private final ArrayDeque<Request> toPrefill = new ArrayDeque<>();
+    /** Prefilled requests waiting to join the batch; guarded by {@link #lock}. */
+    private final ArrayDeque<Prefilled> queue = new ArrayDeque<>();
     /** Requests admitted and not yet answered; guarded by {@link #lock}. */
     private final Set<Request> running = new LinkedHashSet<>();
     private final Thread thread;
+    private final Thread prefillThread;
     private boolean closed;
     private String closedReason;
 
@@ -115,14 +123,17 @@ public final class ContinuousBatcher implements AutoCloseable {
         this.nanoClock = Objects.requireNonNull(nanoClock, "nanoClock");
         this.thread = new Thread(this::loop, threadName);
         thread.setDaemon(true);
+        this.prefillThread = new Thread(this::prefillLoop, threadName + "-prefill");
+        prefillThread.setDaemon(true);
         thread.start();
+        prefillThread.start();
     }
 
     /**
-     * Prefills the prompts on the calling thread, then queues them to join the batch: one
-     * completion per prompt, sampled with {@code adapter} (null: the base model), which the
-     * caller must keep open until the future completes. Bad input (an empty prompt, a token
-     * outside the vocabulary, too many positions) is refused here, before it can reach the batch.
+     * Queues one completion per prompt, sampled with {@code adapter} (null: the base model),
+     * which the caller must keep open until the future completes. Bad input (an empty prompt,
+     * a token outside the vocabulary, too many positions) is refused here, before it can reach
+     * the model.
      */
     public CompletableFuture<List<Completion>> submit(List<int[]> prompts, SamplingParams params,
             LinearAdapter adapter) {
@@ -130,84 +141,150 @@ public final class ContinuousBatcher implements AutoCloseable {
             return CompletableFuture.completedFuture(List.of());
         }
         generator.check(prompts, params);
-        lock.lock();
-        try {
-            if (closed) {
-                throw new IllegalStateException(closedReason);
-            }
-        } finally {
-            lock.unlock();
-        }
         Request r = new Request(List.copyOf(prompts), params, adapter, generator.stops(params));
-        prefill(r);
-        if (r.open == 0) { // every sequence ended on its first token
-            r.fresh.close();
-            answer(r);
-            return r.result;
-        }
         lock.lock();
         try {
             if (closed) {
-                r.fresh.close();
                 throw new IllegalStateException(closedReason);
             }
-            queue.addLast(r);
-            queued.signalAll();
+            toPrefill.addLast(r);
+            submitted.signalAll();
         } finally {
             lock.unlock();
         }
         return r.result;
     }
 
-    /**
-     * Runs the request's prompts through the model (left-padded into one pass, on the
-     * caller's thread, with the adapter the caller leased) into a cache of their own, and
-     * draws every sequence's first token.
-     */
-    private void prefill(Request r) {
-        long start = nanoClock.getAsLong();
-        int n = r.prompts.size();
-        int promptLen = 0;
-        for (int i = 0; i < n; i++) {
-            r.rows.add(new Row(r, new SequenceState(r.params, i, r.stops, generator.decoder()), r.prompts.get(i)));
-            promptLen = Math.max(promptLen, r.prompts.get(i).length);
+    private void prefillLoop() {
+        try {
+            List<Request> take;
+            while ((take = nextPrefill()) != null) {
+                prefillLock.lock();
+                try {
+                    prefill(take);
+                } catch (RuntimeException e) {
+                    LOG.warn("a prefill failed; failing its {} requests", take.size(), e);
+                    for (Request r : take) {
+                        r.result.completeExceptionally(e);
+                    }
+                } finally {
+                    prefillLock.unlock();
+                }
+            }
+        } catch (Throwable e) {
+            LOG.error("the generation batcher's prefill thread failed; failing every waiting request", e);
+            shutDown("the generation batcher's prefill thread failed: " + e);
         }
+    }
+
+    /**
+     * Waits for requests to prefill and takes those that go into one pass: in arrival order,
+     * with the first one's adapter, up to the bound of sequences (the first one always); null
+     * once closed.
+     */
+    private List<Request> nextPrefill() {
+        lock.lock();
+        try {
+            while (true) {
+                while (toPrefill.isEmpty() && !closed) {
+                    submitted.awaitUninterruptibly();
+                }
+                if (closed) {
+                    return null;
+                }
+                List<Request> take = new ArrayList<>();
+                int sequences = 0;
+                for (Iterator<Request> it = toPrefill.iterator(); it.hasNext(); ) {
+                    Request r = it.next();
+                    if (r.result.isDone()) { // cancelled while queued
+                        it.remove();
+                        continue;
+                    }
+                    if (!take.isEmpty() && (r.adapter != take.get(0).adapter
+                            || sequences + r.prompts.size() > settings.maxSequences())) {
+                        break;
+                    }
+                    it.remove();
+                    take.add(r);
+                    sequences += r.prompts.size();
+                }
+                if (!take.isEmpty()) {
+                    return take;
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Runs the requests' prompts through the model (left-padded into one pass, with their
+     * adapter) into a cache of their own, draws every sequence's first token, answers the
+     * requests that ended there and queues the rest to join the batch.
+     */
+    private void prefill(List<Request> take) {
+        long start = nanoClock.getAsLong();
+        List<Row> joining = new ArrayList<>();
+        int promptLen = 0;
+        for (Request r : take) {
+            for (int i = 0; i < r.prompts.size(); i++) {
+                Row row = new Row(r, new SequenceState(r.params, i, r.stops, generator.decoder()), r.prompts.get(i));
+                r.rows.add(row);
+                joining.add(row);
+                promptLen = Math.max(promptLen, row.length);
+            }
+        }
+        int n = joining.size();
         long[] ids = new long[n * promptLen];
         long[] positions = new long[n * promptLen];
         float[] mask = new float[n * promptLen];
-        for (int b = 0; b < n; b++) {
-            int[] p = r.prompts.get(b);
-            int pad = promptLen - p.length;
-            for (int j = 0; j < promptLen; j++) {
-                int i = b * promptLen + j;
-                ids[i] = j < pad ? 0 : p[j - pad];
-                positions[i] = Math.max(0, j - pad);
-                mask[i] = j < pad ? 0 : 1;
+        int b = 0;
+        for (Request r : take) {
+            for (int[] p : r.prompts) {
+                int pad = promptLen - p.length;
+                for (int j = 0; j < promptLen; j++) {
+                    int i = b * promptLen + j;
+                    ids[i] = j < pad ? 0 : p[j - pad];
+                    positions[i] = Math.max(0, j - pad);
+                    mask[i] = j < pad ? 0 : 1;
+                }
+                b++;
             }
         }
         KvCache fresh = model.newCache(model.manager(), n, promptLen);
+        Prefilled done = new Prefilled(take, joining, fresh, take.get(0).adapter);
         try {
             float[] logits;
             try (NDManager scope = model.manager().newSubManager()) {
                 Shape shape = new Shape(n, promptLen);
                 NDArray hidden = model.hidden(scope.create(ids, shape), scope.create(positions, shape),
-                        scope.create(mask, shape), fresh, r.adapter);
+                        scope.create(mask, shape), fresh, done.adapter);
                 logits = lastLogits(hidden);
             }
-            int vocab = model.config().vocabSize();
-            for (int b = 0; b < n; b++) {
-                Row row = r.rows.get(b);
-                row.last = row.seq.advance(logits, b * vocab, vocab);
-                if (row.seq.done()) {
-                    r.open--;
-                }
-            }
+            sample(joining, logits);
+            listener.prefilled(n, nanoClock.getAsLong() - start);
         } catch (RuntimeException e) {
             fresh.close();
             throw e;
         }
-        r.fresh = fresh;
-        listener.prefilled(n, nanoClock.getAsLong() - start);
+        String closedMeanwhile;
+        lock.lock();
+        try {
+            closedMeanwhile = closed ? closedReason : null;
+            if (closedMeanwhile == null && done.sampling() > 0) {
+                queue.addLast(done);
+                queued.signalAll();
+                return;
+            }
+        } finally {
+            lock.unlock();
+        }
+        fresh.close(); // every sequence ended on its first token, or the batcher closed meanwhile
+        if (closedMeanwhile != null) {
+            for (Request r : take) {
+                r.result.completeExceptionally(new IllegalStateException(closedMeanwhile));
+            }
+        }
     }
 
     /**
@@ -244,6 +321,8 @@ public final class ContinuousBatcher implements AutoCloseable {
      * all only for requests that still wait, which lease the same adapter.
      */
     private void awaitStepBoundary() {
+        prefillLock.lock();
+        prefillLock.unlock();
         stepLock.lock();
         stepLock.unlock();
     }
@@ -256,8 +335,10 @@ public final class ContinuousBatcher implements AutoCloseable {
 
     /** Waits up to {@code timeout} for the generation thread to end; true if it ended. */
     public boolean awaitStopped(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
         thread.join(Math.max(1, timeout.toMillis()));
-        return !thread.isAlive();
+        prefillThread.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
+        return !thread.isAlive() && !prefillThread.isAlive();
     }
 
     private void shutDown(String reason) {
@@ -269,12 +350,15 @@ public final class ContinuousBatcher implements AutoCloseable {
             }
             closed = true;
             closedReason = reason;
-            waiting = new ArrayList<>(queue);
-            for (Request r : queue) {
-                r.fresh.close(); // never merged: nothing else reads it
+            waiting = new ArrayList<>(toPrefill);
+            for (Prefilled p : queue) {
+                waiting.addAll(p.requests);
+                p.cache.close(); // never merged: nothing else reads it
             }
             waiting.addAll(running);
+            toPrefill.clear();
             queue.clear();
+            submitted.signalAll();
             queued.signalAll();
         } finally {
             lock.unlock();
@@ -319,36 +403,35 @@ public final class ContinuousBatcher implements AutoCloseable {
         }
     }
 
-    /** Takes the queued requests that may join the batch now (maybe none). */
-    private List<Request> admit() {
+    /** Takes the prefilled requests that may join the batch now (maybe none). */
+    private List<Prefilled> admit() {
         lock.lock();
         try {
-            List<Request> admit = new ArrayList<>();
-            if (queue.isEmpty()) {
-                return admit;
-            }
-            if (rows.isEmpty()) {
-                adapter = queue.peekFirst().adapter;
-            }
-            int live = liveRows();
-            for (Iterator<Request> it = queue.iterator(); it.hasNext(); ) {
-                Request r = it.next();
-                if (r.result.isDone()) { // cancelled while queued
+            List<Prefilled> admit = new ArrayList<>();
+            for (Iterator<Prefilled> it = queue.iterator(); it.hasNext(); ) {
+                Prefilled p = it.next();
+                int n = p.sampling();
+                if (n == 0) { // every caller gave up while it waited
                     it.remove();
-                    r.fresh.close();
+                    p.cache.close();
                     continue;
                 }
-                if (r.adapter != adapter) {
+                if (rows.isEmpty() && admit.isEmpty()) {
+                    adapter = p.adapter;
+                }
+                if (p.adapter != adapter) {
                     break; // the batch drains first; nothing behind it overtakes it
                 }
-                int n = r.prompts.size();
+                int live = liveRows();
+                for (Prefilled a : admit) {
+                    live += a.sampling();
+                }
                 if (live > 0 && live + n > settings.maxSequences()) {
                     break;
                 }
                 it.remove();
-                admit.add(r);
-                running.add(r);
-                live += n;
+                admit.add(p);
+                running.addAll(p.requests);
             }
             return admit;
         } finally {
@@ -366,7 +449,7 @@ public final class ContinuousBatcher implements AutoCloseable {
     }
 
     /** Admits {@code admit}, compacts when most rows have ended, and runs one decode step. */
-    private void step(List<Request> admit) {
+    private void step(List<Prefilled> admit) {
         if (!admit.isEmpty()) {
             join(admit);
         } else if (dead() * 2 >= rows.size() && !rows.isEmpty()) {
@@ -380,36 +463,38 @@ public final class ContinuousBatcher implements AutoCloseable {
         }
     }
 
-    /** Merges the admitted requests' sequences (prefilled by their callers) into the batch. */
-    private void join(List<Request> admit) {
+    /** Merges the admitted prefilled requests' sequences into the batch. */
+    private void join(List<Prefilled> admit) {
         long start = nanoClock.getAsLong();
+        int requests = 0;
         int sequences = 0;
         try {
-            rebuild(admit);
-            for (Request r : admit) {
-                sequences += r.rows.size();
+            for (Prefilled p : admit) {
+                requests += p.requests.size();
+                sequences += p.sampling();
             }
+            rebuild(admit);
         } finally {
-            for (Request r : admit) {
-                r.fresh.close();
+            for (Prefilled p : admit) {
+                p.cache.close();
             }
         }
-        listener.joined(admit.size(), sequences, nanoClock.getAsLong() - start);
+        listener.joined(requests, sequences, nanoClock.getAsLong() - start);
     }
 
     /**
      * Replaces the batch's cache by one holding its sampling rows followed by the sampling
-     * rows of each joining request (whose keys and values are in the request's own cache),
+     * rows of each joining prefill (whose keys and values are in the prefill's own cache),
      * trimmed to the slots those rows use plus room for the tokens they may still draw.
      */
-    private void rebuild(List<Request> joining) {
+    private void rebuild(List<Prefilled> joining) {
         List<Row> kept = new ArrayList<>();
         List<KvCache.Part> parts = new ArrayList<>();
         int width = 0;
         int room = 0;
         for (int source = -1; source < joining.size(); source++) {
             List<Row> from = source < 0 ? rows : joining.get(source).rows;
-            KvCache cacheOf = source < 0 ? cache : joining.get(source).fresh;
+            KvCache cacheOf = source < 0 ? cache : joining.get(source).cache;
             List<Integer> indices = new ArrayList<>();
             int partWidth = 0;
             for (int b = 0; b < from.size(); b++) {
@@ -563,8 +648,6 @@ public final class ContinuousBatcher implements AutoCloseable {
         final CompletableFuture<List<Completion>> result = new CompletableFuture<>();
         /** Sequences still sampling. */
         int open;
-        /** Keys and values of the prompts, from the caller's prefill; closed once merged or dropped. */
-        KvCache fresh;
 
         Request(List<int[]> prompts, SamplingParams params, LinearAdapter adapter, Set<Integer> stops) {
             this.prompts = prompts;
@@ -572,6 +655,34 @@ public final class ContinuousBatcher implements AutoCloseable {
             this.adapter = adapter;
             this.stops = stops;
             this.open = prompts.size();
+        }
+    }
+
+    /**
+     * Requests prefilled in one pass, waiting to join the batch: their rows in order (row i is
+     * row i of {@code cache}), the keys and values of their prompts, and their adapter.
+     */
+    private static final class Prefilled {
+        final List<Request> requests;
+        final List<Row> rows;
+        final KvCache cache;
+        final LinearAdapter adapter;
+
+        Prefilled(List<Request> requests, List<Row> rows, KvCache cache, LinearAdapter adapter) {
+            this.requests = requests;
+            this.rows = rows;
+            this.cache = cache;
+            this.adapter = adapter;
+        }
+
+        int sampling() {
+            int n = 0;
+            for (Row r : rows) {
+                if (r.sampling()) {
+                    n++;
+                }
+            }
+            return n;
         }
     }
 
