@@ -19,8 +19,7 @@ import java.util.function.Supplier;
  * published, groups in flight, the time spent generating and playing groups (their ratio is
  * the share of a group's time spent generating; the rest is waiting on env-service and Kafka),
  * the work of the actor's one decode batch ({@link ContinuousBatcher}: decode steps, how many
- * sequences each advanced, prefills of joining rounds, merges into the batch) and the policy
- * version in use.
+ * sequences each advanced, prefills of joining rounds) and the policy version in use.
  */
 public final class ActorMetrics {
 
@@ -52,7 +51,6 @@ public final class ActorMetrics {
     private final Timer decodeStep;
     private final DistributionSummary decodeBatch;
     private final Timer prefill;
-    private final Timer join;
     private final Timer group;
     private final Counter oversized;
     private final Counter replayed;
@@ -84,10 +82,7 @@ public final class ActorMetrics {
                 .description("Sequences a decode step advanced: how full the actor's one decode batch is")
                 .baseUnit("sequences").register(registry);
         prefill = Timer.builder("rollout.actor.decode.prefill")
-                .description("Prompts of the rounds queued meanwhile run through the model in one pass (the batch's "
-                        + "prefill thread), before they join the decode batch").register(registry);
-        join = Timer.builder("rollout.actor.decode.join")
-                .description("Rounds merged into the decode batch between two steps (the batch's cache rebuilt)")
+                .description("Prompts of rounds joining the decode batch, run through the model in one pass")
                 .register(registry);
         group = Timer.builder("rollout.actor.group.duration")
                 .description("Playing one task's group, from start to the last step's acknowledgement")
@@ -127,13 +122,8 @@ public final class ActorMetrics {
             }
 
             @Override
-            public void prefilled(int sequences, long nanos) {
+            public void admitted(int requests, int sequences, long nanos) {
                 prefill.record(nanos, TimeUnit.NANOSECONDS);
-            }
-
-            @Override
-            public void joined(int requests, int sequences, long nanos) {
-                join.record(nanos, TimeUnit.NANOSECONDS);
             }
         };
     }

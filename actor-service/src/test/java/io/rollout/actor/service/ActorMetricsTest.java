@@ -16,13 +16,11 @@ class ActorMetricsTest {
         ContinuousBatcher.Listener listener = metrics.batchListener();
         listener.decoded(24, 30, TimeUnit.MILLISECONDS.toNanos(4));
         listener.decoded(8, 8, TimeUnit.MILLISECONDS.toNanos(2));
-        listener.prefilled(8, TimeUnit.MILLISECONDS.toNanos(9));
-        listener.joined(2, 16, TimeUnit.MILLISECONDS.toNanos(3));
+        listener.admitted(2, 16, TimeUnit.MILLISECONDS.toNanos(9));
         assertThat(registry.get("rollout.actor.decode.step").timer().totalTime(TimeUnit.MILLISECONDS)).isEqualTo(6);
         assertThat(registry.get("rollout.actor.decode.batch").summary().max()).isEqualTo(24);
         assertThat(registry.get("rollout.actor.decode.batch").summary().totalAmount()).isEqualTo(32);
         assertThat(registry.get("rollout.actor.decode.batch").summary().getId().getBaseUnit()).isEqualTo("sequences");
         assertThat(registry.get("rollout.actor.decode.prefill").timer().count()).isEqualTo(1);
-        assertThat(registry.get("rollout.actor.decode.join").timer().totalTime(TimeUnit.MILLISECONDS)).isEqualTo(3);
     }
 }

@@ -320,16 +320,12 @@ public final class PipelineBenchmark {
         double decoding = 0;
         long prefills = 0;
         double prefilling = 0;
-        long joins = 0;
-        double joining = 0;
         for (SimpleMeterRegistry r : registries) {
             decodeSteps += r.get("rollout.actor.decode.batch").summary().count();
             sequences += r.get("rollout.actor.decode.batch").summary().totalAmount();
             decoding += r.get("rollout.actor.decode.step").timer().totalTime(TimeUnit.SECONDS);
             prefills += r.get("rollout.actor.decode.prefill").timer().count();
             prefilling += r.get("rollout.actor.decode.prefill").timer().totalTime(TimeUnit.SECONDS);
-            joins += r.get("rollout.actor.decode.join").timer().count();
-            joining += r.get("rollout.actor.decode.join").timer().totalTime(TimeUnit.SECONDS);
         }
         started.forEach(Actor::close);
         double workerTime = wall * actors * inFlight;
@@ -338,10 +334,9 @@ public final class PipelineBenchmark {
         System.out.printf("tiny model: player time generating %.1f%%, waiting (env-service, Kafka acks, prompts, "
                 + "next task) %.1f%%%n", 100 * generate / workerTime, 100 * (1 - generate / workerTime));
         System.out.printf("tiny model: %d decode steps, %.1f sequences per step on average, %.2f ms per step; "
-                + "%d joins, %.1f ms each; generation thread busy %.1f%% of the time; %d prefills on the prefill "
-                + "thread, %.1f ms each%n", decodeSteps, sequences / Math.max(1, decodeSteps),
-                1000 * decoding / Math.max(1, decodeSteps), joins, 1000 * joining / Math.max(1, joins),
-                100 * (decoding + joining) / (wall * actors), prefills, 1000 * prefilling / Math.max(1, prefills));
+                + "%d prefills, %.1f ms each; generation thread busy %.1f%% of the time%n", decodeSteps,
+                sequences / Math.max(1, decodeSteps), 1000 * decoding / Math.max(1, decodeSteps), prefills,
+                1000 * prefilling / Math.max(1, prefills), 100 * (decoding + prefilling) / (wall * actors));
         System.out.printf("tiny model: adapter swaps measured %d; latency p50 %.0f ms, p99 %.0f ms, max %.0f ms "
                 + "(target p99 <= 1000 ms)%n", swaps, p50, p99, max);
     }

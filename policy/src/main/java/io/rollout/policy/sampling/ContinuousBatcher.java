@@ -26,11 +26,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Continuous batching: one decode batch that every caller's sequences join and leave. Two
- * threads work as a pipeline: the prefill thread runs the prompts of every request queued
- * meanwhile through the model in one forward pass, while the decode thread runs decode steps
- * over all sequences in the batch and merges prefilled requests into it between two steps; a
- * sequence that ends stops costing a step once the batch is compacted. At
+ * Continuous batching: one decode batch that every caller's sequences join and leave. One
+ * thread runs a loop of decode steps over all sequences in the batch; a request submitted
+ * meanwhile is prefilled (its prompts in one forward pass) and merged into the batch between
+ * two steps, and a sequence that ends stops costing a step once the batch is compacted. At
  * model sizes where a decode step costs about the same for one sequence as for thirty-two,
  * callers that each decode a few sequences get the throughput of one big batch without
  * waiting for each other.
@@ -42,8 +41,7 @@ import org.slf4j.LoggerFactory;
  * another one waits until the batch has drained, and requests are admitted in arrival order,
  * so a swap never mixes versions within a request and no request starves. At most
  * {@code maxSequences} sequences decode at once (a bigger request runs alone). A failed step
- * fails every request in the batch (a failed prefill, the requests in it); {@link #close()}
- * fails the waiting and running ones.
+ * fails every request in the batch; {@link #close()} fails the waiting and running ones.
  *
  * <p>Every array lives in sub-managers of the model's manager that are closed when the
  * batch they belong to is rebuilt, drained or failed.
@@ -59,11 +57,8 @@ public final class ContinuousBatcher implements AutoCloseable {
         /** One decode step over {@code sequences} sampling sequences (of {@code rows} in the batch). */
         default void decoded(int sequences, int rows, long nanos) { }
 
-        /** {@code sequences} prompts (of one or more requests) were prefilled in one pass in {@code nanos}. */
-        default void prefilled(int sequences, long nanos) { }
-
-        /** {@code requests} with {@code sequences} sequences were merged into the batch in {@code nanos}. */
-        default void joined(int requests, int sequences, long nanos) { }
+        /** {@code requests} joined the batch with {@code sequences} prompts, prefilled in {@code nanos}. */
+        default void admitted(int requests, int sequences, long nanos) { }
     }
 
     /** @param maxSequences sequences decoded together at most, >= 1 (a larger request runs alone) */
@@ -88,20 +83,13 @@ public final class ContinuousBatcher implements AutoCloseable {
     private final Listener listener;
     private final LongSupplier nanoClock;
     private final ReentrantLock lock = new ReentrantLock();
-    /** Held by the decode thread from admitting requests to the end of a step. */
+    /** Held by the generation thread from admitting requests to the end of a step. */
     private final ReentrantLock stepLock = new ReentrantLock();
-    /** Held by the prefill thread during a prefill. */
-    private final ReentrantLock prefillLock = new ReentrantLock();
-    private final Condition submitted = lock.newCondition();
     private final Condition queued = lock.newCondition();
-    /** Requests waiting for their prefill; guarded by {@link #lock}. */
-    private final ArrayDeque<Request> toPrefill = new ArrayDeque<>();
-    /** Prefilled requests waiting to join the batch; guarded by {@link #lock}. */
-    private final ArrayDeque<Prefilled> queue = new ArrayDeque<>();
+    private final ArrayDeque<Request> queue = new ArrayDeque<>();
     /** Requests admitted and not yet answered; guarded by {@link #lock}. */
     private final Set<Request> running = new LinkedHashSet<>();
     private final Thread thread;
-    private final Thread prefillThread;
     private boolean closed;
     private String closedReason;
 
@@ -123,17 +111,13 @@ public final class ContinuousBatcher implements AutoCloseable {
         this.nanoClock = Objects.requireNonNull(nanoClock, "nanoClock");
         this.thread = new Thread(this::loop, threadName);
         thread.setDaemon(true);
-        this.prefillThread = new Thread(this::prefillLoop, threadName + "-prefill");
-        prefillThread.setDaemon(true);
         thread.start();
-        prefillThread.start();
     }
 
     /**
-     * Queues one completion per prompt, sampled with {@code adapter} (null: the base model),
-     * which the caller must keep open until the future completes. Bad input (an empty prompt,
-     * a token outside the vocabulary, too many positions) is refused here, before it can reach
-     * the model.
+     * Queues one completion per prompt, sampled with {@code adapter} (null: the base model).
+     * Bad input (an empty prompt, a token outside the vocabulary, too many positions) is
+     * refused here, before it can reach the batch.
      */
     public CompletableFuture<List<Completion>> submit(List<int[]> prompts, SamplingParams params,
             LinearAdapter adapter) {
@@ -147,144 +131,12 @@ public final class ContinuousBatcher implements AutoCloseable {
             if (closed) {
                 throw new IllegalStateException(closedReason);
             }
-            toPrefill.addLast(r);
-            submitted.signalAll();
+            queue.addLast(r);
+            queued.signalAll();
         } finally {
             lock.unlock();
         }
         return r.result;
-    }
-
-    private void prefillLoop() {
-        try {
-            List<Request> take;
-            while ((take = nextPrefill()) != null) {
-                prefillLock.lock();
-                try {
-                    prefill(take);
-                } catch (RuntimeException e) {
-                    LOG.warn("a prefill failed; failing its {} requests", take.size(), e);
-                    for (Request r : take) {
-                        r.result.completeExceptionally(e);
-                    }
-                } finally {
-                    prefillLock.unlock();
-                }
-            }
-        } catch (Throwable e) {
-            LOG.error("the generation batcher's prefill thread failed; failing every waiting request", e);
-            shutDown("the generation batcher's prefill thread failed: " + e);
-        }
-    }
-
-    /**
-     * Waits for requests to prefill and takes those that go into one pass: in arrival order,
-     * with the first one's adapter, up to the bound of sequences (the first one always); null
-     * once closed.
-     */
-    private List<Request> nextPrefill() {
-        lock.lock();
-        try {
-            while (true) {
-                while (toPrefill.isEmpty() && !closed) {
-                    submitted.awaitUninterruptibly();
-                }
-                if (closed) {
-                    return null;
-                }
-                List<Request> take = new ArrayList<>();
-                int sequences = 0;
-                for (Iterator<Request> it = toPrefill.iterator(); it.hasNext(); ) {
-                    Request r = it.next();
-                    if (r.result.isDone()) { // cancelled while queued
-                        it.remove();
-                        continue;
-                    }
-                    if (!take.isEmpty() && (r.adapter != take.get(0).adapter
-                            || sequences + r.prompts.size() > settings.maxSequences())) {
-                        break;
-                    }
-                    it.remove();
-                    take.add(r);
-                    sequences += r.prompts.size();
-                }
-                if (!take.isEmpty()) {
-                    return take;
-                }
-            }
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /**
-     * Runs the requests' prompts through the model (left-padded into one pass, with their
-     * adapter) into a cache of their own, draws every sequence's first token, answers the
-     * requests that ended there and queues the rest to join the batch.
-     */
-    private void prefill(List<Request> take) {
-        long start = nanoClock.getAsLong();
-        List<Row> joining = new ArrayList<>();
-        int promptLen = 0;
-        for (Request r : take) {
-            for (int i = 0; i < r.prompts.size(); i++) {
-                Row row = new Row(r, new SequenceState(r.params, i, r.stops, generator.decoder()), r.prompts.get(i));
-                r.rows.add(row);
-                joining.add(row);
-                promptLen = Math.max(promptLen, row.length);
-            }
-        }
-        int n = joining.size();
-        long[] ids = new long[n * promptLen];
-        long[] positions = new long[n * promptLen];
-        float[] mask = new float[n * promptLen];
-        int b = 0;
-        for (Request r : take) {
-            for (int[] p : r.prompts) {
-                int pad = promptLen - p.length;
-                for (int j = 0; j < promptLen; j++) {
-                    int i = b * promptLen + j;
-                    ids[i] = j < pad ? 0 : p[j - pad];
-                    positions[i] = Math.max(0, j - pad);
-                    mask[i] = j < pad ? 0 : 1;
-                }
-                b++;
-            }
-        }
-        KvCache fresh = model.newCache(model.manager(), n, promptLen);
-        Prefilled done = new Prefilled(take, joining, fresh, take.get(0).adapter);
-        try {
-            float[] logits;
-            try (NDManager scope = model.manager().newSubManager()) {
-                Shape shape = new Shape(n, promptLen);
-                NDArray hidden = model.hidden(scope.create(ids, shape), scope.create(positions, shape),
-                        scope.create(mask, shape), fresh, done.adapter);
-                logits = lastLogits(hidden);
-            }
-            sample(joining, logits);
-            listener.prefilled(n, nanoClock.getAsLong() - start);
-        } catch (RuntimeException e) {
-            fresh.close();
-            throw e;
-        }
-        String closedMeanwhile;
-        lock.lock();
-        try {
-            closedMeanwhile = closed ? closedReason : null;
-            if (closedMeanwhile == null && done.sampling() > 0) {
-                queue.addLast(done);
-                queued.signalAll();
-                return;
-            }
-        } finally {
-            lock.unlock();
-        }
-        fresh.close(); // every sequence ended on its first token, or the batcher closed meanwhile
-        if (closedMeanwhile != null) {
-            for (Request r : take) {
-                r.result.completeExceptionally(new IllegalStateException(closedMeanwhile));
-            }
-        }
     }
 
     /**
@@ -321,8 +173,6 @@ public final class ContinuousBatcher implements AutoCloseable {
      * all only for requests that still wait, which lease the same adapter.
      */
     private void awaitStepBoundary() {
-        prefillLock.lock();
-        prefillLock.unlock();
         stepLock.lock();
         stepLock.unlock();
     }
@@ -335,10 +185,8 @@ public final class ContinuousBatcher implements AutoCloseable {
 
     /** Waits up to {@code timeout} for the generation thread to end; true if it ended. */
     public boolean awaitStopped(Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
         thread.join(Math.max(1, timeout.toMillis()));
-        prefillThread.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
-        return !thread.isAlive() && !prefillThread.isAlive();
+        return !thread.isAlive();
     }
 
     private void shutDown(String reason) {
@@ -350,15 +198,9 @@ public final class ContinuousBatcher implements AutoCloseable {
             }
             closed = true;
             closedReason = reason;
-            waiting = new ArrayList<>(toPrefill);
-            for (Prefilled p : queue) {
-                waiting.addAll(p.requests);
-                p.cache.close(); // never merged: nothing else reads it
-            }
+            waiting = new ArrayList<>(queue);
             waiting.addAll(running);
-            toPrefill.clear();
             queue.clear();
-            submitted.signalAll();
             queued.signalAll();
         } finally {
             lock.unlock();
@@ -403,35 +245,35 @@ public final class ContinuousBatcher implements AutoCloseable {
         }
     }
 
-    /** Takes the prefilled requests that may join the batch now (maybe none). */
-    private List<Prefilled> admit() {
+    /** Takes the queued requests that may join the batch now (maybe none). */
+    private List<Request> admit() {
         lock.lock();
         try {
-            List<Prefilled> admit = new ArrayList<>();
-            for (Iterator<Prefilled> it = queue.iterator(); it.hasNext(); ) {
-                Prefilled p = it.next();
-                int n = p.sampling();
-                if (n == 0) { // every caller gave up while it waited
+            List<Request> admit = new ArrayList<>();
+            if (queue.isEmpty()) {
+                return admit;
+            }
+            if (rows.isEmpty()) {
+                adapter = queue.peekFirst().adapter;
+            }
+            int live = liveRows();
+            for (Iterator<Request> it = queue.iterator(); it.hasNext(); ) {
+                Request r = it.next();
+                if (r.result.isDone()) { // cancelled while queued
                     it.remove();
-                    p.cache.close();
                     continue;
                 }
-                if (rows.isEmpty() && admit.isEmpty()) {
-                    adapter = p.adapter;
-                }
-                if (p.adapter != adapter) {
+                if (r.adapter != adapter) {
                     break; // the batch drains first; nothing behind it overtakes it
                 }
-                int live = liveRows();
-                for (Prefilled a : admit) {
-                    live += a.sampling();
-                }
+                int n = r.prompts.size();
                 if (live > 0 && live + n > settings.maxSequences()) {
                     break;
                 }
                 it.remove();
-                admit.add(p);
-                running.addAll(p.requests);
+                admit.add(r);
+                running.add(r);
+                live += n;
             }
             return admit;
         } finally {
@@ -449,11 +291,11 @@ public final class ContinuousBatcher implements AutoCloseable {
     }
 
     /** Admits {@code admit}, compacts when most rows have ended, and runs one decode step. */
-    private void step(List<Prefilled> admit) {
+    private void step(List<Request> admit) {
         if (!admit.isEmpty()) {
             join(admit);
         } else if (dead() * 2 >= rows.size() && !rows.isEmpty()) {
-            rebuild(List.of());
+            rebuild(null, List.of());
         }
         if (liveRows() > 0) {
             decode();
@@ -463,38 +305,62 @@ public final class ContinuousBatcher implements AutoCloseable {
         }
     }
 
-    /** Merges the admitted prefilled requests' sequences into the batch. */
-    private void join(List<Prefilled> admit) {
+    /** Prefills the admitted prompts and merges their sequences into the batch. */
+    private void join(List<Request> admit) {
         long start = nanoClock.getAsLong();
-        int requests = 0;
-        int sequences = 0;
-        try {
-            for (Prefilled p : admit) {
-                requests += p.requests.size();
-                sequences += p.sampling();
-            }
-            rebuild(admit);
-        } finally {
-            for (Prefilled p : admit) {
-                p.cache.close();
+        List<Row> joining = new ArrayList<>();
+        int promptLen = 0;
+        for (Request r : admit) {
+            for (int i = 0; i < r.prompts.size(); i++) {
+                int[] p = r.prompts.get(i);
+                joining.add(new Row(r, new SequenceState(r.params, i, r.stops, generator.decoder()), p));
+                promptLen = Math.max(promptLen, p.length);
             }
         }
-        listener.joined(requests, sequences, nanoClock.getAsLong() - start);
+        int n = joining.size();
+        long[] ids = new long[n * promptLen];
+        long[] positions = new long[n * promptLen];
+        float[] mask = new float[n * promptLen];
+        for (int b = 0; b < n; b++) {
+            int[] p = joining.get(b).prompt;
+            int pad = promptLen - p.length;
+            for (int j = 0; j < promptLen; j++) {
+                int i = b * promptLen + j;
+                ids[i] = j < pad ? 0 : p[j - pad];
+                positions[i] = Math.max(0, j - pad);
+                mask[i] = j < pad ? 0 : 1;
+            }
+        }
+        KvCache fresh = model.newCache(model.manager(), n, promptLen);
+        try {
+            float[] logits;
+            try (NDManager scope = model.manager().newSubManager()) {
+                Shape shape = new Shape(n, promptLen);
+                NDArray hidden = model.hidden(scope.create(ids, shape), scope.create(positions, shape),
+                        scope.create(mask, shape), fresh, adapter);
+                logits = lastLogits(hidden);
+            }
+            sample(joining, logits);
+            listener.admitted(admit.size(), n, nanoClock.getAsLong() - start);
+            rebuild(fresh, joining);
+        } finally {
+            fresh.close();
+        }
     }
 
     /**
      * Replaces the batch's cache by one holding its sampling rows followed by the sampling
-     * rows of each joining prefill (whose keys and values are in the prefill's own cache),
-     * trimmed to the slots those rows use plus room for the tokens they may still draw.
+     * rows of {@code joining} (whose keys and values are in {@code fresh}), trimmed to the
+     * slots those rows use plus room for the tokens they may still draw.
      */
-    private void rebuild(List<Prefilled> joining) {
+    private void rebuild(KvCache fresh, List<Row> joining) {
         List<Row> kept = new ArrayList<>();
         List<KvCache.Part> parts = new ArrayList<>();
         int width = 0;
         int room = 0;
-        for (int source = -1; source < joining.size(); source++) {
-            List<Row> from = source < 0 ? rows : joining.get(source).rows;
-            KvCache cacheOf = source < 0 ? cache : joining.get(source).cache;
+        for (int round = 0; round < 2; round++) {
+            List<Row> from = round == 0 ? rows : joining;
+            KvCache source = round == 0 ? cache : fresh;
             List<Integer> indices = new ArrayList<>();
             int partWidth = 0;
             for (int b = 0; b < from.size(); b++) {
@@ -507,7 +373,7 @@ public final class ContinuousBatcher implements AutoCloseable {
                 }
             }
             if (!indices.isEmpty()) {
-                parts.add(new KvCache.Part(cacheOf, indices.stream().mapToInt(Integer::intValue).toArray(), partWidth));
+                parts.add(new KvCache.Part(source, indices.stream().mapToInt(Integer::intValue).toArray(), partWidth));
                 width = Math.max(width, partWidth);
             }
         }
@@ -587,9 +453,9 @@ public final class ContinuousBatcher implements AutoCloseable {
     }
 
     private void answer(Request r) {
-        List<Completion> out = new ArrayList<>(r.rows.size());
-        for (Row row : r.rows) {
-            out.add(row.seq.completion());
+        List<Completion> out = new ArrayList<>(r.seqs.size());
+        for (SequenceState s : r.seqs) {
+            out.add(s.completion());
         }
         lock.lock();
         try {
@@ -644,7 +510,7 @@ public final class ContinuousBatcher implements AutoCloseable {
         final SamplingParams params;
         final LinearAdapter adapter;
         final Set<Integer> stops;
-        final List<Row> rows = new ArrayList<>();
+        final List<SequenceState> seqs = new ArrayList<>();
         final CompletableFuture<List<Completion>> result = new CompletableFuture<>();
         /** Sequences still sampling. */
         int open;
@@ -658,38 +524,11 @@ public final class ContinuousBatcher implements AutoCloseable {
         }
     }
 
-    /**
-     * Requests prefilled in one pass, waiting to join the batch: their rows in order (row i is
-     * row i of {@code cache}), the keys and values of their prompts, and their adapter.
-     */
-    private static final class Prefilled {
-        final List<Request> requests;
-        final List<Row> rows;
-        final KvCache cache;
-        final LinearAdapter adapter;
-
-        Prefilled(List<Request> requests, List<Row> rows, KvCache cache, LinearAdapter adapter) {
-            this.requests = requests;
-            this.rows = rows;
-            this.cache = cache;
-            this.adapter = adapter;
-        }
-
-        int sampling() {
-            int n = 0;
-            for (Row r : rows) {
-                if (r.sampling()) {
-                    n++;
-                }
-            }
-            return n;
-        }
-    }
-
     /** One sequence in the batch. */
     private static final class Row {
         final Request request;
         final SequenceState seq;
+        final int[] prompt;
         /** Slots of the cache holding this sequence's tokens (right-aligned at the cache's length). */
         int length;
         /** The token drawn last, fed at the next step. */
@@ -698,7 +537,9 @@ public final class ContinuousBatcher implements AutoCloseable {
         Row(Request request, SequenceState seq, int[] prompt) {
             this.request = request;
             this.seq = seq;
+            this.prompt = prompt;
             this.length = prompt.length;
+            request.seqs.add(seq);
         }
 
         /** Still drawing tokens for a caller that still waits. */

@@ -83,7 +83,7 @@ class ContinuousBatcherTest {
         }
 
         @Override
-        public void joined(int requests, int sequences, long nanos) {
+        public void admitted(int requests, int sequences, long nanos) {
             admitted.add(sequences);
         }
     }
