@@ -8,6 +8,7 @@ import io.rollout.policy.model.DecoderModel;
 import io.rollout.policy.model.ModelConfig;
 import io.rollout.policy.model.ModelLoader;
 import io.rollout.policy.sampling.Completion;
+import io.rollout.policy.sampling.ContinuousBatcher;
 import io.rollout.policy.sampling.Generator;
 import io.rollout.policy.sampling.SamplingParams;
 import io.rollout.policy.scoring.ResponseScorer;
@@ -164,6 +165,16 @@ public final class Policy implements AutoCloseable {
     /** Samples one completion per prompt (KV cache, batched). */
     public List<Completion> generate(List<int[]> prompts, SamplingParams params, LoraAdapter adapter) {
         return generator.generate(prompts, params, adapter);
+    }
+
+    /**
+     * A continuous batcher over this policy's model: one decode batch that concurrent callers'
+     * sequences join and leave, run by a thread of its own named {@code threadName}. Close it
+     * before the policy.
+     */
+    public ContinuousBatcher newBatcher(ContinuousBatcher.Settings settings, ContinuousBatcher.Listener listener,
+            String threadName) {
+        return new ContinuousBatcher(generator, settings, listener, threadName);
     }
 
     public Generator generator() {

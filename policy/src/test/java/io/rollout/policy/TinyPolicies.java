@@ -35,6 +35,16 @@ public final class TinyPolicies {
         return untied;
     }
 
+    /** The process's resident memory (VmRSS), for tests that native memory does not grow. */
+    public static long residentBytes() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("VmRSS:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            }
+        }
+        throw new IllegalStateException("no VmRSS in /proc/self/status");
+    }
+
     public static Path write(String name, TinyModelSpec spec, long seed) {
         try {
             Path dir = Files.createTempDirectory("tiny-" + name);

@@ -11,6 +11,7 @@ import io.rollout.runtime.metrics.MetricsAuthOptions;
 import io.rollout.runtime.metrics.MetricsHttpServer;
 import io.rollout.policy.ModelFormatException;
 import io.rollout.policy.Policy;
+import io.rollout.policy.sampling.ContinuousBatcher;
 import io.rollout.policy.text.ChatTemplate;
 import io.rollout.runtime.cli.EnvDefaults;
 import io.rollout.runtime.cli.KafkaOptions;
@@ -39,7 +40,8 @@ import picocli.CommandLine.Option;
         modelTransformer = RunCommand.Env.class,
         description = {
             "Joins the consumer group on rollout.tasks and plays each task's group of episodes against env-service,",
-            "batching generation across the group's episodes, with several groups in flight. Publishes one Step per",
+            "with several groups in flight whose episodes decode in one batch per process: a round joins it between",
+            "two decode steps and leaves when its sequences end (--max-batch-sequences). Publishes one Step per",
             "action to rollout.steps and commits a task only after all its steps are acknowledged; a task of a dead",
             "actor is re-delivered and replayed under a new attempt. Follows policy.weights from the newest version",
             "and swaps adapters between generation rounds.",
@@ -102,6 +104,12 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--groups-in-flight", defaultValue = "2",
             description = "Tasks played at once, each on its own thread (default: ${DEFAULT-VALUE}).")
     private int groupsInFlight;
+
+    @Option(names = "--max-batch-sequences", defaultValue = "64",
+            description = {"Sequences decoded together at most: the episodes of all groups in flight that sample with the",
+                "same adapter version share one decode batch of up to this many sequences (a bigger round still runs",
+                "alone); rounds of a newer version start once the batch has drained (default: ${DEFAULT-VALUE})."})
+    private int maxBatchSequences;
 
     @Option(names = "--drain-timeout", paramLabel = "DURATION", defaultValue = "20s",
             description = "On SIGTERM, how long groups in play may finish before they are given back; the process exits "
@@ -195,6 +203,7 @@ final class RunCommand implements Callable<Integer> {
                 : actorId;
         PlayerConfig player;
         ActorService.Settings settings;
+        ContinuousBatcher.Settings batching;
         Properties props;
         TopicCatalog topics;
         try {
@@ -206,6 +215,10 @@ final class RunCommand implements Callable<Integer> {
             if (envThreads < 1) {
                 throw new IllegalArgumentException("--env-threads must be >= 1, got " + envThreads);
             }
+            if (maxBatchSequences < 1) {
+                throw new IllegalArgumentException("--max-batch-sequences must be >= 1, got " + maxBatchSequences);
+            }
+            batching = new ContinuousBatcher.Settings(maxBatchSequences);
         } catch (IllegalArgumentException e) {
             policy.close();
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
@@ -218,16 +231,16 @@ final class RunCommand implements Callable<Integer> {
         }
         EnvClient env = envBuilder.build();
         Actor actor = Actor.start(policy, env, player, settings, topics, props, registry, adapterName, topicWait,
-                envThreads);
+                envThreads, batching);
         MetricsHttpServer http = MetricsHttpServer.start(metricsHost, metricsPort, registry, actor.service()::healthy,
                 actor.service()::ready, metricsAuth.auth());
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             actor.close();
             http.close();
             env.close();
-            if (actor.service().playersStopped()) {
+            if (actor.modelReleased()) {
                 policy.close();
-            } // else a player is still inside the model (a long generation); the process is ending anyway
+            } // else the batcher is still inside the model (a long generation); the process is ending anyway
         }, "actor-shutdown"));
         spec.commandLine().getOut().println("metrics=" + http.url());
         spec.commandLine().getOut().println("running");

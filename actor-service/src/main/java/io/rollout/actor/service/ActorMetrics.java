@@ -1,10 +1,12 @@
 package io.rollout.actor.service;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.rollout.actor.play.BatchGenerator;
+import io.rollout.policy.sampling.ContinuousBatcher;
 import io.rollout.records.TerminalReason;
 import java.util.EnumMap;
 import java.util.Locale;
@@ -15,8 +17,9 @@ import java.util.function.Supplier;
 /**
  * The actor's meters, all named {@code rollout.actor.*}: tasks by outcome, steps and episodes
  * published, groups in flight, the time spent generating and playing groups (their ratio is
- * the share of actor time spent generating; the rest is waiting on env-service and Kafka), and
- * the policy version in use.
+ * the share of a group's time spent generating; the rest is waiting on env-service and Kafka),
+ * the work of the actor's one decode batch ({@link ContinuousBatcher}: decode steps, how many
+ * sequences each advanced, prefills of joining rounds) and the policy version in use.
  */
 public final class ActorMetrics {
 
@@ -45,6 +48,9 @@ public final class ActorMetrics {
     private final Map<TerminalReason, Counter> episodes = new EnumMap<>(TerminalReason.class);
     private final Counter steps;
     private final Timer generate;
+    private final Timer decodeStep;
+    private final DistributionSummary decodeBatch;
+    private final Timer prefill;
     private final Timer group;
     private final Counter oversized;
     private final Counter replayed;
@@ -66,7 +72,18 @@ public final class ActorMetrics {
         steps = Counter.builder("rollout.actor.steps")
                 .description("Steps published to rollout.steps").register(registry);
         generate = Timer.builder("rollout.actor.generate")
-                .description("Batched generation calls: the time the actor spends sampling").register(registry);
+                .description("A group's generation round, from handing its prompts to the actor's decode batch "
+                        + "to its completions: the time a group spends waiting on sampling")
+                .register(registry);
+        decodeStep = Timer.builder("rollout.actor.decode.step")
+                .description("One decode step of the actor's batch (one token for every sequence in it)")
+                .register(registry);
+        decodeBatch = DistributionSummary.builder("rollout.actor.decode.batch")
+                .description("Sequences a decode step advanced: how full the actor's one decode batch is")
+                .baseUnit("sequences").register(registry);
+        prefill = Timer.builder("rollout.actor.decode.prefill")
+                .description("Prompts of rounds joining the decode batch, run through the model in one pass")
+                .register(registry);
         group = Timer.builder("rollout.actor.group.duration")
                 .description("Playing one task's group, from start to the last step's acknowledgement")
                 .register(registry);
@@ -91,6 +108,22 @@ public final class ActorMetrics {
                 return generator.generate(prompts, params, adapter);
             } finally {
                 generate.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+            }
+        };
+    }
+
+    /** Records the decode steps and prefills of the actor's {@link ContinuousBatcher}. */
+    public ContinuousBatcher.Listener batchListener() {
+        return new ContinuousBatcher.Listener() {
+            @Override
+            public void decoded(int sequences, int rows, long nanos) {
+                decodeStep.record(nanos, TimeUnit.NANOSECONDS);
+                decodeBatch.record(sequences);
+            }
+
+            @Override
+            public void admitted(int requests, int sequences, long nanos) {
+                prefill.record(nanos, TimeUnit.NANOSECONDS);
             }
         };
     }

@@ -23,6 +23,7 @@ import io.rollout.learner.advantage.AdvantageConfig;
 import io.rollout.learner.advantage.AdvantageService;
 import io.rollout.learner.trainer.TrainerService;
 import io.rollout.policy.Policy;
+import io.rollout.policy.sampling.ContinuousBatcher;
 import io.rollout.policy.lora.LoraAdapter;
 import io.rollout.policy.lora.LoraSpec;
 import io.rollout.policy.sampling.Completion;
@@ -77,11 +78,13 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  *       publisher puts a new adapter version on {@code policy.weights} every 2 s. Reports the
  *       share of the players' time spent in generation calls and waiting (env-service calls,
  *       Kafka acknowledgements, prompt building, the next task), and the adapter swap
- *       latency from a version's manifest timestamp to the first step generated with it.</li>
+ *       latency from a version's manifest timestamp to the first step generated with it, and how
+ *       full each actor's decode batch was (sequences per decode step, up to
+ *       {@code MAX_BATCH}, its {@code --max-batch-sequences}).</li>
  * </ol>
  *
  * <pre>mvn -B -q -pl deploy -Pbench test-compile exec:exec
- *     [-Dbench.args="GROUPS SECONDS ACTORS IN_FLIGHT", default "300 60 2 2"]</pre>
+ *     [-Dbench.args="GROUPS SECONDS ACTORS IN_FLIGHT [MAX_BATCH]", default "300 60 2 2 64"]</pre>
  */
 public final class PipelineBenchmark {
 
@@ -92,6 +95,7 @@ public final class PipelineBenchmark {
         int seconds = args.length > 1 ? Integer.parseInt(args[1]) : 60;
         int actors = args.length > 2 ? Integer.parseInt(args[2]) : 2;
         int inFlight = args.length > 3 ? Integer.parseInt(args[3]) : 2;
+        int maxBatch = args.length > 4 ? Integer.parseInt(args[4]) : ContinuousBatcher.Settings.DEFAULT_MAX_SEQUENCES;
         Path dir = Files.createTempDirectory("pipeline-bench");
         Path model = dir.resolve("model");
         TinyModels.write(model, TinyModelSpec.defaults(), TinyModels.defaultWords(), 7);
@@ -104,10 +108,10 @@ public final class PipelineBenchmark {
                 Policy policy = Policy.load(model)) {
             Properties kafka = new Properties();
             kafka.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
-            System.out.printf("machine: %d cpus; %d actors, %d groups in flight each%n",
-                    Runtime.getRuntime().availableProcessors(), actors, inFlight);
+            System.out.printf("machine: %d cpus; %d actors, %d groups in flight each, decode batch <= %d sequences%n",
+                    Runtime.getRuntime().availableProcessors(), actors, inFlight, maxBatch);
             overhead(kafka, dir, client, policy, groups, actors, inFlight);
-            tinyModel(kafka, client, policy, seconds, actors, inFlight);
+            tinyModel(kafka, client, policy, seconds, actors, inFlight, maxBatch);
         }
     }
 
@@ -267,7 +271,7 @@ public final class PipelineBenchmark {
     }
 
     private static void tinyModel(Properties kafka, EnvClient client, Policy policy, int seconds, int actors,
-            int inFlight) throws Exception {
+            int inFlight, int maxBatch) throws Exception {
         TopicCatalog topics = topics(kafka, "tiny.");
         List<Actor> started = new ArrayList<>();
         List<SimpleMeterRegistry> registries = new ArrayList<>();
@@ -276,7 +280,8 @@ public final class PipelineBenchmark {
             registries.add(registry);
             started.add(Actor.start(policy, client, PlayerConfig.defaults("tiny-" + a, "compact").withSeed((long) a),
                     new ActorService.Settings("tiny-" + a, "tiny-actors", inFlight, Duration.ofSeconds(10)), topics, kafka,
-                    registry, "policy", Duration.ofSeconds(30), 8 * inFlight));
+                    registry, "policy", Duration.ofSeconds(30), 8 * inFlight,
+                    new ContinuousBatcher.Settings(maxBatch)));
         }
         sendTasks(kafka, topics, "tiny-", 100_000);
         LoraSpec spec = LoraSpec.defaults("tiny");
@@ -296,10 +301,19 @@ public final class PipelineBenchmark {
         double p50 = 0;
         double p99 = 0;
         double max = 0;
+        double swapTotal = 0;
+        long readable = 0;
+        double readableTotal = 0;
+        double readableMax = 0;
         for (SimpleMeterRegistry r : registries) {
             generate += r.get("rollout.actor.generate").timer().totalTime(TimeUnit.SECONDS);
             Timer swap = r.get("rollout.actor.adapter.swap.latency").timer();
             swaps += swap.count();
+            swapTotal += swap.totalTime(TimeUnit.MILLISECONDS);
+            Timer reader = r.get("rollout.weights.readable.latency").timer();
+            readable += reader.count();
+            readableTotal += reader.totalTime(TimeUnit.MILLISECONDS);
+            readableMax = Math.max(readableMax, reader.max(TimeUnit.MILLISECONDS));
             max = Math.max(max, swap.max(TimeUnit.MILLISECONDS));
             for (ValueAtPercentile v : swap.takeSnapshot().percentileValues()) {
                 if (v.percentile() == 0.5) {
@@ -310,13 +324,33 @@ public final class PipelineBenchmark {
             }
         }
         long steps = registries.stream().mapToLong(r -> (long) r.get("rollout.actor.steps").counter().count()).sum();
+        long decodeSteps = 0;
+        double sequences = 0;
+        double decoding = 0;
+        long prefills = 0;
+        double prefilling = 0;
+        for (SimpleMeterRegistry r : registries) {
+            decodeSteps += r.get("rollout.actor.decode.batch").summary().count();
+            sequences += r.get("rollout.actor.decode.batch").summary().totalAmount();
+            decoding += r.get("rollout.actor.decode.step").timer().totalTime(TimeUnit.SECONDS);
+            prefills += r.get("rollout.actor.decode.prefill").timer().count();
+            prefilling += r.get("rollout.actor.decode.prefill").timer().totalTime(TimeUnit.SECONDS);
+        }
         started.forEach(Actor::close);
         double workerTime = wall * actors * inFlight;
         System.out.printf("tiny model: %d steps in %.0f s (%.0f steps/s) by %d actors x %d groups in flight%n", steps,
                 wall, steps / wall, actors, inFlight);
         System.out.printf("tiny model: player time generating %.1f%%, waiting (env-service, Kafka acks, prompts, "
                 + "next task) %.1f%%%n", 100 * generate / workerTime, 100 * (1 - generate / workerTime));
-        System.out.printf("tiny model: adapter swaps measured %d; latency p50 %.0f ms, p99 %.0f ms, max %.0f ms "
-                + "(target p99 <= 1000 ms)%n", swaps, p50, p99, max);
+        System.out.printf("tiny model: %d decode steps, %.1f sequences per step on average, %.2f ms per step; "
+                + "%d prefills, %.1f ms each; generation thread busy %.1f%% of the time%n", decodeSteps,
+                sequences / Math.max(1, decodeSteps), 1000 * decoding / Math.max(1, decodeSteps), prefills,
+                1000 * prefilling / Math.max(1, prefills), 100 * (decoding + prefilling) / (wall * actors));
+        System.out.printf("tiny model: adapter swaps measured %d; latency p50 %.0f ms, p99 %.0f ms, max %.0f ms, "
+                + "mean %.0f ms (target p99 <= 250 ms at 8 groups in flight)%n", swaps, p50, p99, max,
+                swapTotal / Math.max(1, swaps));
+        System.out.printf("tiny model: of which the weight reader (manifest to version accepted): mean %.0f ms, "
+                + "max %.0f ms over %d versions; the rest is loading the adapter, the rounds in progress and the "
+                + "first round with it%n", readableTotal / Math.max(1, readable), readableMax, readable);
     }
 }

@@ -49,6 +49,24 @@ public final class DecoderModel implements AutoCloseable {
     private final float[] invFreq;
     /** rotate_half as a matrix: x R = [-x2, x1]; one matmul instead of four slicing calls. */
     private final NDArray rotateHalf;
+    /**
+     * cos and sin of the rotary angles of positions 0 .. rows-1, [rows, headDim] in the compute
+     * dtype, computed once with the same operations a pass used to run; a pass gathers its
+     * rows by position (one embedding lookup per table).
+     */
+    private final NDArray cosTable;
+    private final NDArray sinTable;
+    /**
+     * Scalar operands owned by the model, so a pass does not create (and free) one per use:
+     * RMSNorm's epsilon, the attention scale 1/sqrt(headDim), 1 and the masked score. Each is
+     * a 0-dimensional float32 array as {@code add(Number)} would have made; results of ops on
+     * them land in the other operand's manager, because the model's arrays are always the
+     * second operand.
+     */
+    private final NDArray eps;
+    private final NDArray attentionScale;
+    private final NDArray one;
+    private final NDArray negMaskedScore;
     private final Map<String, Linear> linears;
 
     DecoderModel(ModelConfig config, NDManager manager, DataType dtype, NDArray embed,
@@ -62,6 +80,13 @@ public final class DecoderModel implements AutoCloseable {
         this.lmHead = new Linear("lm_head", lmHeadWeight == null ? embed : lmHeadWeight, null);
         this.invFreq = RotaryFrequencies.inverseFrequencies(config);
         this.rotateHalf = rotateHalfMatrix(manager, config.headDim(), dtype);
+        NDArray[] tables = rotaryTables(manager, invFreq, Math.min(config.maxPositions(), MAX_TABLE_ROWS), dtype);
+        this.cosTable = tables[0];
+        this.sinTable = tables[1];
+        this.eps = manager.create((float) config.rmsNormEps());
+        this.attentionScale = manager.create((float) (1.0 / Math.sqrt(config.headDim())));
+        this.one = manager.create(1f);
+        this.negMaskedScore = manager.create(-maskedScore(dtype));
         Map<String, Linear> byKey = new LinkedHashMap<>();
         for (DecoderLayer l : layers) {
             for (Linear lin : List.of(l.q(), l.k(), l.v(), l.o(), l.gate(), l.up(), l.down())) {
@@ -70,6 +95,12 @@ public final class DecoderModel implements AutoCloseable {
         }
         this.linears = Collections.unmodifiableMap(byKey);
     }
+
+    /**
+     * Rows of the rotary tables at most: 16 MiB for both tables at headDim 128 in float32.
+     * Passes that may see later positions (more key slots than rows) compute their angles.
+     */
+    static final int MAX_TABLE_ROWS = 16384;
 
     public ModelConfig config() {
         return config;
@@ -154,8 +185,10 @@ public final class DecoderModel implements AutoCloseable {
             throw new IllegalArgumentException("key mask covers " + keys + " slots, expected " + (past + t));
         }
         NDArray h = ids.getNDArrayInternal().embedding(ids, embed, SparseFormat.DENSE).singletonOrThrow();
-        NDArray[] rope = rotary(positions);
-        NDArray bias = attentionBias(scope, keyMask, past, t, dtype);
+        // Positions count real tokens only, so each is below the number of key slots.
+        NDArray[] rope = keys <= cosTable.getShape().get(0) ? gatherRotary(positions) : rotary(positions);
+        rope = withQueryRotary(rope);
+        NDArray bias = attentionBias(scope, keyMask, past, t);
         for (int i = 0; i < layers.size(); i++) {
             DecoderLayer layer = layers.get(i);
             NDArray attn = attention(i, layer, rmsNorm(h, layer.inputNorm()), rope, bias, cache, adapter, batch, t);
@@ -217,29 +250,40 @@ public final class DecoderModel implements AutoCloseable {
         int heads = config.numHeads();
         int kvHeads = config.numKvHeads();
         int hd = config.headDim();
-        // Project and split heads: [B, T, heads*hd] -> [B, heads, T, hd].
-        NDArray q = project(layer.q(), x, adapter).reshape(batch, t, heads, hd).transpose(0, 2, 1, 3);
-        NDArray k = project(layer.k(), x, adapter).reshape(batch, t, kvHeads, hd).transpose(0, 2, 1, 3);
-        NDArray v = project(layer.v(), x, adapter).reshape(batch, t, kvHeads, hd).transpose(0, 2, 1, 3);
-        q = applyRotary(q, rope);
-        k = applyRotary(k, rope);
+        int groups = config.kvGroups();
+        // Project and split heads: [B, T, heads*hd] -> [B, heads, T, hd]. Grouped-query
+        // attention reads kv head j from query heads j*groups .. j*groups+groups-1, so the
+        // queries are viewed as [B, kvHeads, groups, T, hd] and the keys broadcast over groups.
+        // With one token (a decode step) [B, 1, heads, hd] and [B, heads, 1, hd] are the same
+        // memory, so a reshape does what reshape + transpose does.
+        NDArray q;
+        NDArray k;
+        NDArray v;
+        if (t == 1) {
+            q = project(layer.q(), x, adapter).reshape(batch, kvHeads, groups, 1, hd);
+            k = project(layer.k(), x, adapter).reshape(batch, kvHeads, 1, hd);
+            v = project(layer.v(), x, adapter).reshape(batch, kvHeads, 1, hd);
+        } else {
+            q = project(layer.q(), x, adapter).reshape(batch, t, heads, hd).transpose(0, 2, 1, 3)
+                    .reshape(batch, kvHeads, groups, t, hd);
+            k = project(layer.k(), x, adapter).reshape(batch, t, kvHeads, hd).transpose(0, 2, 1, 3);
+            v = project(layer.v(), x, adapter).reshape(batch, t, kvHeads, hd).transpose(0, 2, 1, 3);
+        }
+        // The query's tables carry the attention scale 1/sqrt(hd), so the scores need no
+        // multiplication of their own (q*s).k equals (q.k)*s up to float rounding.
+        q = applyRotary(q, rope[2], rope[3]);
+        k = applyRotary(k, rope[0], rope[1]);
         if (cache != null) {
             NDArray[] all = cache.append(index, k, v, q.getManager());
             k = all[0];
             v = all[1];
         }
-        long s = k.getShape().get(2);
-        // Grouped-query attention without copying keys: query head j*groups+r reads kv head j,
-        // so view the queries as [B, kvHeads, groups, T, hd] and broadcast the keys over groups.
-        NDArray q5 = q.reshape(batch, kvHeads, config.kvGroups(), t, hd);
         NDArray k5 = k.expandDims(2).transpose(0, 1, 2, 4, 3);
-        NDArray products = q5.matMul(k5);
-        NDArray scores = products.mul(Scalars.of(products, 1.0 / Math.sqrt(hd)));
-        NDArray probs = scores.add(bias).softmax(-1);
-        NDArray out = probs.matMul(v.expandDims(2))
-                .reshape(batch, heads, t, hd)
-                .transpose(0, 2, 1, 3)
-                .reshape(batch, t, (long) heads * hd);
+        NDArray probs = q.matMul(k5).add(bias).softmax(-1);
+        NDArray out = probs.matMul(v.expandDims(2));
+        out = t == 1
+                ? out.reshape(batch, 1, (long) heads * hd)
+                : out.reshape(batch, heads, t, hd).transpose(0, 2, 1, 3).reshape(batch, t, (long) heads * hd);
         return project(layer.o(), out, adapter);
     }
 
@@ -261,12 +305,53 @@ public final class DecoderModel implements AutoCloseable {
 
     /** RMSNorm: {@code x / sqrt(mean(x^2) + eps) * weight}. */
     private NDArray rmsNorm(NDArray x, NDArray weight) {
-        NDArray rms = x.square().mean(new int[] {-1}, true).add(config.rmsNormEps()).sqrt();
+        NDArray rms = x.square().mean(new int[] {-1}, true).add(eps).sqrt();
         return x.div(rms).mul(weight);
     }
 
+    /** cos and sin of the rotary angles by table lookup, each [B, 1, T, headDim]. */
+    private NDArray[] gatherRotary(NDArray positions) {
+        NDArray pos = positions.expandDims(1);
+        return new NDArray[] {
+            pos.getNDArrayInternal().embedding(pos, cosTable, SparseFormat.DENSE).singletonOrThrow(),
+            pos.getNDArrayInternal().embedding(pos, sinTable, SparseFormat.DENSE).singletonOrThrow()
+        };
+    }
+
+    /**
+     * Appends the query's cos and sin, scaled by 1/sqrt(headDim) and shaped
+     * [B, 1, 1, T, headDim] for the grouped queries [B, kvHeads, groups, T, headDim].
+     */
+    private NDArray[] withQueryRotary(NDArray[] rope) {
+        return new NDArray[] {
+            rope[0], rope[1], rope[0].mul(attentionScale).expandDims(1), rope[1].mul(attentionScale).expandDims(1)
+        };
+    }
+
+    /**
+     * cos and sin tables [rows, headDim] in {@code dtype} for positions 0 .. rows-1, owned by
+     * {@code manager}; the same operations {@link #rotary} runs, so the same numbers.
+     */
+    static NDArray[] rotaryTables(NDManager manager, float[] invFreq, int rows, DataType dtype) {
+        try (NDManager tmp = manager.newSubManager()) {
+            NDArray freq = tmp.create(invFreq);
+            NDArray angles = tmp.arange(0, rows).toType(DataType.FLOAT32, false).expandDims(-1).mul(freq);
+            NDArray emb = NDArrays.concat(new NDList(angles, angles), -1);
+            NDArray cos = emb.cos().toType(dtype, true);
+            NDArray sin = emb.sin().toType(dtype, true);
+            cos.attach(manager);
+            sin.attach(manager);
+            return new NDArray[] {cos, sin};
+        }
+    }
+
+    /** The rotary tables, cos and sin [rows, headDim] (for tests). */
+    NDArray[] rotaryTables() {
+        return new NDArray[] {cosTable, sinTable};
+    }
+
     /** cos and sin of the rotary angles, each [B, 1, T, headDim] in the compute dtype. */
-    private NDArray[] rotary(NDArray positions) {
+    NDArray[] rotary(NDArray positions) {
         NDManager scope = positions.getManager();
         NDArray freq = scope.create(invFreq);
         NDArray angles = positions.toType(DataType.FLOAT32, false).expandDims(-1).mul(freq);
@@ -277,8 +362,8 @@ public final class DecoderModel implements AutoCloseable {
     }
 
     /** {@code x*cos + rotate_half(x)*sin} with rotate_half(x) = [-x2, x1]. */
-    private NDArray applyRotary(NDArray x, NDArray[] rope) {
-        return x.mul(rope[0]).add(x.matMul(rotateHalf).mul(rope[1]));
+    private NDArray applyRotary(NDArray x, NDArray cos, NDArray sin) {
+        return x.mul(cos).add(x.matMul(rotateHalf).mul(sin));
     }
 
     /**
@@ -299,11 +384,11 @@ public final class DecoderModel implements AutoCloseable {
      * Additive attention bias [B, 1, 1, T, S]: 0 where query slot past+i may see key slot j
      * (j <= past+i and the key is real), a large negative score elsewhere.
      */
-    private static NDArray attentionBias(NDManager scope, NDArray keyMask, int past, int t, DataType dtype) {
+    private NDArray attentionBias(NDManager scope, NDArray keyMask, int past, int t) {
         long s = keyMask.getShape().get(1);
         if (t == 1) {
             // One query at the last slot sees every earlier slot: only padding is masked.
-            return keyMask.toType(dtype, false).sub(1f).mul(-maskedScore(dtype))
+            return keyMask.toType(dtype, false).sub(one).mul(negMaskedScore)
                     .reshape(keyMask.getShape().get(0), 1, 1, 1, s);
         }
         NDArray querySlots = scope.arange(past, past + t).reshape(t, 1);

@@ -9,11 +9,9 @@ import io.rollout.policy.model.DecoderModel;
 import io.rollout.policy.model.KvCache;
 import io.rollout.policy.model.LinearAdapter;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.SplittableRandom;
 import java.util.function.Function;
 
 /**
@@ -58,25 +56,10 @@ public final class Generator {
         if (prompts.isEmpty()) {
             return List.of();
         }
-        if (!params.stopStrings().isEmpty() && decoder == null) {
-            throw new IllegalArgumentException("stop strings need a tokenizer, and this model has none");
-        }
+        int promptLen = check(prompts, params);
         int batch = prompts.size();
-        int promptLen = 0;
-        for (int[] p : prompts) {
-            if (p.length == 0) {
-                throw new IllegalArgumentException("empty prompt");
-            }
-            model.checkTokens(p);
-            promptLen = Math.max(promptLen, p.length);
-        }
         int capacity = promptLen + params.maxNewTokens();
-        if (capacity > model.config().maxPositions()) {
-            throw new IllegalArgumentException("prompt of " + promptLen + " tokens + " + params.maxNewTokens()
-                    + " new tokens exceeds the model's " + model.config().maxPositions() + " positions");
-        }
-        Set<Integer> stops = new LinkedHashSet<>(modelStopTokens);
-        stops.addAll(params.stopTokenIds());
+        Set<Integer> stops = stops(params);
         int vocab = model.config().vocabSize();
 
         // Slot layout: [left padding | prompt | generated], the same for every step.
@@ -92,7 +75,10 @@ public final class Generator {
                 keyMask[i] = j < pad ? 0 : 1;
             }
         }
-        Sequences seqs = new Sequences(batch, params);
+        List<SequenceState> seqs = new ArrayList<>(batch);
+        for (int b = 0; b < batch; b++) {
+            seqs.add(new SequenceState(params, b, stops, decoder));
+        }
         try (NDManager scope = model.manager().newSubManager()) {
             NDArray slotIds = scope.create(slots, new Shape(batch, capacity));
             NDArray slotPositions = scope.create(positions, new Shape(batch, capacity));
@@ -111,108 +97,71 @@ public final class Generator {
                     NDArray last = hidden.get(new NDIndex(":, -1:, :"));
                     logits = model.logits(last).toType(DataType.FLOAT32, false).toFloatArray();
                 }
-                int[] next = seqs.advance(logits, vocab, stops);
-                if (seqs.allDone() || to == capacity) {
-                    break;
-                }
                 long[] column = new long[batch];
+                boolean allDone = true;
                 for (int b = 0; b < batch; b++) {
-                    column[b] = next[b];
+                    SequenceState seq = seqs.get(b);
+                    if (!seq.done()) {
+                        column[b] = seq.advance(logits, b * vocab, vocab); // finished sequences get token 0
+                        allDone &= seq.done();
+                    }
+                }
+                if (allDone || to == capacity) {
+                    break;
                 }
                 slotIds.set(new NDIndex(":, {}", to), scope.create(column));
                 from = cached ? to : 0;
                 to++;
             }
         }
-        return seqs.completions();
+        List<Completion> out = new ArrayList<>(batch);
+        for (SequenceState seq : seqs) {
+            out.add(seq.completion());
+        }
+        return out;
+    }
+
+    /**
+     * Rejects what this generator cannot sample: empty prompts, tokens outside the
+     * vocabulary, stop strings without a tokenizer, more positions than the model has.
+     * Returns the longest prompt's length.
+     */
+    int check(List<int[]> prompts, SamplingParams params) {
+        if (!params.stopStrings().isEmpty() && decoder == null) {
+            throw new IllegalArgumentException("stop strings need a tokenizer, and this model has none");
+        }
+        int promptLen = 0;
+        for (int[] p : prompts) {
+            if (p.length == 0) {
+                throw new IllegalArgumentException("empty prompt");
+            }
+            model.checkTokens(p);
+            promptLen = Math.max(promptLen, p.length);
+        }
+        if (promptLen + params.maxNewTokens() > model.config().maxPositions()) {
+            throw new IllegalArgumentException("prompt of " + promptLen + " tokens + " + params.maxNewTokens()
+                    + " new tokens exceeds the model's " + model.config().maxPositions() + " positions");
+        }
+        return promptLen;
+    }
+
+    /** The stop tokens of a call: the model's and the request's. */
+    Set<Integer> stops(SamplingParams params) {
+        Set<Integer> stops = new LinkedHashSet<>(modelStopTokens);
+        stops.addAll(params.stopTokenIds());
+        return stops;
+    }
+
+    DecoderModel model() {
+        return model;
+    }
+
+    Function<int[], String> decoder() {
+        return decoder;
     }
 
     private static NDArray attach(NDArray a, NDManager scope) {
         a.attach(scope);
         return a;
-    }
-
-    /** The per-sequence state of a batch: tokens so far, random streams, stop checks. */
-    private final class Sequences {
-        private final SamplingParams params;
-        private final List<List<Integer>> tokens = new ArrayList<>();
-        private final List<List<Float>> logProbs = new ArrayList<>();
-        private final SplittableRandom[] randoms;
-        private final Completion.FinishReason[] finish;
-        private final String[] cutText;
-
-        Sequences(int batch, SamplingParams params) {
-            this.params = params;
-            this.randoms = new SplittableRandom[batch];
-            this.finish = new Completion.FinishReason[batch];
-            this.cutText = new String[batch];
-            for (int b = 0; b < batch; b++) {
-                tokens.add(new ArrayList<>());
-                logProbs.add(new ArrayList<>());
-                randoms[b] = new SplittableRandom(params.seed() + b);
-            }
-        }
-
-        /** Draws the next token of every unfinished sequence; finished ones get token 0. */
-        int[] advance(float[] logits, int vocab, Set<Integer> stops) {
-            int[] next = new int[randoms.length];
-            for (int b = 0; b < randoms.length; b++) {
-                if (finish[b] != null) {
-                    continue;
-                }
-                TokenSampler.Draw d = TokenSampler.sample(logits, b * vocab, vocab, params.temperature(),
-                        params.topP(), randoms[b]);
-                next[b] = d.token();
-                tokens.get(b).add(d.token());
-                logProbs.get(b).add(d.logProb());
-                if (stops.contains(d.token())) {
-                    finish[b] = Completion.FinishReason.STOP_TOKEN;
-                } else if (!params.stopStrings().isEmpty()) {
-                    String text = decoder.apply(toArray(tokens.get(b)));
-                    int cut = firstStop(text);
-                    if (cut >= 0) {
-                        finish[b] = Completion.FinishReason.STOP_STRING;
-                        cutText[b] = text.substring(0, cut);
-                    }
-                }
-                if (finish[b] == null && tokens.get(b).size() == params.maxNewTokens()) {
-                    finish[b] = Completion.FinishReason.LENGTH;
-                }
-            }
-            return next;
-        }
-
-        private int firstStop(String text) {
-            int cut = -1;
-            for (String s : params.stopStrings()) {
-                int at = text.indexOf(s);
-                if (at >= 0 && (cut < 0 || at < cut)) {
-                    cut = at;
-                }
-            }
-            return cut;
-        }
-
-        boolean allDone() {
-            return Arrays.stream(finish).allMatch(f -> f != null);
-        }
-
-        List<Completion> completions() {
-            List<Completion> out = new ArrayList<>();
-            for (int b = 0; b < randoms.length; b++) {
-                int[] ids = toArray(tokens.get(b));
-                float[] lp = new float[ids.length];
-                for (int i = 0; i < lp.length; i++) {
-                    lp[i] = logProbs.get(b).get(i);
-                }
-                String text = cutText[b] != null ? cutText[b] : decoder == null ? null : decoder.apply(ids);
-                out.add(new Completion(ids, lp, text, finish[b]));
-            }
-            return out;
-        }
-
-        private int[] toArray(List<Integer> list) {
-            return list.stream().mapToInt(Integer::intValue).toArray();
-        }
     }
 }

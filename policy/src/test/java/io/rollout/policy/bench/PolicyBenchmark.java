@@ -60,10 +60,15 @@ public final class PolicyBenchmark {
             for (int i = 0; i < 5; i++) {
                 g.generate(prompts(8, 64, vocab), SamplingParams.defaults().withMaxNewTokens(128), null);
             }
-            for (int batch : new int[] {1, 8}) {
+            double batch1 = 0;
+            for (int batch : new int[] {1, 8, 32}) {
                 double perStep = decodeStep(g, prompts(batch, 32, vocab), n, repeats, true);
-                System.out.printf("decode, prompt 32, batch %d: %.2f ms/step, %.0f tokens/s%n", batch, perStep,
-                        batch * 1000 / perStep);
+                double tokensPerSecond = batch * 1000 / perStep;
+                if (batch == 1) {
+                    batch1 = tokensPerSecond;
+                }
+                System.out.printf("decode, prompt 32, batch %d: %.2f ms/step, %.0f tokens/s (%.1fx batch 1)%n", batch,
+                        perStep, tokensPerSecond, tokensPerSecond / batch1);
             }
             double at128 = decodeStep(g, prompts(1, 128, vocab), n, repeats, true);
             double at1024 = decodeStep(g, prompts(1, 1024, vocab), n, repeats, true);

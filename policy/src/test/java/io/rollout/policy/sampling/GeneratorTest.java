@@ -198,6 +198,10 @@ class GeneratorTest {
 
     /** An adapter with non-zero B so the LoRA path changes the logits. */
     static LoraAdapter trainedLookingAdapter() {
+        return trainedLookingAdapter(policy);
+    }
+
+    static LoraAdapter trainedLookingAdapter(Policy policy) {
         LoraAdapter adapter = policy.newAdapter(LoraSpec.defaults("tiny").withRank(4), 3);
         Random r = new Random(9);
         adapter.weights().values().forEach(ab -> {

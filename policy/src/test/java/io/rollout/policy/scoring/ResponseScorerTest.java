@@ -166,23 +166,14 @@ class ResponseScorerTest {
                     }
                 }
                 if (step == 200) {
-                    rssAfterWarmup = residentBytes();
+                    rssAfterWarmup = TinyPolicies.residentBytes();
                 }
             }
-            long growth = residentBytes() - rssAfterWarmup;
+            long growth = TinyPolicies.residentBytes() - rssAfterWarmup;
             assertThat(policy.model().manager().getManagedArrays()).hasSize(modelArrays);
             assertThat(adapter.parameters().get(0).getManager().getManagedArrays()).hasSize(adapterArrays);
             assertThat(growth).as("resident memory growth over %d steps", steps - 200).isLessThan(48L << 20);
         }
-    }
-
-    static long residentBytes() throws Exception {
-        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-            if (line.startsWith("VmRSS:")) {
-                return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-            }
-        }
-        throw new IllegalStateException("no VmRSS in /proc/self/status");
     }
 
     static double[] logSoftmax(float[] logits, double temperature) {
