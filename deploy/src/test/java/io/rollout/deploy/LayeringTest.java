@@ -22,6 +22,7 @@ import io.rollout.learner.trainer.GgpoPerturbation;
 import io.rollout.learner.trainer.PolicyTrainer;
 import io.rollout.learner.trainer.PpoLoss;
 import io.rollout.learner.trainer.TrainerService;
+import io.rollout.policy.sampling.ContinuousBatcher;
 import io.rollout.policy.sampling.Generator;
 import io.rollout.policy.text.TextTokenizer;
 import io.rollout.schemas.serde.AvroSerde;
@@ -138,12 +139,12 @@ class LayeringTest {
     @ArchTest
     static final ArchRule policyChatTemplatesAndSamplerUseNoDjl = noClasses()
             .that(resideInAnyPackage("io.rollout.policy.text..", "io.rollout.policy.sampling")
-                    .and(not(belongToAnyOf(TextTokenizer.class, Generator.class)))
+                    .and(not(belongToAnyOf(TextTokenizer.class, Generator.class, ContinuousBatcher.class)))
                     .as("are the chat templates (policy.text and its jinja engine but TextTokenizer) or"
-                            + " sampling but the Generator"))
+                            + " sampling but the Generator and the ContinuousBatcher"))
             .should().dependOnClassesThat(KAFKA_HTTP_SERVER_OR_DJL)
             .because("chat templates are rendered and tokens drawn on the Java side, without the"
-                    + " engine; DJL is the model's, the tokenizer's and the Generator's");
+                    + " engine; DJL is the model's, the tokenizer's and the two generation loops'");
 
     @ArchTest
     static final ArchRule environmentsAndTheEnvClientUseNoKafkaHttpServerOrDjl = noClasses()
