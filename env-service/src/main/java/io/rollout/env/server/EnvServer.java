@@ -62,6 +62,8 @@ import org.slf4j.LoggerFactory;
 public final class EnvServer implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(EnvServer.class);
+    /** How long {@link #close()} waits for the HTTP server to stop. */
+    private static final Duration STOP_TIMEOUT = Duration.ofSeconds(10);
     private static final ObjectMapper REQUESTS = ApiJson.strict();
     private static final ObjectMapper RESPONSES = ApiJson.lenient();
 
@@ -225,10 +227,25 @@ public final class EnvServer implements AutoCloseable {
         return "http://" + ("0.0.0.0".equals(host) ? "127.0.0.1" : h) + ":" + port();
     }
 
+    /**
+     * Stops serving and closes every session. Jetty's stop can wait forever for a selector that
+     * no longer runs (seen once in a test run: {@code ManagedSelector.doStop} parked on its latch),
+     * so it runs on a daemon thread and close returns after {@link #STOP_TIMEOUT} at most.
+     */
     @Override
     public void close() {
         sweeper.shutdownNow();
-        app.stop();
+        Thread stopping = new Thread(app::stop, "env-service-stop");
+        stopping.setDaemon(true);
+        stopping.start();
+        try {
+            stopping.join(STOP_TIMEOUT.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (stopping.isAlive()) {
+            log.warn("env-service's HTTP server did not stop within {}; closing the sessions anyway", STOP_TIMEOUT);
+        }
         sessions.closeAll();
     }
 
