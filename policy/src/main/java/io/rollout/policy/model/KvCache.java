@@ -138,7 +138,7 @@ public final class KvCache implements AutoCloseable {
         if (capacity > width) {
             NDArray free = work.zeros(new Shape(rows, shape.get(1), capacity - width, shape.get(3)), dtype);
             merged = NDArrays.concat(new NDList(merged, free), 2);
-        } else if (pieces.size() == 1 && merged == pieces.get(0)) {
+        } else if (pieces.size() == 1) {
             merged = merged.duplicate(); // a fresh array, not a view of the part's cache
         }
         return merged;

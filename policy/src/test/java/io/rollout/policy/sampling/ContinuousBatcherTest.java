@@ -121,8 +121,8 @@ class ContinuousBatcherTest {
     void shouldNeverMixAdapterVersionsAndLetNoLaterRequestOvertakeASwap() throws Exception {
         Random r = new Random(23);
         Steps steps = new Steps();
-        try (LoraAdapter v1 = GeneratorTest.trainedLookingAdapter(policy);
-                LoraAdapter v2 = GeneratorTest.trainedLookingAdapter(policy);
+        try (LoraAdapter v1 = GeneratorTest.trainedLookingAdapter(policy, 9);
+                LoraAdapter v2 = GeneratorTest.trainedLookingAdapter(policy, 10); // other logits: a mix would show
                 ContinuousBatcher batcher = policy.newBatcher(ContinuousBatcher.Settings.defaults(), steps, "test")) {
             Call a = Call.random(r, 2, 40, 1, List.of(), v1);
             Call b = Call.random(r, 2, 6, 2, List.of(), v2);

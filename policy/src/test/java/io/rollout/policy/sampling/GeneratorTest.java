@@ -202,8 +202,13 @@ class GeneratorTest {
     }
 
     static LoraAdapter trainedLookingAdapter(Policy policy) {
+        return trainedLookingAdapter(policy, 9);
+    }
+
+    /** Adapters of different {@code seed}s give different logits. */
+    static LoraAdapter trainedLookingAdapter(Policy policy, long seed) {
         LoraAdapter adapter = policy.newAdapter(LoraSpec.defaults("tiny").withRank(4), 3);
-        Random r = new Random(9);
+        Random r = new Random(seed);
         adapter.weights().values().forEach(ab -> {
             float[] b = new float[(int) ab[1].size()];
             for (int i = 0; i < b.length; i++) {
