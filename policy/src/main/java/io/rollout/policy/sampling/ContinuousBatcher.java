@@ -37,11 +37,15 @@ import org.slf4j.LoggerFactory;
  * <p>Rules. A request's sequences draw from the same random streams as in
  * {@link Generator#generate} (sequence i from {@code seed + i}) and get its logits (rows are
  * left-padded and positions count real tokens), so a request samples what it samples alone,
- * whatever it shares the batch with. The batch runs with one adapter instance: a request for
- * another one waits until the batch has drained, and requests are admitted in arrival order,
- * so a swap never mixes versions within a request and no request starves. At most
- * {@code maxSequences} sequences decode at once (a bigger request runs alone). A failed step
- * fails every request in the batch; {@link #close()} fails the waiting and running ones.
+ * whatever it shares the batch with. A batch runs with one adapter instance, so a swap never
+ * mixes versions within a request or a decode step: a request for a new instance opens a
+ * second batch, which decodes step for step beside the old one while the old one drains and
+ * takes only requests of its own instance, so a swap starts generating at the next step
+ * instead of after the longest round in flight. Two batches at most: a request for a third
+ * instance waits until one has drained, and requests are admitted in arrival order, so none
+ * starves. At most {@code maxSequences} sequences decode at once (a bigger request runs
+ * alone). A failed step fails every request of its batch; {@link #close()} fails the waiting
+ * and running ones.
  *
  * <p>Every array lives in sub-managers of the model's manager that are closed when the
  * batch they belong to is rebuilt, drained or failed.
@@ -49,6 +53,12 @@ import org.slf4j.LoggerFactory;
 public final class ContinuousBatcher implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(ContinuousBatcher.class);
+
+    /**
+     * Batches decoding at once, each with its own adapter instance: the one a swap replaced,
+     * draining, and the new one, which starts at once instead of waiting for the drain.
+     */
+    static final int MAX_BATCHES = 2;
 
     /** Told about the batch's work, for metrics; called on the generation thread. */
     public interface Listener {
@@ -93,10 +103,8 @@ public final class ContinuousBatcher implements AutoCloseable {
     private boolean closed;
     private String closedReason;
 
-    // The batch: touched by the generation thread only.
-    private final List<Row> rows = new ArrayList<>();
-    private KvCache cache;
-    private LinearAdapter adapter;
+    /** The batches decoding, oldest first: touched by the generation thread only. */
+    private final List<Batch> batches = new ArrayList<>();
 
     public ContinuousBatcher(Generator generator, Settings settings, Listener listener, String threadName) {
         this(generator, settings, listener, threadName, System::nanoTime);
@@ -216,10 +224,21 @@ public final class ContinuousBatcher implements AutoCloseable {
             while (awaitWork()) {
                 stepLock.lock();
                 try {
-                    step(admit());
-                } catch (RuntimeException e) {
-                    LOG.warn("a generation step failed; failing the {} requests in the batch", running(), e);
-                    failBatch(e);
+                    admit();
+                    for (Iterator<Batch> it = batches.iterator(); it.hasNext(); ) {
+                        Batch batch = it.next();
+                        try {
+                            batch.step();
+                        } catch (RuntimeException e) {
+                            LOG.warn("a generation step failed; failing the {} requests in its batch",
+                                    batch.requests.size(), e);
+                            batch.fail(e);
+                        }
+                        if (batch.rows.isEmpty() && batch.admitted.isEmpty()) {
+                            batch.drop();
+                            it.remove();
+                        }
+                    }
                 } finally {
                     stepLock.unlock();
                 }
@@ -228,15 +247,16 @@ public final class ContinuousBatcher implements AutoCloseable {
             LOG.error("the generation batcher's thread failed; failing every waiting request", e);
             shutDown("the generation batcher's thread failed: " + e);
         } finally {
-            dropBatch();
+            batches.forEach(Batch::drop);
+            batches.clear();
         }
     }
 
-    /** Waits until the batch has rows or requests are queued; false once closed. */
+    /** Waits until a batch has rows or requests are queued; false once closed. */
     private boolean awaitWork() {
         lock.lock();
         try {
-            while (rows.isEmpty() && queue.isEmpty() && !closed) {
+            while (batches.isEmpty() && queue.isEmpty() && !closed) {
                 queued.awaitUninterruptibly();
             }
             return !closed;
@@ -245,191 +265,255 @@ public final class ContinuousBatcher implements AutoCloseable {
         }
     }
 
-    /** Takes the queued requests that may join the batch now (maybe none). */
-    private List<Request> admit() {
+    /**
+     * Hands the queued requests that may start now to their batches, in arrival order: a request
+     * joins the batch of its adapter, or opens one if fewer than {@link #MAX_BATCHES} run; the
+     * first request that cannot start (the bound, or every batch slot taken by other versions)
+     * stops the rest behind it.
+     */
+    private void admit() {
         lock.lock();
         try {
-            List<Request> admit = new ArrayList<>();
-            if (queue.isEmpty()) {
-                return admit;
+            int live = 0;
+            for (Batch b : batches) {
+                live += b.liveRows();
             }
-            if (rows.isEmpty()) {
-                adapter = queue.peekFirst().adapter;
-            }
-            int live = liveRows();
             for (Iterator<Request> it = queue.iterator(); it.hasNext(); ) {
                 Request r = it.next();
                 if (r.result.isDone()) { // cancelled while queued
                     it.remove();
                     continue;
                 }
-                if (r.adapter != adapter) {
-                    break; // the batch drains first; nothing behind it overtakes it
-                }
                 int n = r.prompts.size();
                 if (live > 0 && live + n > settings.maxSequences()) {
                     break;
                 }
+                Batch target = null;
+                for (Batch b : batches) {
+                    if (b.adapter == r.adapter) {
+                        target = b;
+                    }
+                }
+                if (target == null) {
+                    if (batches.size() >= MAX_BATCHES) {
+                        break; // a batch drains first; nothing behind it overtakes it
+                    }
+                    target = new Batch(r.adapter);
+                    batches.add(target);
+                }
                 it.remove();
-                admit.add(r);
+                target.admitted.add(r);
+                target.requests.add(r);
                 running.add(r);
                 live += n;
             }
-            return admit;
         } finally {
             lock.unlock();
-        }
-    }
-
-    private int running() {
-        lock.lock();
-        try {
-            return running.size();
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** Admits {@code admit}, compacts when most rows have ended, and runs one decode step. */
-    private void step(List<Request> admit) {
-        if (!admit.isEmpty()) {
-            join(admit);
-        } else if (dead() * 2 >= rows.size() && !rows.isEmpty()) {
-            rebuild(null, List.of());
-        }
-        if (liveRows() > 0) {
-            decode();
-        }
-        if (liveRows() == 0) {
-            dropBatch();
-        }
-    }
-
-    /** Prefills the admitted prompts and merges their sequences into the batch. */
-    private void join(List<Request> admit) {
-        long start = nanoClock.getAsLong();
-        List<Row> joining = new ArrayList<>();
-        int promptLen = 0;
-        for (Request r : admit) {
-            for (int i = 0; i < r.prompts.size(); i++) {
-                int[] p = r.prompts.get(i);
-                joining.add(new Row(r, new SequenceState(r.params, i, r.stops, generator.decoder()), p));
-                promptLen = Math.max(promptLen, p.length);
-            }
-        }
-        int n = joining.size();
-        long[] ids = new long[n * promptLen];
-        long[] positions = new long[n * promptLen];
-        float[] mask = new float[n * promptLen];
-        for (int b = 0; b < n; b++) {
-            int[] p = joining.get(b).prompt;
-            int pad = promptLen - p.length;
-            for (int j = 0; j < promptLen; j++) {
-                int i = b * promptLen + j;
-                ids[i] = j < pad ? 0 : p[j - pad];
-                positions[i] = Math.max(0, j - pad);
-                mask[i] = j < pad ? 0 : 1;
-            }
-        }
-        KvCache fresh = model.newCache(model.manager(), n, promptLen);
-        try {
-            float[] logits;
-            try (NDManager scope = model.manager().newSubManager()) {
-                Shape shape = new Shape(n, promptLen);
-                NDArray hidden = model.hidden(scope.create(ids, shape), scope.create(positions, shape),
-                        scope.create(mask, shape), fresh, adapter);
-                logits = lastLogits(hidden);
-            }
-            sample(joining, logits);
-            listener.admitted(admit.size(), n, nanoClock.getAsLong() - start);
-            rebuild(fresh, joining);
-        } finally {
-            fresh.close();
         }
     }
 
     /**
-     * Replaces the batch's cache by one holding its sampling rows followed by the sampling
-     * rows of {@code joining} (whose keys and values are in {@code fresh}), trimmed to the
-     * slots those rows use plus room for the tokens they may still draw.
+     * The sequences decoding with one adapter instance: their rows, in the order of the cache's
+     * batch dimension, and the cache. Touched by the generation thread only.
      */
-    private void rebuild(KvCache fresh, List<Row> joining) {
-        List<Row> kept = new ArrayList<>();
-        List<KvCache.Part> parts = new ArrayList<>();
-        int width = 0;
-        int room = 0;
-        for (int round = 0; round < 2; round++) {
-            List<Row> from = round == 0 ? rows : joining;
-            KvCache source = round == 0 ? cache : fresh;
-            List<Integer> indices = new ArrayList<>();
-            int partWidth = 0;
-            for (int b = 0; b < from.size(); b++) {
-                Row row = from.get(b);
-                if (row.sampling()) {
-                    indices.add(b);
-                    kept.add(row);
-                    partWidth = Math.max(partWidth, row.length);
-                    room = Math.max(room, row.seq.remaining());
+    private final class Batch {
+        final LinearAdapter adapter;
+        final List<Row> rows = new ArrayList<>();
+        /** Requests handed to this batch and not yet prefilled. */
+        final List<Request> admitted = new ArrayList<>();
+        /** Requests this batch has taken and not yet answered or failed. */
+        final Set<Request> requests = new LinkedHashSet<>();
+        KvCache cache;
+
+        Batch(LinearAdapter adapter) {
+            this.adapter = adapter;
+        }
+
+        /** Joins the admitted requests, compacts when most rows have ended, and runs one decode step. */
+        void step() {
+            if (!admitted.isEmpty()) {
+                List<Request> joining = new ArrayList<>(admitted);
+                admitted.clear();
+                join(joining);
+            } else if (dead() * 2 >= rows.size() && !rows.isEmpty()) {
+                rebuild(null, List.of());
+            }
+            if (liveRows() > 0) {
+                decode();
+            }
+            if (liveRows() == 0) {
+                drop();
+            }
+        }
+
+        /** Prefills the admitted prompts and merges their sequences into the batch. */
+        private void join(List<Request> admit) {
+            long start = nanoClock.getAsLong();
+            List<Row> joining = new ArrayList<>();
+            int promptLen = 0;
+            for (Request r : admit) {
+                for (int i = 0; i < r.prompts.size(); i++) {
+                    int[] p = r.prompts.get(i);
+                    joining.add(new Row(r, new SequenceState(r.params, i, r.stops, generator.decoder()), p));
+                    promptLen = Math.max(promptLen, p.length);
                 }
             }
-            if (!indices.isEmpty()) {
-                parts.add(new KvCache.Part(source, indices.stream().mapToInt(Integer::intValue).toArray(), partWidth));
-                width = Math.max(width, partWidth);
+            int n = joining.size();
+            long[] ids = new long[n * promptLen];
+            long[] positions = new long[n * promptLen];
+            float[] mask = new float[n * promptLen];
+            for (int b = 0; b < n; b++) {
+                int[] p = joining.get(b).prompt;
+                int pad = promptLen - p.length;
+                for (int j = 0; j < promptLen; j++) {
+                    int i = b * promptLen + j;
+                    ids[i] = j < pad ? 0 : p[j - pad];
+                    positions[i] = Math.max(0, j - pad);
+                    mask[i] = j < pad ? 0 : 1;
+                }
+            }
+            KvCache fresh = model.newCache(model.manager(), n, promptLen);
+            try {
+                float[] logits;
+                try (NDManager scope = model.manager().newSubManager()) {
+                    Shape shape = new Shape(n, promptLen);
+                    NDArray hidden = model.hidden(scope.create(ids, shape), scope.create(positions, shape),
+                            scope.create(mask, shape), fresh, adapter);
+                    logits = lastLogits(hidden);
+                }
+                sample(joining, logits);
+                listener.admitted(admit.size(), n, nanoClock.getAsLong() - start);
+                rebuild(fresh, joining);
+            } finally {
+                fresh.close();
             }
         }
-        KvCache merged = parts.isEmpty() ? null : KvCache.merge(model.manager(), parts, width, width + room);
-        if (cache != null) {
-            cache.close();
-        }
-        cache = merged;
-        rows.clear();
-        rows.addAll(kept);
-        forgetCancelled();
-    }
 
-    /** Requests whose caller stopped waiting leave {@link #running} once their rows are gone. */
-    private void forgetCancelled() {
-        lock.lock();
-        try {
-            running.removeIf(r -> r.result.isDone());
-        } finally {
-            lock.unlock();
+        /**
+         * Replaces the batch's cache by one holding its sampling rows followed by the sampling
+         * rows of {@code joining} (whose keys and values are in {@code fresh}), trimmed to the
+         * slots those rows use plus room for the tokens they may still draw.
+         */
+        private void rebuild(KvCache fresh, List<Row> joining) {
+            List<Row> kept = new ArrayList<>();
+            List<KvCache.Part> parts = new ArrayList<>();
+            int width = 0;
+            int room = 0;
+            for (int round = 0; round < 2; round++) {
+                List<Row> from = round == 0 ? rows : joining;
+                KvCache source = round == 0 ? cache : fresh;
+                List<Integer> indices = new ArrayList<>();
+                int partWidth = 0;
+                for (int b = 0; b < from.size(); b++) {
+                    Row row = from.get(b);
+                    if (row.sampling()) {
+                        indices.add(b);
+                        kept.add(row);
+                        partWidth = Math.max(partWidth, row.length);
+                        room = Math.max(room, row.seq.remaining());
+                    }
+                }
+                if (!indices.isEmpty()) {
+                    parts.add(new KvCache.Part(source, indices.stream().mapToInt(Integer::intValue).toArray(),
+                            partWidth));
+                    width = Math.max(width, partWidth);
+                }
+            }
+            KvCache merged = parts.isEmpty() ? null : KvCache.merge(model.manager(), parts, width, width + room);
+            if (cache != null) {
+                cache.close();
+            }
+            cache = merged;
+            rows.clear();
+            rows.addAll(kept);
+            forgetFinished();
         }
-    }
 
-    /** One decode step: every row feeds its last token; sampling rows draw the next. */
-    private void decode() {
-        long start = nanoClock.getAsLong();
-        int batch = rows.size();
-        int filled = cache.length();
-        int keys = filled + 1;
-        long[] ids = new long[batch];
-        long[] positions = new long[batch];
-        float[] mask = new float[batch * keys];
-        int sampling = 0;
-        for (int b = 0; b < batch; b++) {
-            Row row = rows.get(b);
-            ids[b] = row.last;
-            positions[b] = row.length;
-            for (int j = keys - 1 - row.length; j < keys; j++) {
-                mask[b * keys + j] = 1;
+        /** One decode step: every row feeds its last token; sampling rows draw the next. */
+        private void decode() {
+            long start = nanoClock.getAsLong();
+            int batch = rows.size();
+            int filled = cache.length();
+            int keys = filled + 1;
+            long[] ids = new long[batch];
+            long[] positions = new long[batch];
+            float[] mask = new float[batch * keys];
+            int sampling = 0;
+            for (int b = 0; b < batch; b++) {
+                Row row = rows.get(b);
+                ids[b] = row.last;
+                positions[b] = row.length;
+                for (int j = keys - 1 - row.length; j < keys; j++) {
+                    mask[b * keys + j] = 1;
+                }
+                if (row.sampling()) {
+                    sampling++;
+                }
             }
-            if (row.sampling()) {
-                sampling++;
+            float[] logits;
+            try (NDManager scope = model.manager().newSubManager()) {
+                NDArray hidden = model.hidden(scope.create(ids, new Shape(batch, 1)),
+                        scope.create(positions, new Shape(batch, 1)), scope.create(mask, new Shape(batch, keys)),
+                        cache, adapter);
+                logits = lastLogits(hidden);
+            }
+            for (Row row : rows) {
+                row.length++;
+            }
+            sample(rows, logits);
+            listener.decoded(sampling, batch, nanoClock.getAsLong() - start);
+        }
+
+        /** Fails every request this batch has taken (a failed step) and drops its rows. */
+        void fail(RuntimeException e) {
+            List<Request> failed = new ArrayList<>(requests);
+            admitted.clear();
+            lock.lock();
+            try {
+                running.removeAll(failed);
+            } finally {
+                lock.unlock();
+            }
+            for (Request r : failed) {
+                r.result.completeExceptionally(e);
+            }
+            drop();
+        }
+
+        /** Frees the cache and forgets the rows. */
+        void drop() {
+            rows.clear();
+            if (cache != null) {
+                cache.close();
+                cache = null;
+            }
+            forgetFinished();
+        }
+
+        /** Requests answered, failed or whose caller stopped waiting leave once their rows are gone. */
+        private void forgetFinished() {
+            requests.removeIf(r -> r.result.isDone());
+            lock.lock();
+            try {
+                running.removeIf(r -> r.result.isDone());
+            } finally {
+                lock.unlock();
             }
         }
-        float[] logits;
-        try (NDManager scope = model.manager().newSubManager()) {
-            NDArray hidden = model.hidden(scope.create(ids, new Shape(batch, 1)),
-                    scope.create(positions, new Shape(batch, 1)), scope.create(mask, new Shape(batch, keys)), cache,
-                    adapter);
-            logits = lastLogits(hidden);
+
+        int liveRows() {
+            int n = 0;
+            for (Row r : rows) {
+                if (r.sampling()) {
+                    n++;
+                }
+            }
+            return n;
         }
-        for (Row row : rows) {
-            row.length++;
+
+        private int dead() {
+            return rows.size() - liveRows();
         }
-        sample(rows, logits);
-        listener.decoded(sampling, batch, nanoClock.getAsLong() - start);
     }
 
     private float[] lastLogits(NDArray hidden) {
@@ -464,44 +548,6 @@ public final class ContinuousBatcher implements AutoCloseable {
             lock.unlock();
         }
         r.result.complete(out);
-    }
-
-    private void failBatch(RuntimeException e) {
-        List<Request> failed;
-        lock.lock();
-        try {
-            failed = new ArrayList<>(running);
-            running.clear();
-        } finally {
-            lock.unlock();
-        }
-        for (Request r : failed) {
-            r.result.completeExceptionally(e);
-        }
-        dropBatch();
-    }
-
-    private void dropBatch() {
-        rows.clear();
-        if (cache != null) {
-            cache.close();
-            cache = null;
-        }
-        forgetCancelled();
-    }
-
-    private int liveRows() {
-        int n = 0;
-        for (Row r : rows) {
-            if (r.sampling()) {
-                n++;
-            }
-        }
-        return n;
-    }
-
-    private int dead() {
-        return rows.size() - liveRows();
     }
 
     /** One caller's request: its prompts, how to sample them, with what, and its answer. */

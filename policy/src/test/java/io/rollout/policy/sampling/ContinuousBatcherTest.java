@@ -74,12 +74,32 @@ class ContinuousBatcherTest {
         final AtomicInteger maxRows = new AtomicInteger();
         final List<Integer> admitted = Collections.synchronizedList(new ArrayList<>());
         volatile CountDownLatch running = new CountDownLatch(1);
+        /** When set, the generation thread waits on it after each step until it is opened. */
+        volatile CountDownLatch gate;
 
         @Override
         public void decoded(int sequences, int rows, long nanos) {
             decoded.incrementAndGet();
             maxRows.accumulateAndGet(rows, Math::max);
             running.countDown();
+            CountDownLatch g = gate;
+            if (g != null) {
+                try {
+                    g.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+
+        /** Holds the generation thread after its next step until {@link #open()}. */
+        Steps closed() {
+            gate = new CountDownLatch(1);
+            return this;
+        }
+
+        void open() {
+            gate.countDown();
         }
 
         @Override
@@ -117,32 +137,85 @@ class ContinuousBatcherTest {
         }
     }
 
+    /** Longest and shortest completion of {@code call} generated alone: its steps in any batch. */
+    static int[] lengths(Call call) {
+        List<Completion> alone = ContinuousBatcherTest.alone.generate(call.prompts(), call.params(), call.adapter());
+        return new int[] {alone.stream().mapToInt(c -> c.tokens().length).max().orElseThrow(),
+            alone.stream().mapToInt(c -> c.tokens().length).min().orElseThrow()};
+    }
+
+    /** Records the order requests are answered in: on the generation thread, so in step order. */
+    static void recordAnswer(CompletableFuture<?> result, String name, List<String> order) {
+        result.thenRun(() -> order.add(name));
+    }
+
     @Test
-    void shouldNeverMixAdapterVersionsAndLetNoLaterRequestOvertakeASwap() throws Exception {
+    void shouldStartASwappedInVersionBesideTheDrainingOneWithoutMixingThem() throws Exception {
         Random r = new Random(23);
-        Steps steps = new Steps();
+        Steps steps = new Steps().closed();
         try (LoraAdapter v1 = GeneratorTest.trainedLookingAdapter(policy, 9);
                 LoraAdapter v2 = GeneratorTest.trainedLookingAdapter(policy, 10); // other logits: a mix would show
                 ContinuousBatcher batcher = policy.newBatcher(ContinuousBatcher.Settings.defaults(), steps, "test")) {
-            Call a = Call.random(r, 2, 40, 1, List.of(), v1);
+            Call a = Call.random(r, 6, 400, 1, List.of(), v1);
             Call b = Call.random(r, 2, 6, 2, List.of(), v2);
             Call c = Call.random(r, 2, 6, 3, List.of(), v1);
+            // Seeded data, so these hold on every run: a decodes long after b and c could have
+            // ended, and all of a's sequences are still sampling when c joins.
+            assertThat(lengths(a)[0]).as("a's longest sequence").isGreaterThan(6 + 3);
+            assertThat(lengths(a)[1]).as("a's shortest sequence").isGreaterThan(2);
             List<String> order = Collections.synchronizedList(new ArrayList<>());
             CompletableFuture<List<Completion>> ra = a.submit(batcher);
+            recordAnswer(ra, "a", order);
             assertThat(steps.running.await(30, TimeUnit.SECONDS)).isTrue();
+            // The thread waits after a's first step; b and c are queued when it goes on.
             CompletableFuture<List<Completion>> rb = b.submit(batcher);
             CompletableFuture<List<Completion>> rc = c.submit(batcher);
-            ra.thenRun(() -> order.add("a"));
-            rb.thenRun(() -> order.add("b"));
-            rc.thenRun(() -> order.add("c"));
-            a.assertSameAsAlone(ra.get(60, TimeUnit.SECONDS));
+            recordAnswer(rb, "b", order);
+            recordAnswer(rc, "c", order);
+            steps.open();
             b.assertSameAsAlone(rb.get(60, TimeUnit.SECONDS));
             c.assertSameAsAlone(rc.get(60, TimeUnit.SECONDS));
-            // c uses a's version but queued behind b's swap: it may not join a's batch.
-            assertThat(order).containsExactly("a", "b", "c");
-            // Batches: a alone (2 sequences), then b (2), then c (2); never two versions at once.
-            assertThat(steps.admitted).containsExactly(2, 2, 2);
-            assertThat(steps.maxRows.get()).isEqualTo(2);
+            a.assertSameAsAlone(ra.get(60, TimeUnit.SECONDS));
+            // b's version started beside a's batch instead of waiting for a to drain.
+            assertThat(order).containsExactlyInAnyOrder("a", "b", "c").endsWith("a");
+            assertThat(steps.admitted).containsExactlyInAnyOrder(6, 2, 2);
+            // A step decodes one batch: a's with c joined (6 + 2 rows) or b's (2), never all ten.
+            assertThat(steps.maxRows.get()).isEqualTo(8);
+        }
+    }
+
+    @Test
+    void shouldHoldAThirdVersionBackUntilABatchHasDrainedAndLetNothingOvertakeIt() throws Exception {
+        Random r = new Random(29);
+        Steps steps = new Steps().closed();
+        try (LoraAdapter v1 = GeneratorTest.trainedLookingAdapter(policy, 9);
+                LoraAdapter v2 = GeneratorTest.trainedLookingAdapter(policy, 10);
+                LoraAdapter v3 = GeneratorTest.trainedLookingAdapter(policy, 11);
+                ContinuousBatcher batcher = policy.newBatcher(ContinuousBatcher.Settings.defaults(), steps, "test")) {
+            Call a = Call.random(r, 8, 400, 1, List.of(), v1);
+            Call b = Call.random(r, 2, 12, 2, List.of(), v2);
+            Call d = Call.random(r, 2, 6, 3, List.of(), v3);
+            Call e = Call.random(r, 2, 6, 4, List.of(), v2); // b's version, but queued behind d
+            // Seeded: a outlasts b, d and e one after the other.
+            assertThat(lengths(a)[0]).as("a's longest sequence").isGreaterThan(12 + 6 + 6 + 4);
+            List<String> order = Collections.synchronizedList(new ArrayList<>());
+            CompletableFuture<List<Completion>> ra = a.submit(batcher);
+            recordAnswer(ra, "a", order);
+            assertThat(steps.running.await(30, TimeUnit.SECONDS)).isTrue();
+            CompletableFuture<List<Completion>> rb = b.submit(batcher);
+            CompletableFuture<List<Completion>> rd = d.submit(batcher);
+            CompletableFuture<List<Completion>> re = e.submit(batcher);
+            recordAnswer(rb, "b", order);
+            recordAnswer(rd, "d", order);
+            recordAnswer(re, "e", order);
+            steps.open();
+            b.assertSameAsAlone(rb.get(60, TimeUnit.SECONDS));
+            d.assertSameAsAlone(rd.get(60, TimeUnit.SECONDS));
+            e.assertSameAsAlone(re.get(60, TimeUnit.SECONDS));
+            a.assertSameAsAlone(ra.get(60, TimeUnit.SECONDS));
+            // b started beside a; d (a third version) waited until b's batch drained; e, of b's
+            // version but queued behind d, did not join b's batch ahead of d.
+            assertThat(order).containsExactly("b", "d", "e", "a");
         }
     }
 
