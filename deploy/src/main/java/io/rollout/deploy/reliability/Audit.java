@@ -236,7 +236,10 @@ final class Audit {
         long stalled = faults.stream().filter(f -> f.progressAfterMs() < 0).count();
         checks.put("training_resumed_after_every_fault", stalled == 0);
         if (stalled > 0) {
-            findings.add(stalled + " faults after which no new version came within 3 minutes");
+            findings.add(stalled + " faults after which no new version came within 3 minutes: " + faults.stream()
+                    .filter(f -> f.progressAfterMs() < 0)
+                    .map(f -> f.kind() + " of " + f.target() + " at " + f.atMs() / 1000 + " s; last errors: "
+                            + f.stalled()).toList());
         }
         return new Report(byKind, faults, recovery, counts, checks, findings, restarts);
     }

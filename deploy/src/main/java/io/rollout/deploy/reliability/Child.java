@@ -93,6 +93,35 @@ final class Child {
         }
     }
 
+    /**
+     * What the log says of why the process ended: its last line with ERROR or an exception in
+     * it (else its last line), cut to {@code max} characters; for a finding, where the whole
+     * log is gone with the run's directory.
+     */
+    String lastError(int max) {
+        try {
+            List<String> all = Files.readAllLines(log, StandardCharsets.UTF_8);
+            String found = "";
+            for (int i = all.size() - 1; i >= 0 && found.isEmpty(); i--) {
+                String line = all.get(i);
+                if (line.contains(" ERROR ") || line.contains("Exception") || line.contains("Error:")) {
+                    found = line.strip();
+                }
+            }
+            if (found.isEmpty() && !all.isEmpty()) {
+                found = all.get(all.size() - 1).strip();
+            }
+            return found.length() <= max ? found : found.substring(0, max) + "...";
+        } catch (IOException | UncheckedIOException e) {
+            return "(log " + log + " unreadable: " + e + ")";
+        }
+    }
+
+    /** The exit code of the last run, or -1 while it runs or before it started. */
+    synchronized int exitCode() {
+        return process == null || process.isAlive() ? -1 : process.exitValue();
+    }
+
     synchronized boolean alive() {
         return process != null && process.isAlive();
     }

@@ -51,8 +51,12 @@ public final class FaultRun {
         }
     }
 
-    /** One injected fault and how long the pipeline took to get over it. */
-    public record Fault(String kind, String target, long atMs, long healthyAfterMs, long progressAfterMs) {}
+    /**
+     * One injected fault and how long the pipeline took to get over it; for a fault after which
+     * training did not resume, {@code stalled} holds each process's last error line (else empty).
+     */
+    public record Fault(String kind, String target, long atMs, long healthyAfterMs, long progressAfterMs,
+            String stalled) {}
 
     private final Settings settings;
     private final SplittableRandom random;
@@ -140,7 +144,8 @@ public final class FaultRun {
             }
             long progress = pipeline.awaitVersionAbove(version, Duration.ofMinutes(3)) ? pipeline.elapsedMs() - at : -1;
             faults.add(new Fault(kind + ":" + what.toLowerCase(java.util.Locale.ROOT),
-                    target == null ? "topics" : target.name, at, healthy, progress));
+                    target == null ? "topics" : target.name, at, healthy, progress,
+                    progress < 0 ? pipeline.lastErrors() : ""));
             pipeline.say(String.format("  recovered: healthy after %d ms, new version after %d ms", healthy, progress));
             long left = phaseEnd - System.nanoTime();
             int remaining = plan.size() - i - 1;

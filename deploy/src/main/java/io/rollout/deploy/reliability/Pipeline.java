@@ -265,7 +265,8 @@ final class Pipeline implements AutoCloseable {
             for (Child c : down) {
                 if (!c.alive()) {
                     say(c + " exited by itself; starting it again. The end of its log:\n" + c.logTail(40));
-                    unexpectedExits.add(c.name + " at " + elapsedMs() / 1000 + " s");
+                    unexpectedExits.add(c.name + " at " + elapsedMs() / 1000 + " s, exit code " + c.exitCode()
+                            + ": " + c.lastError(400));
                     c.start();
                 }
             }
@@ -275,6 +276,16 @@ final class Pipeline implements AutoCloseable {
             }
             Thread.sleep(500);
         }
+    }
+
+    /** Each process's last error line (with its time), for a finding that outlives the run's logs. */
+    String lastErrors() {
+        StringBuilder s = new StringBuilder();
+        for (Child c : children) {
+            s.append("\n  ").append(c.name).append(c.alive() ? "" : " (not running)").append(": ")
+                    .append(c.lastError(300));
+        }
+        return s.toString();
     }
 
     long elapsedMs() {

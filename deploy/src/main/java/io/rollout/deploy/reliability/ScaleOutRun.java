@@ -214,7 +214,7 @@ public final class ScaleOutRun {
         long progress = pipeline.awaitVersionAbove(version, Duration.ofMinutes(3))
                 ? System.currentTimeMillis() - atEpochMs : -1;
         faults.add(new FaultRun.Fault(kind + ":actor", String.join(",", names), atEpochMs - epochAtStart,
-                settledEpochMs - atEpochMs, progress));
+                settledEpochMs - atEpochMs, progress, progress < 0 ? pipeline.lastErrors() : ""));
         pipeline.say(String.format("  %s %s: group not Stable for %d ms, settled after %d ms", kind, names, unstable,
                 settledEpochMs - atEpochMs));
     }

@@ -55,4 +55,20 @@ class AuditTest {
         assertThat(Audit.percentile(new long[] {5, 1, 3, 2, 4}, 100)).isEqualTo(5);
         assertThat(FaultRun.hostile(io.rollout.records.Step.getClassSchema())).hasSize(15);
     }
+
+    /** What a finding quotes of a process's log once the run's directory is gone. */
+    @Test
+    void shouldQuoteTheLastErrorLineOfAChildsLogOrElseItsLastLine() throws Exception {
+        Path log = dir.resolve("advantage-1.log");
+        Child child = new Child("advantage-1", Child.Kind.ADVANTAGE, "64m", true, 1, log, List.of());
+        assertThat(child.lastError(100)).contains("unreadable");
+        Files.write(log, List.of("10:00:00.000 INFO  [main] started", "10:00:01.000 INFO  [main] running"));
+        assertThat(child.lastError(100)).isEqualTo("10:00:01.000 INFO  [main] running");
+        Files.write(log, List.of("10:00:00.000 ERROR [main] Streams - first failure",
+                "java.lang.IllegalStateException: advantage app not running after PT2M",
+                "\tat io.rollout.Foo.bar(Foo.java:1)", "10:00:02.000 INFO  [main] stopping"));
+        assertThat(child.lastError(100)).isEqualTo("java.lang.IllegalStateException: advantage app not running after PT2M");
+        assertThat(child.lastError(10)).isEqualTo("java.lang." + "...");
+        assertThat(child.exitCode()).as("never started").isEqualTo(-1);
+    }
 }
