@@ -38,6 +38,7 @@ public final class WeightFollower implements AutoCloseable {
     private final Function<byte[], LoraAdapter> loader;
     private final AdapterRef ref;
     private final Timer swapLatency;
+    private final Timer load;
     private final Map<Long, Long> publishedAtMs = new ConcurrentHashMap<>();
     private volatile long lastMeasured = -1;
     private volatile Throwable failure;
@@ -52,6 +53,9 @@ public final class WeightFollower implements AutoCloseable {
         this.swapLatency = Timer.builder("rollout.actor.adapter.swap.latency")
                 .description("From a version's manifest timestamp to the first step this actor generated with it")
                 .publishPercentiles(0.5, 0.99).register(registry);
+        this.load = Timer.builder("rollout.actor.adapter.load")
+                .description("Turning a verified version's bytes into an adapter the decode batch can use")
+                .register(registry);
         this.reader = WeightReader.builder(kafka, topics, adapterName).meterRegistry(registry).topicWait(topicWait)
                 .open();
     }
@@ -112,8 +116,10 @@ public final class WeightFollower implements AutoCloseable {
             return;
         }
         LoraAdapter adapter;
+        long loadStart = System.nanoTime();
         try {
             adapter = loader.apply(published.bytes());
+            load.record(System.nanoTime() - loadStart, TimeUnit.NANOSECONDS);
         } catch (RuntimeException e) {
             LOG.error("adapter version {} cannot be loaded; keeping version {}", v, ref.get().version(), e);
             return;
