@@ -38,13 +38,16 @@ final class Pipeline implements AutoCloseable {
      *     engine's default (every core of the machine, in each process)
      */
     record Shape(int advantageApps, int actors, int maxInFlight, boolean staticMembership, boolean quickStart,
-            int torchThreads) {
+            int torchThreads, int groupsInFlight) {
 
-        /** Two advantage apps, three actors, eight groups in flight, dynamic membership, quick starts. */
-        static final Shape FAULTS = new Shape(2, 3, 8, false, true, 0);
+        /**
+         * Two advantage apps, three actors, eight groups in flight in the scheduler and two per
+         * actor, dynamic membership, quick starts.
+         */
+        static final Shape FAULTS = new Shape(2, 3, 8, false, true, 0, 2);
 
         Shape {
-            if (advantageApps < 1 || actors < 1 || maxInFlight < 1 || torchThreads < 0) {
+            if (advantageApps < 1 || actors < 1 || maxInFlight < 1 || torchThreads < 0 || groupsInFlight < 1) {
                 throw new IllegalArgumentException("advantage apps, actors and groups in flight must be >= 1, "
                         + "torch threads >= 0");
             }
@@ -56,9 +59,6 @@ final class Pipeline implements AutoCloseable {
                     "-Dai.djl.pytorch.num_interop_threads=1");
         }
     }
-
-    /** Groups each actor plays at once. */
-    static final int GROUPS_IN_FLIGHT = 2;
 
     static final String PREFIX = "reliability.";
     static final Duration UP_TIMEOUT = Duration.ofMinutes(4);
@@ -161,7 +161,7 @@ final class Pipeline implements AutoCloseable {
         String id = "actor-" + index;
         List<String> args = new ArrayList<>(List.of("actor-service", "run", "--bootstrap", bootstrap, "--prefix",
                 PREFIX, "--env-url", "http://127.0.0.1:" + envPort, "--model", model.toString(), "--actor-id", id,
-                "--groups-in-flight", Integer.toString(GROUPS_IN_FLIGHT), "--seed", Integer.toString(index),
+                "--groups-in-flight", Integer.toString(shape.groupsInFlight()), "--seed", Integer.toString(index),
                 "--max-new-tokens", "8", "--drain-timeout", "10s", "--kafka", "session.timeout.ms=6000",
                 "--metrics-port", Integer.toString(port)));
         if (shape.staticMembership()) {

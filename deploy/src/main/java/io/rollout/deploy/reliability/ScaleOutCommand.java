@@ -74,6 +74,11 @@ public final class ScaleOutCommand implements Callable<Integer> {
                     + "${DEFAULT-VALUE}).")
     private int torchThreads;
 
+    @Option(names = "--groups-in-flight", defaultValue = "2",
+            description = "Groups each actor plays at once; their sequences share the actor's decode batch "
+                    + "(default: ${DEFAULT-VALUE}).")
+    private int groupsInFlight;
+
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the run (default: ${DEFAULT-VALUE}).")
     private long seed;
 
@@ -85,7 +90,7 @@ public final class ScaleOutCommand implements Callable<Integer> {
         ScaleOutRun.Settings settings;
         try {
             settings = new ScaleOutRun.Settings(dir, seed, actors, window, restart, staticMembership, settle,
-                    maxInFlight, taskTimeout, false, torchThreads);
+                    maxInFlight, taskTimeout, false, torchThreads, groupsInFlight);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }

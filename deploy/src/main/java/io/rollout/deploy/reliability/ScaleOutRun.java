@@ -50,12 +50,15 @@ public final class ScaleOutRun {
      */
     public record Settings(Path dir, long seed, List<Integer> actorCounts, Duration window, boolean restart,
             boolean staticMembership, Duration settle, int maxInFlight, Duration taskTimeout,
-            boolean quickStart, int torchThreads) {
+            boolean quickStart, int torchThreads, int groupsInFlight) {
 
         public Settings {
             actorCounts = List.copyOf(actorCounts);
             if (maxInFlight < 1) {
                 throw new IllegalArgumentException("--max-in-flight must be >= 1, got " + maxInFlight);
+            }
+            if (groupsInFlight < 1) {
+                throw new IllegalArgumentException("--groups-in-flight must be >= 1, got " + groupsInFlight);
             }
             if (actorCounts.isEmpty() || actorCounts.get(0) < 1) {
                 throw new IllegalArgumentException("--actors needs counts >= 1, got " + actorCounts);
@@ -124,7 +127,7 @@ public final class ScaleOutRun {
         this.settings = settings;
         this.pipeline = new Pipeline(settings.dir(), out, new Pipeline.Shape(1, settings.actorCounts().get(0),
                 settings.maxInFlight(), settings.staticMembership(), settings.quickStart(),
-                settings.torchThreads()));
+                settings.torchThreads(), settings.groupsInFlight()));
     }
 
     /** Runs every phase and the audit. */

@@ -24,7 +24,7 @@ class ScaleOutRunTest {
     @Test
     void shouldLoseNoTaskAndTrainNoneTwiceWhenActorsComeAndGo() throws Exception {
         ScaleOutRun.Settings settings = new ScaleOutRun.Settings(dir, 3, List.of(2, 3), Duration.ofSeconds(8), false,
-                false, Duration.ofSeconds(15), 12, Duration.ofSeconds(60), true, 0);
+                false, Duration.ofSeconds(15), 12, Duration.ofSeconds(60), true, 0, 2);
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         ScaleOutRun.Report report = new ScaleOutRun(settings, out).run();
         ScaleOutCommand.write(report, dir.resolve("scale-out.json"));
@@ -53,10 +53,12 @@ class ScaleOutRunTest {
     @Test
     void shouldRefuseCountsThatCannotStopOneAndKillAnother() {
         assertThatThrownBy(() -> new ScaleOutRun.Settings(dir, 1, List.of(1, 2), Duration.ofSeconds(1), false, false,
-                Duration.ZERO, 8, Duration.ofSeconds(60), true, 0)).hasMessageContaining("at least 3");
+                Duration.ZERO, 8, Duration.ofSeconds(60), true, 0, 2)).hasMessageContaining("at least 3");
         assertThatThrownBy(() -> new ScaleOutRun.Settings(dir, 1, List.of(2, 2, 4), Duration.ofSeconds(1), false,
-                false, Duration.ZERO, 8, Duration.ofSeconds(60), true, 0)).hasMessageContaining("must increase");
+                false, Duration.ZERO, 8, Duration.ofSeconds(60), true, 0, 2)).hasMessageContaining("must increase");
         assertThatThrownBy(() -> new ScaleOutRun.Settings(dir, 1, List.of(1, 8), Duration.ofSeconds(1), false, false,
-                Duration.ZERO, 8, Duration.ofSeconds(60), true, 0)).hasMessageContaining("6 partitions");
+                Duration.ZERO, 8, Duration.ofSeconds(60), true, 0, 2)).hasMessageContaining("6 partitions");
+        assertThatThrownBy(() -> new ScaleOutRun.Settings(dir, 1, List.of(1, 3), Duration.ofSeconds(1), false, false,
+                Duration.ZERO, 8, Duration.ofSeconds(60), true, 0, 0)).hasMessageContaining("--groups-in-flight");
     }
 }
