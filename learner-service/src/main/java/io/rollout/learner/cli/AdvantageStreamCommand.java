@@ -106,8 +106,11 @@ final class AdvantageStreamCommand implements Callable<Integer> {
     @CommandLine.Mixin
     private MetricsAuthOptions metricsAuth = new MetricsAuthOptions();
 
-    @Option(names = "--start-timeout", paramLabel = "DURATION", defaultValue = "2m",
-            description = "Give up if the app is not running after this long (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--start-timeout", paramLabel = "DURATION", defaultValue = "5m",
+            description = {"Exit (status 1) if the app is not running after this long (default: ${DEFAULT-VALUE}). "
+                    + "Keep it well above the consumer group's session timeout (session.timeout.ms, 45 s unless set "
+                    + "with --kafka) plus the time to restore local state: an instance restarted after a crash gets "
+                    + "its tasks only once its predecessor's session has expired."})
     private Duration startTimeout;
 
     @Override
