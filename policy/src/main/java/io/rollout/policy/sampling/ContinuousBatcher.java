@@ -177,8 +177,8 @@ public final class ContinuousBatcher implements AutoCloseable {
     /**
      * Returns once the step in progress (if any) has ended. A caller whose request was cancelled
      * or failed calls it before returning, so that the adapter it leased is no longer read by
-     * the batch when the caller releases it: later steps skip the request's rows, and run at
-     * all only for requests that still wait, which lease the same adapter.
+     * its batch when the caller releases it: later steps skip the request's rows, and its batch
+     * runs on only for requests of the same adapter that still wait, which hold their own lease.
      */
     private void awaitStepBoundary() {
         stepLock.lock();
