@@ -106,7 +106,9 @@ public final class WeightFollower implements AutoCloseable {
             publishedAtMs.keySet().removeIf(k -> k < version);
         }
         if (at != null) {
-            swapLatency.record(Math.max(0, System.currentTimeMillis() - at), TimeUnit.MILLISECONDS);
+            long ms = Math.max(0, System.currentTimeMillis() - at);
+            swapLatency.record(ms, TimeUnit.MILLISECONDS);
+            LOG.info("first step with adapter version {}: {} ms after its manifest", version, ms);
         }
     }
 
