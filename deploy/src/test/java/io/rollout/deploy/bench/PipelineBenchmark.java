@@ -77,7 +77,9 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  *       read, read_committed). Then, on the same broker, a producer with the actors' settings
  *       (acks=all, idempotent) sends records of the mean step size as fast as it can: raw
  *       records/s. The ratio is the pipeline's share of raw throughput.</li>
- *   <li><b>Tiny model</b>: actors sampling from the tiny model play for {@code SECONDS} while a
+ *   <li><b>Tiny model</b>: once every actor has made a step (steady state: steps/s and swaps
+ *       are counted from then; the decode figures include the warm-up), actors sampling from
+ *       the tiny model play for {@code SECONDS} while a
  *       publisher puts a new adapter version on {@code policy.weights} every 2 s. Reports the
  *       share of the players' time spent in generation calls and waiting (env-service calls,
  *       Kafka acknowledgements, prompt building, the next task), and the adapter swap
@@ -303,6 +305,17 @@ public final class PipelineBenchmark {
         sendTasks(kafka, topics, "tiny-", 100_000);
         LoraSpec spec = LoraSpec.defaults("tiny");
         LoraConfig lora = TrainerService.loraConfig(spec);
+        // Steady state: the clock and the versions start once every actor plays (an actor that
+        // joins its consumer group late has no group to take a swap into its first step).
+        long warmDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (registries.stream().anyMatch(r -> r.get("rollout.actor.steps").counter().count() == 0)) {
+            if (System.nanoTime() > warmDeadline) {
+                throw new IllegalStateException("an actor made no step within 120 s");
+            }
+            Thread.sleep(50);
+        }
+        long warmSteps = registries.stream().mapToLong(r -> (long) r.get("rollout.actor.steps").counter().count())
+                .sum();
         long start = System.nanoTime();
         try (WeightPublisher publisher = WeightPublisher.builder(kafka, topics, "policy").open()) {
             for (long v = 1; System.nanoTime() - start < TimeUnit.SECONDS.toNanos(seconds); v++) {
@@ -356,7 +369,8 @@ public final class PipelineBenchmark {
                 }
             }
         }
-        long steps = registries.stream().mapToLong(r -> (long) r.get("rollout.actor.steps").counter().count()).sum();
+        long steps = registries.stream().mapToLong(r -> (long) r.get("rollout.actor.steps").counter().count()).sum()
+                - warmSteps;
         long decodeSteps = 0;
         double sequences = 0;
         double decoding = 0;
