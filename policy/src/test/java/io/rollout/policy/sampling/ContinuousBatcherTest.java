@@ -144,9 +144,15 @@ class ContinuousBatcherTest {
             alone.stream().mapToInt(c -> c.tokens().length).min().orElseThrow()};
     }
 
-    /** Records the order requests are answered in: on the generation thread, so in step order. */
-    static void recordAnswer(CompletableFuture<?> result, String name, List<String> order) {
+    /**
+     * Submits {@code call} and adds {@code name} to {@code order} when it is answered: on the
+     * generation thread, so {@code order} is the order of the steps that answered them.
+     */
+    static CompletableFuture<List<Completion>> submit(ContinuousBatcher batcher, Call call, String name,
+            List<String> order) {
+        CompletableFuture<List<Completion>> result = call.submit(batcher);
         result.thenRun(() -> order.add(name));
+        return result;
     }
 
     @Test
@@ -164,14 +170,11 @@ class ContinuousBatcherTest {
             assertThat(lengths(a)[0]).as("a's longest sequence").isGreaterThan(6 + 3);
             assertThat(lengths(a)[1]).as("a's shortest sequence").isGreaterThan(2);
             List<String> order = Collections.synchronizedList(new ArrayList<>());
-            CompletableFuture<List<Completion>> ra = a.submit(batcher);
-            recordAnswer(ra, "a", order);
-            assertThat(steps.running.await(30, TimeUnit.SECONDS)).isTrue();
+            CompletableFuture<List<Completion>> ra = submit(batcher, a, "a", order);
+                        assertThat(steps.running.await(30, TimeUnit.SECONDS)).isTrue();
             // The thread waits after a's first step; b and c are queued when it goes on.
-            CompletableFuture<List<Completion>> rb = b.submit(batcher);
-            CompletableFuture<List<Completion>> rc = c.submit(batcher);
-            recordAnswer(rb, "b", order);
-            recordAnswer(rc, "c", order);
+            CompletableFuture<List<Completion>> rb = submit(batcher, b, "b", order);
+            CompletableFuture<List<Completion>> rc = submit(batcher, c, "c", order);
             steps.open();
             b.assertSameAsAlone(rb.get(60, TimeUnit.SECONDS));
             c.assertSameAsAlone(rc.get(60, TimeUnit.SECONDS));
@@ -199,15 +202,11 @@ class ContinuousBatcherTest {
             // Seeded: a outlasts b, d and e one after the other.
             assertThat(lengths(a)[0]).as("a's longest sequence").isGreaterThan(12 + 6 + 6 + 4);
             List<String> order = Collections.synchronizedList(new ArrayList<>());
-            CompletableFuture<List<Completion>> ra = a.submit(batcher);
-            recordAnswer(ra, "a", order);
-            assertThat(steps.running.await(30, TimeUnit.SECONDS)).isTrue();
-            CompletableFuture<List<Completion>> rb = b.submit(batcher);
-            CompletableFuture<List<Completion>> rd = d.submit(batcher);
-            CompletableFuture<List<Completion>> re = e.submit(batcher);
-            recordAnswer(rb, "b", order);
-            recordAnswer(rd, "d", order);
-            recordAnswer(re, "e", order);
+            CompletableFuture<List<Completion>> ra = submit(batcher, a, "a", order);
+                        assertThat(steps.running.await(30, TimeUnit.SECONDS)).isTrue();
+            CompletableFuture<List<Completion>> rb = submit(batcher, b, "b", order);
+            CompletableFuture<List<Completion>> rd = submit(batcher, d, "d", order);
+            CompletableFuture<List<Completion>> re = submit(batcher, e, "e", order);
             steps.open();
             b.assertSameAsAlone(rb.get(60, TimeUnit.SECONDS));
             d.assertSameAsAlone(rd.get(60, TimeUnit.SECONDS));
