@@ -62,7 +62,7 @@ public final class TrainingOptions {
     @Option(names = "--clip-c", defaultValue = "3.0", description = "Dual-clip bound for negative advantages (default: ${DEFAULT-VALUE}).")
     private double clipC;
 
-    @Option(names = "--kl-coef", defaultValue = "0.01", description = "Coefficient of the k3 KL to the base model (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--kl-coef", defaultValue = "0.01", description = "Coefficient of the k3 KL to the base model; 0 skips the base model's forward pass and reports the KL as NaN (default: ${DEFAULT-VALUE}).")
     private double klCoef;
 
     @Option(names = "--kl-clamp", defaultValue = "10.0", description = "The per-token KL is clamped to +-this (default: ${DEFAULT-VALUE}).")

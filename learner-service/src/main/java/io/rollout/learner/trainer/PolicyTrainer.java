@@ -132,15 +132,23 @@ public final class PolicyTrainer implements AutoCloseable {
                     responses.add(batch.get(i).response());
                 }
                 try (NDManager scope = stepScope.newSubManager()) {
-                    ensureReference(scope, batch, part, prompts, responses, reference);
+                    // The KL term needs the base model's log-probs, a forward pass of its own;
+                    // with a zero coefficient it adds nothing to the loss, so the pass is skipped.
+                    boolean measureKl = config.loss().klCoef() > 0;
+                    if (measureKl) {
+                        ensureReference(scope, batch, part, prompts, responses, reference);
+                    }
                     try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                         ResponseScores s = scorer.score(scope, prompts, responses, config.temperature(), active);
                         int r = (int) s.mask().getShape().get(1);
                         DataType type = s.logProbs().getDataType();
                         NDArray old = scope.create(padded(part, r, i -> batch.get(i).oldLogProbs()),
                                 new Shape(part.size(), r)).toType(type, false);
-                        NDArray ref = scope.create(padded(part, r, reference::get), new Shape(part.size(), r))
-                                .toType(type, false);
+                        NDArray ref = measureKl
+                                ? scope.create(padded(part, r, reference::get), new Shape(part.size(), r))
+                                        .toType(type, false)
+                                : s.logProbs().stopGradient();
+                        totals.klMeasured = measureKl;
                         float[] adv = new float[part.size()];
                         for (int k = 0; k < part.size(); k++) {
                             adv[k] = batch.get(part.get(k)).advantage();
@@ -234,6 +242,8 @@ public final class PolicyTrainer implements AutoCloseable {
         double gradNormMax;
         double perturbationSum;
         int steps;
+        /** False when the KL coefficient is zero and the base model's pass was skipped. */
+        boolean klMeasured = true;
 
         void add(PpoLoss.Terms t) {
             policy += t.policySum();
@@ -253,8 +263,8 @@ public final class PolicyTrainer implements AutoCloseable {
         UpdateStats stats(int samples, LossConfig c) {
             double n = Math.max(1, tokens);
             double loss = (policy + c.klCoef() * kl - c.entropyCoef() * entropy) / n;
-            return new UpdateStats(samples, (long) tokens, steps, loss, policy / n, kl / n, entropy / n, clipped / n,
-                    gradNormSum / steps, gradNormMax, perturbationSum / steps);
+            return new UpdateStats(samples, (long) tokens, steps, loss, policy / n, klMeasured ? kl / n : Double.NaN,
+                    entropy / n, clipped / n, gradNormSum / steps, gradNormMax, perturbationSum / steps);
         }
     }
 }

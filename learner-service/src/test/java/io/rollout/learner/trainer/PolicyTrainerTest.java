@@ -101,6 +101,33 @@ class PolicyTrainerTest {
         }
     }
 
+    /**
+     * With a zero KL coefficient the base model's pass is skipped: the adapter trains as it does
+     * with a KL term too small to change a float (1e-30), and the KL reads NaN, not a made-up 0.
+     */
+    @Test
+    void shouldSkipTheReferencePassWhenTheKlCoefficientIsZeroAndTrainTheSame() {
+        List<TrainingSequence> batch = onPolicy(TinyModel.batch(8, 30, 1f, 7));
+        TrainerConfig base = config(GgpoConfig.defaults());
+        double[] measured = new double[2];
+        double[] kl = new double[2];
+        double[] coefs = {0.0, 1e-30};
+        for (int c = 0; c < 2; c++) {
+            try (PolicyTrainer trainer = new PolicyTrainer(policy, policy.newAdapter(SPEC, 1),
+                    base.withLoss(base.loss().withKlCoef(coefs[c])))) {
+                UpdateStats stats = null;
+                for (int v = 0; v < 3; v++) {
+                    stats = trainer.update(batch, v);
+                }
+                kl[c] = stats.kl();
+                measured[c] = meanLogProb(trainer.adapter(), batch);
+            }
+        }
+        assertThat(kl[0]).as("KL with coefficient 0").isNaN();
+        assertThat(kl[1]).as("KL measured with a coefficient > 0").isFinite().isGreaterThanOrEqualTo(0);
+        assertThat(measured[0]).isCloseTo(measured[1], org.assertj.core.api.Assertions.within(1e-5));
+    }
+
     @Test
     void shouldRaiseLogProbsOfPositiveAdvantageTokensAndLowerThoseOfNegativeOnes() {
         for (float advantage : new float[] {1f, -1f}) {
