@@ -107,10 +107,10 @@ final class AdvantageStreamCommand implements Callable<Integer> {
     private MetricsAuthOptions metricsAuth = new MetricsAuthOptions();
 
     @Option(names = "--start-timeout", paramLabel = "DURATION", defaultValue = "5m",
-            description = {"Exit (status 1) if the app is not running after this long (default: ${DEFAULT-VALUE}). "
+            description = "Exit (status 1) if the app is not running after this long (default: ${DEFAULT-VALUE}). "
                     + "Keep it well above the consumer group's session timeout (session.timeout.ms, 45 s unless set "
                     + "with --kafka) plus the time to restore local state: an instance restarted after a crash gets "
-                    + "its tasks only once its predecessor's session has expired."})
+                    + "its tasks only once its predecessor's session has expired.")
     private Duration startTimeout;
 
     @Override
