@@ -148,7 +148,6 @@ public final class PolicyTrainer implements AutoCloseable {
                                 ? scope.create(padded(part, r, reference::get), new Shape(part.size(), r))
                                         .toType(type, false)
                                 : s.logProbs().stopGradient();
-                        totals.klMeasured = measureKl;
                         float[] adv = new float[part.size()];
                         for (int k = 0; k < part.size(); k++) {
                             adv[k] = batch.get(part.get(k)).advantage();
@@ -242,8 +241,6 @@ public final class PolicyTrainer implements AutoCloseable {
         double gradNormMax;
         double perturbationSum;
         int steps;
-        /** False when the KL coefficient is zero and the base model's pass was skipped. */
-        boolean klMeasured = true;
 
         void add(PpoLoss.Terms t) {
             policy += t.policySum();
@@ -263,8 +260,9 @@ public final class PolicyTrainer implements AutoCloseable {
         UpdateStats stats(int samples, LossConfig c) {
             double n = Math.max(1, tokens);
             double loss = (policy + c.klCoef() * kl - c.entropyCoef() * entropy) / n;
-            return new UpdateStats(samples, (long) tokens, steps, loss, policy / n, klMeasured ? kl / n : Double.NaN,
-                    entropy / n, clipped / n, gradNormSum / steps, gradNormMax, perturbationSum / steps);
+            double meanKl = c.klCoef() > 0 ? kl / n : Double.NaN; // else the base model's pass was skipped
+            return new UpdateStats(samples, (long) tokens, steps, loss, policy / n, meanKl, entropy / n, clipped / n,
+                    gradNormSum / steps, gradNormMax, perturbationSum / steps);
         }
     }
 }
