@@ -9,6 +9,7 @@ import io.rollout.policy.TinyPolicies;
 import io.rollout.policy.lora.LoraAdapter;
 import io.rollout.policy.model.LinearAdapter;
 import io.rollout.policy.tiny.TinyModels;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -356,6 +357,10 @@ class ContinuousBatcherTest {
             }
             long growth = TinyPolicies.residentBytes() - rssAfterWarmup;
             assertThat(growth).as("resident memory growth over %d rounds", rounds - 50).isLessThan(48L << 20);
+            // The thread frees a batch just after answering its last request and ends after
+            // close: count the arrays once it has ended, not while it may still be freeing.
+            batcher.close();
+            assertThat(batcher.awaitStopped(Duration.ofSeconds(10))).isTrue();
         }
         assertThat(policy.model().manager().getManagedArrays()).hasSize(modelArrays);
     }
