@@ -76,7 +76,9 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  *       {@code train.samples}. End-to-end steps/s = samples / (first task sent → last sample
  *       read, read_committed). Then, on the same broker, a producer with the actors' settings
  *       (acks=all, idempotent) sends records of the mean step size as fast as it can: raw
- *       records/s. The ratio is the pipeline's share of raw throughput.</li>
+ *       records/s. The ratio is the pipeline's share of raw throughput. The clock starts once
+ *       every actor has joined its consumer group; the run includes the JIT's warm-up, so more
+ *       {@code GROUPS} read closer to the steady state.</li>
  *   <li><b>Tiny model</b>: once every actor has made a step (steady state: steps/s and swaps
  *       are counted from then; the decode figures include the warm-up), actors sampling from
  *       the tiny model play for {@code SECONDS} while a
@@ -174,10 +176,18 @@ public final class PipelineBenchmark {
                 service.start();
                 services.add(service);
             }
+            // The clock starts once every actor has joined the consumer group: otherwise the first
+            // seconds measure one actor holding every partition while the others join.
+            long joinDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (!services.stream().allMatch(ActorService::ready) && System.nanoTime() < joinDeadline) {
+                Thread.sleep(50);
+            }
+            CpuSplit cpu = new CpuSplit();
             long start = System.nanoTime();
             sendTasks(kafka, topics, "overhead-", groups);
             long samples = awaitSamples(kafka, topics, groups);
             double seconds = (System.nanoTime() - start) / 1e9;
+            Map<String, Double> cpuSeconds = cpu.since();
             services.forEach(ActorService::close);
             envCalls.shutdownNow();
             long[] stepBytes = new long[1];
@@ -190,6 +200,73 @@ public final class PipelineBenchmark {
             System.out.printf("overhead: raw producer, %d-byte records, acks=all idempotent: %.0f records/s%n",
                     meanBytes, raw);
             System.out.printf("overhead: pipeline / raw = %.1f%% (target >= 40%%)%n", 100 * pipeline / raw);
+            double total = cpuSeconds.values().stream().mapToDouble(Double::doubleValue).sum();
+            System.out.printf("overhead: CPU %.1f s of %.1f s x %d cores (%.0f%%), %.0f us per step:%n", total, seconds,
+                    Runtime.getRuntime().availableProcessors(),
+                    100 * total / seconds / Runtime.getRuntime().availableProcessors(), total / samples * 1e6);
+            cpuSeconds.forEach((part, s) -> System.out.printf("overhead:   %-44s %5.1f s %4.0f%% %6.1f us per step%n",
+                    part, s, 100 * s / total, s / samples * 1e6));
+        }
+    }
+
+    /**
+     * The process's CPU time by part of the pipeline, from each live thread's CPU time (by its
+     * name) and the process's total; what no live thread accounts for (the JIT's compilers, the
+     * garbage collector, threads that ended meanwhile) is "JIT, GC and ended threads".
+     */
+    private static final class CpuSplit {
+
+        private static final String[][] PARTS = {
+            {"overhead-advantage", "advantage app (stream thread, its producer)"},
+            {"Jetty|qtp|env-", "env-service (HTTP server)"},
+            {"random-|overhead-actors|pool-", "actors (players, env client, producers)"},
+            {"^main$", "benchmark (tasks in, samples read)"},
+        };
+        private static final String BROKER = "broker (embedded, all its threads)";
+        private static final String OTHER = "JIT, GC and ended threads";
+
+        private final Map<String, Double> before;
+
+        CpuSplit() {
+            before = now();
+        }
+
+        /** CPU seconds per part since construction, largest first. */
+        Map<String, Double> since() {
+            Map<String, Double> after = now();
+            Map<String, Double> delta = new java.util.LinkedHashMap<>();
+            after.entrySet().stream()
+                    .map(e -> Map.entry(e.getKey(), e.getValue() - before.getOrDefault(e.getKey(), 0.0)))
+                    .sorted((a, b) -> Double.compare(b.getValue(), a.getValue()))
+                    .forEach(e -> delta.put(e.getKey(), e.getValue()));
+            return delta;
+        }
+
+        private static Map<String, Double> now() {
+            java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+            Map<String, Double> parts = new HashMap<>();
+            double threads = 0;
+            for (java.lang.management.ThreadInfo info : mx.getThreadInfo(mx.getAllThreadIds())) {
+                long nanos = info == null ? -1 : mx.getThreadCpuTime(info.getThreadId());
+                if (nanos <= 0) {
+                    continue;
+                }
+                parts.merge(part(info.getThreadName()), nanos / 1e9, Double::sum);
+                threads += nanos / 1e9;
+            }
+            long process = ((com.sun.management.OperatingSystemMXBean)
+                    java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
+            parts.put(OTHER, process / 1e9 - threads);
+            return parts;
+        }
+
+        private static String part(String thread) {
+            for (String[] p : PARTS) {
+                if (java.util.regex.Pattern.compile(p[0]).matcher(thread).find()) {
+                    return p[1];
+                }
+            }
+            return BROKER;
         }
     }
 
