@@ -219,7 +219,8 @@ public final class PipelineBenchmark {
         private static final String[][] PARTS = {
             {"overhead-advantage", "advantage app (stream thread, its producer)"},
             {"Jetty|qtp|env-", "env-service (HTTP server)"},
-            {"random-|overhead-actors|pool-", "actors (players, env client, producers)"},
+            {"-player-|pool-", "actors' players (env client, prompts, Avro)"},
+            {"random-|overhead-actors", "actors' Kafka clients (producer, poll)"},
             {"^main$", "benchmark (tasks in, samples read)"},
         };
         private static final String BROKER = "broker (embedded, all its threads)";

@@ -2,16 +2,24 @@ package io.rollout.policy.text;
 
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ai.djl.huggingface.tokenizers.jni.TokenizersLibrary;
 import io.rollout.policy.ModelFormatException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * A model directory's {@code tokenizer.json} through DJL's Hugging Face tokenizers, with no
  * special tokens added, no truncation and no padding: the chat template decides what
- * special tokens a prompt has.
+ * special tokens a prompt has. Text is encoded as given (no prefix space, no accent
+ * stripping, no lower-casing before the tokenizer's own normalizer).
+ *
+ * <p>{@link #encode} asks the native tokenizer for the ids alone: DJL's {@code encode} also
+ * fetches the tokens, word and type ids, masks and character spans of every token, about ten
+ * native calls and as many arrays per prompt, which made tokenizing a short prompt cost
+ * about 30 us, the largest single part of an actor's per-step work with random actions.
  */
 public final class TextTokenizer implements AutoCloseable {
 
@@ -32,8 +40,12 @@ public final class TextTokenizer implements AutoCloseable {
             throw new ModelFormatException(file, "missing tokenizer (tokenizer.json)");
         }
         try {
+            // stripAccents and addPrefixSpace given (as false) keep DJL from taking them from a
+            // tokenizer config and changing the text before the native tokenizer sees it, which
+            // encode's direct native call would not do.
             return new TextTokenizer(HuggingFaceTokenizer.newInstance(file, Map.of(
-                    "addSpecialTokens", "false", "truncation", "false", "padding", "false")), file);
+                    "addSpecialTokens", "false", "truncation", "false", "padding", "false",
+                    "stripAccents", "false", "addPrefixSpace", "false")), file);
         } catch (IOException | RuntimeException e) {
             throw new ModelFormatException(file, "cannot load tokenizer: " + e.getMessage(), e);
         }
@@ -43,9 +55,16 @@ public final class TextTokenizer implements AutoCloseable {
         return file;
     }
 
+    /** The token ids of {@code text}; the same as DJL's {@code encode(text, false, false).getIds()}. */
     public int[] encode(String text) {
-        Encoding e = tokenizer.encode(text, false, false);
-        long[] ids = e.getIds();
+        Objects.requireNonNull(text, "text");
+        long encoding = TokenizersLibrary.LIB.encode((Long) tokenizer.getHandle(), text, false);
+        long[] ids;
+        try {
+            ids = TokenizersLibrary.LIB.getTokenIds(encoding);
+        } finally {
+            TokenizersLibrary.LIB.deleteEncoding(encoding);
+        }
         int[] out = new int[ids.length];
         for (int i = 0; i < ids.length; i++) {
             out[i] = Math.toIntExact(ids[i]);
