@@ -60,6 +60,7 @@ class LocalRunTest {
         assertThat(r.path("config").path("lr").asDouble()).isEqualTo(5e-4);
         assertThat(r.path("config").path("clip_c").asDouble()).isEqualTo(3.0);
         assertThat(r.path("config").path("lora_targets")).hasSize(7);
+        assertThat(r.path("config").path("torch_threads").asInt()).isPositive();
         assertThat(r.path("config").path("init_adapter").isNull()).isTrue();
         List<JsonNode> versions = new ArrayList<>();
         r.path("versions").forEach(versions::add);

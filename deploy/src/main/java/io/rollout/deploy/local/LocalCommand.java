@@ -23,6 +23,7 @@ import io.rollout.learner.scheduler.TaskDistribution;
 import io.rollout.learner.trainer.SampleAssembler;
 import io.rollout.learner.trainer.TrainerService;
 import io.rollout.learner.trainer.UpdateStats;
+import io.rollout.policy.Engines;
 import io.rollout.policy.Policy;
 import io.rollout.policy.lora.LoraAdapter;
 import io.rollout.policy.tiny.TinyModelSpec;
@@ -201,6 +202,12 @@ public final class LocalCommand implements Callable<Integer> {
     @Option(names = "--actors", defaultValue = "2", description = "Actors (default: ${DEFAULT-VALUE}).")
     int actors;
 
+    @Option(names = "--torch-threads", paramLabel = "N", defaultValue = "0",
+            description = "PyTorch's intra-op threads (ai.djl.pytorch.num_threads); 0: the cores divided by the threads "
+                    + "that run the model at once, the actors' and the trainer's (at least 1). A -D"
+                    + Engines.INTRA_OP_THREADS + " flag wins (default: ${DEFAULT-VALUE}).")
+    private int torchThreads;
+
     @Option(names = "--groups-in-flight", defaultValue = "2",
             description = "Groups each actor plays at once (default: ${DEFAULT-VALUE}).")
     int groupsInFlight;
@@ -257,6 +264,8 @@ public final class LocalCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         validate();
+        // Before anything loads the engine: each actor's batch thread and the trainer run the model at once.
+        Engines.threads(torchThreads, actors + 1);
         PrintWriter out = spec.commandLine().getOut();
         long t0 = System.nanoTime();
         Files.createDirectories(report);
@@ -268,6 +277,7 @@ public final class LocalCommand implements Callable<Integer> {
         closeables.add(log);
         out.println("report=" + report.toAbsolutePath());
         out.println("log=" + logFile);
+        out.println("torch-threads=" + Engines.intraOpThreads());
         out.flush();
         Path base = model != null ? model : tinyModel(report.resolve("base"));
         // SIGTERM or Ctrl-C ends training early; the run still evaluates, reports and cleans up.
@@ -444,6 +454,9 @@ public final class LocalCommand implements Callable<Integer> {
         }
         if (!(minutes > 0)) {
             problems.add("--minutes must be > 0, got " + minutes);
+        }
+        if (torchThreads < 0) {
+            problems.add("--torch-threads must be >= 0 (0: from the cores), got " + torchThreads);
         }
         if (versions < 0) {
             problems.add("--versions must be >= 0, got " + versions);
@@ -651,6 +664,7 @@ public final class LocalCommand implements Callable<Integer> {
         c.put("kafka_security_protocol",
                 kafka.given().getProperty(CommonClientConfigs.SECURITY_PROTOCOL_CONFIG, "PLAINTEXT"));
         c.put("cpus", Runtime.getRuntime().availableProcessors());
+        c.put("torch_threads", Engines.intraOpThreads());
         return c;
     }
 

@@ -90,12 +90,17 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  *       {@code MAX_BATCH}, its {@code --max-batch-sequences}).</li>
  * </ol>
  *
+ * <p>PyTorch's intra-op threads default to the cores divided by {@code ACTORS} (the actors'
+ * generation threads share this process); {@code -Dai.djl.pytorch.num_threads=N} overrides it.</p>
+ *
  * <pre>mvn -B -q -pl deploy -Pbench test-compile exec:exec
  *     [-Dbench.args="GROUPS SECONDS ACTORS IN_FLIGHT [MAX_BATCH]", default "300 60 2 2 64"]</pre>
  */
 public final class PipelineBenchmark {
 
     private static final String[] MOVES = {"up", "down", "left", "right"};
+    private static final String TORCH_THREADS = "ai.djl.pytorch.num_threads";
+    private static final String TORCH_INTEROP_THREADS = "ai.djl.pytorch.num_interop_threads";
 
     public static void main(String[] args) throws Exception {
         int groups = args.length > 0 ? Integer.parseInt(args[0]) : 300;
@@ -103,6 +108,12 @@ public final class PipelineBenchmark {
         int actors = args.length > 2 ? Integer.parseInt(args[2]) : 2;
         int inFlight = args.length > 3 ? Integer.parseInt(args[3]) : 2;
         int maxBatch = args.length > 4 ? Integer.parseInt(args[4]) : ContinuousBatcher.Settings.DEFAULT_MAX_SEQUENCES;
+        // The actors' generation threads share this process and its cores: PyTorch's intra-op
+        // pool gets each actor's share of the cores (docs/deploy.md, sizing), unless the command
+        // line sets it. Set before the engine loads.
+        int cores = Runtime.getRuntime().availableProcessors();
+        System.setProperty(TORCH_THREADS, System.getProperty(TORCH_THREADS, String.valueOf(Math.max(1, cores / actors))));
+        System.setProperty(TORCH_INTEROP_THREADS, System.getProperty(TORCH_INTEROP_THREADS, "1"));
         Path dir = Files.createTempDirectory("pipeline-bench");
         Path model = dir.resolve("model");
         TinyModels.write(model, TinyModelSpec.defaults(), TinyModels.defaultWords(), 7);
@@ -115,8 +126,9 @@ public final class PipelineBenchmark {
                 Policy policy = Policy.load(model)) {
             Properties kafka = new Properties();
             kafka.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
-            System.out.printf("machine: %d cpus; %d actors, %d groups in flight each, decode batch <= %d sequences%n",
-                    Runtime.getRuntime().availableProcessors(), actors, inFlight, maxBatch);
+            System.out.printf("machine: %d cpus; %d actors, %d groups in flight each, decode batch <= %d sequences; "
+                    + "PyTorch intra-op threads %s (-D%s)%n", cores, actors, inFlight, maxBatch,
+                    System.getProperty(TORCH_THREADS), TORCH_THREADS);
             overhead(kafka, dir, client, policy, groups, actors, inFlight);
             tinyModel(kafka, client, policy, seconds, actors, inFlight, maxBatch);
         }
