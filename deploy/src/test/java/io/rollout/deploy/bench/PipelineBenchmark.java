@@ -25,6 +25,7 @@ import io.rollout.env.sokoban.SokobanFactory;
 import io.rollout.learner.advantage.AdvantageConfig;
 import io.rollout.learner.advantage.AdvantageService;
 import io.rollout.learner.trainer.TrainerService;
+import io.rollout.policy.Engines;
 import io.rollout.policy.Policy;
 import io.rollout.policy.sampling.ContinuousBatcher;
 import io.rollout.policy.lora.LoraAdapter;
@@ -99,8 +100,6 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 public final class PipelineBenchmark {
 
     private static final String[] MOVES = {"up", "down", "left", "right"};
-    private static final String TORCH_THREADS = "ai.djl.pytorch.num_threads";
-    private static final String TORCH_INTEROP_THREADS = "ai.djl.pytorch.num_interop_threads";
 
     public static void main(String[] args) throws Exception {
         int groups = args.length > 0 ? Integer.parseInt(args[0]) : 300;
@@ -110,10 +109,8 @@ public final class PipelineBenchmark {
         int maxBatch = args.length > 4 ? Integer.parseInt(args[4]) : ContinuousBatcher.Settings.DEFAULT_MAX_SEQUENCES;
         // The actors' generation threads share this process and its cores: PyTorch's intra-op
         // pool gets each actor's share of the cores (docs/deploy.md, sizing), unless the command
-        // line sets it. Set before the engine loads.
-        int cores = Runtime.getRuntime().availableProcessors();
-        System.setProperty(TORCH_THREADS, System.getProperty(TORCH_THREADS, String.valueOf(Math.max(1, cores / actors))));
-        System.setProperty(TORCH_INTEROP_THREADS, System.getProperty(TORCH_INTEROP_THREADS, "1"));
+        // line sets it. Before the engine loads.
+        String torchThreads = Engines.threads(0, actors);
         Path dir = Files.createTempDirectory("pipeline-bench");
         Path model = dir.resolve("model");
         TinyModels.write(model, TinyModelSpec.defaults(), TinyModels.defaultWords(), 7);
@@ -127,8 +124,8 @@ public final class PipelineBenchmark {
             Properties kafka = new Properties();
             kafka.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
             System.out.printf("machine: %d cpus; %d actors, %d groups in flight each, decode batch <= %d sequences; "
-                    + "PyTorch intra-op threads %s (-D%s)%n", cores, actors, inFlight, maxBatch,
-                    System.getProperty(TORCH_THREADS), TORCH_THREADS);
+                    + "PyTorch intra-op threads %s (-D%s)%n", Runtime.getRuntime().availableProcessors(), actors,
+                    inFlight, maxBatch, torchThreads, Engines.INTRA_OP_THREADS);
             overhead(kafka, dir, client, policy, groups, actors, inFlight);
             tinyModel(kafka, client, policy, seconds, actors, inFlight, maxBatch);
         }
