@@ -15,7 +15,7 @@ import sys
 thr_re = re.compile(sys.argv[1])
 cats = [
   ('optimizer (AdamW)', 'AdamW'),
-  ('GGPO perturb/record', 'GgpoPerturbation'),
+  ('GGPO perturb/record', r'GgpoPerturbation\.(perturb|recordGradients)'),
   ('reference pass (base model)', 'ensureReference'),
   ('backward', 'GradientCollector.backward|PtGradientCollector.backward'),
   ('loss', 'PpoLoss'),
