@@ -18,8 +18,8 @@ import java.util.Objects;
  *
  * <p>{@link #encode} asks the native tokenizer for the ids alone: DJL's {@code encode} also
  * fetches the tokens, word and type ids, masks and character spans of every token, about ten
- * native calls and as many arrays per prompt: a 38-token prompt took 29 us that way, 13 us
- * this way (docs/benchmarks.md).
+ * native calls and as many arrays per prompt: a 38-token prompt took 58-62 us that way,
+ * 25-30 us this way ({@code PolicyBenchmark}'s tokenize line, docs/benchmarks.md).
  */
 public final class TextTokenizer implements AutoCloseable {
 

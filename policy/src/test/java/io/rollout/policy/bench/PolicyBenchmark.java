@@ -30,6 +30,20 @@ import java.util.function.Supplier;
  */
 public final class PolicyBenchmark {
 
+    /** A 6x6 Sokoban observation as env-service renders it, then the compact format's {@code action:}. */
+    private static final String SOKOBAN_PROMPT = sokobanPrompt("######", "##P__#", "##X_##", "#O__##", "#____#", "######");
+
+    private static String sokobanPrompt(String... rows) {
+        StringBuilder sb = new StringBuilder();
+        for (String row : rows) {
+            if (sb.length() > 0) {
+                sb.append('\n');
+            }
+            row.chars().forEach(c -> sb.append(' ').append((char) c).append(" \t"));
+        }
+        return sb.append("\naction:").toString();
+    }
+
     public static void main(String[] args) {
         String which = args.length > 0 ? args[0] : "all";
         int repeats = args.length > 1 ? Integer.parseInt(args[1]) : 5;
@@ -77,6 +91,17 @@ public final class PolicyBenchmark {
             double recompute = decodeStep(g, prompts(1, 1024, vocab), 8, repeats, false);
             System.out.printf("recompute without cache, prompt 1024: %.2f ms/token (%.1fx the cached cost)%n",
                     recompute, recompute / at1024);
+            int[] ids = policy.tokenizer().encode(SOKOBAN_PROMPT);
+            double[] encode = new double[repeats];
+            for (int r = 0; r < repeats; r++) {
+                encode[r] = time(() -> {
+                    for (int i = 0; i < 20_000; i++) {
+                        policy.tokenizer().encode(SOKOBAN_PROMPT);
+                    }
+                }) / 1e3 / 20_000;
+            }
+            System.out.printf("tokenize a Sokoban prompt (compact format, %d tokens): %.1f us%n", ids.length,
+                    median(encode));
             double train = trainingStep(policy, repeats);
             System.out.printf("training step, 8 x 256 tokens (128 prompt + 128 response), LoRA r8 all projections:"
                     + " %.0f ms forward+backward%n", train);
