@@ -225,13 +225,13 @@ public final class PipelineBenchmark {
      */
     private static final class CpuSplit {
 
-        private static final String[][] PARTS = {
-            {"overhead-advantage", "advantage app (stream thread, its producer)"},
-            {"Jetty|qtp|env-", "env-service (HTTP server)"},
-            {"-player-|pool-", "actors' players (env client, prompts, Avro)"},
-            {"random-|overhead-actors", "actors' Kafka clients (producer, poll)"},
-            {"^main$", "benchmark (tasks in, samples read)"},
-        };
+        /** Thread name patterns, first match wins, and the part each names. */
+        private static final Map<java.util.regex.Pattern, String> PARTS = orderedParts(
+                "overhead-advantage", "advantage app (stream thread, its producer)",
+                "Jetty|qtp|env-", "env-service (HTTP server)",
+                "-player-|pool-", "actors' players (env client, prompts, Avro)",
+                "random-|overhead-actors", "actors' Kafka clients (producer, poll)",
+                "^main$", "benchmark (tasks in, samples read)");
         private static final String BROKER = "broker (embedded, all its threads)";
         private static final String OTHER = "JIT, GC and ended threads";
 
@@ -271,12 +271,16 @@ public final class PipelineBenchmark {
         }
 
         private static String part(String thread) {
-            for (String[] p : PARTS) {
-                if (java.util.regex.Pattern.compile(p[0]).matcher(thread).find()) {
-                    return p[1];
-                }
+            return PARTS.entrySet().stream().filter(e -> e.getKey().matcher(thread).find()).map(Map.Entry::getValue)
+                    .findFirst().orElse(BROKER);
+        }
+
+        private static Map<java.util.regex.Pattern, String> orderedParts(String... patternsAndParts) {
+            Map<java.util.regex.Pattern, String> parts = new java.util.LinkedHashMap<>();
+            for (int i = 0; i < patternsAndParts.length; i += 2) {
+                parts.put(java.util.regex.Pattern.compile(patternsAndParts[i]), patternsAndParts[i + 1]);
             }
-            return BROKER;
+            return parts;
         }
     }
 
